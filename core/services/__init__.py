@@ -1,0 +1,1 @@
+"""Domain services: what handlers call; no Telegram or driver types."""

@@ -1,0 +1,1 @@
+"""Small shared utilities: errors and correlation ids, validators, guards."""

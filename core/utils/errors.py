@@ -1,0 +1,389 @@
+"""Error codes, the `AppError` tree, `ErrorResponse` values and correlation ids.
+
+Exception tree::
+
+    AppError                      code=INTERNAL
+    ├── ValidationError           code=VALIDATION            .field
+    ├── NotFoundError             code=NOT_FOUND              .what
+    ├── AccessError               code=PERMISSION_DENIED
+    │   ├── BannedError           code=BANNED                 .reason
+    │   ├── PremiumRequiredError  code=PREMIUM_REQUIRED
+    │   └── SubscriptionRequiredError code=SUBSCRIPTION_REQUIRED .channels
+    ├── RateLimitedError          code=RATE_LIMITED           .retry_after
+    │   └── FloodWaitError        code=FLOOD_WAIT             .retry_after, .method
+    ├── StorageError              code=STORAGE                .operation
+    └── TelegramError             code=TELEGRAM               .telegram_id, .method
+
+`ErrorResponse` is a frozen value built from any exception by `ErrorFactory`; it is never raised.
+Pyrogram is not imported here: its RPC errors are recognised by their class's module and `ID`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import secrets
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import structlog
+
+__all__ = [
+    "AccessError",
+    "AppError",
+    "BannedError",
+    "ErrorCode",
+    "ErrorFactory",
+    "ErrorResponse",
+    "FloodWaitError",
+    "NotFoundError",
+    "PremiumRequiredError",
+    "RateLimitedError",
+    "StorageError",
+    "SubscriptionRequiredError",
+    "SuccessResponse",
+    "TelegramError",
+    "ValidationError",
+    "bind_update_context",
+    "current_correlation_id",
+    "new_correlation_id",
+]
+
+
+class ErrorCode(StrEnum):
+    VALIDATION = "validation"
+    PERMISSION_DENIED = "permission_denied"
+    BANNED = "banned"
+    PREMIUM_REQUIRED = "premium_required"
+    SUBSCRIPTION_REQUIRED = "subscription_required"
+    NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
+    FLOOD_WAIT = "flood_wait"
+    STORAGE = "storage"
+    TELEGRAM = "telegram"
+    TELEGRAM_USER_BLOCKED = "telegram_user_blocked"
+    TELEGRAM_USER_DEACTIVATED = "telegram_user_deactivated"
+    TELEGRAM_PEER_INVALID = "telegram_peer_invalid"
+    TELEGRAM_WRITE_FORBIDDEN = "telegram_write_forbidden"
+    INTERNAL = "internal"
+
+
+# What the user reads for each code. Short, actionable, no internals.
+_USER_MESSAGES: Mapping[ErrorCode, str] = {
+    ErrorCode.VALIDATION: "That input is not valid.",
+    ErrorCode.PERMISSION_DENIED: "You are not allowed to do that.",
+    ErrorCode.BANNED: "You are banned from using this bot.",
+    ErrorCode.PREMIUM_REQUIRED: "This is available to premium users only.",
+    ErrorCode.SUBSCRIPTION_REQUIRED: "Please join the required channel(s) first.",
+    ErrorCode.NOT_FOUND: "That was not found. It may have been removed.",
+    ErrorCode.RATE_LIMITED: "You are going too fast. Please wait a moment.",
+    ErrorCode.FLOOD_WAIT: "Telegram asked the bot to slow down. Please try again shortly.",
+    ErrorCode.STORAGE: "The database is unavailable right now. Please try again later.",
+    ErrorCode.TELEGRAM: "Telegram refused that request. Please try again later.",
+    ErrorCode.TELEGRAM_USER_BLOCKED: "The user has blocked the bot.",
+    ErrorCode.TELEGRAM_USER_DEACTIVATED: "That account has been deleted.",
+    ErrorCode.TELEGRAM_PEER_INVALID: "That chat is unknown to the bot.",
+    ErrorCode.TELEGRAM_WRITE_FORBIDDEN: "The bot cannot write in that chat.",
+    ErrorCode.INTERNAL: "Something went wrong on our side.",
+}
+
+# Telegram RPC error IDs that have a stable code of their own.
+_TELEGRAM_CODES: Mapping[str, ErrorCode] = {
+    "USER_IS_BLOCKED": ErrorCode.TELEGRAM_USER_BLOCKED,
+    "INPUT_USER_DEACTIVATED": ErrorCode.TELEGRAM_USER_DEACTIVATED,
+    "USER_DEACTIVATED": ErrorCode.TELEGRAM_USER_DEACTIVATED,
+    "PEER_ID_INVALID": ErrorCode.TELEGRAM_PEER_INVALID,
+    "CHAT_WRITE_FORBIDDEN": ErrorCode.TELEGRAM_WRITE_FORBIDDEN,
+    "CHAT_ADMIN_REQUIRED": ErrorCode.TELEGRAM_WRITE_FORBIDDEN,
+}
+
+
+class AppError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    code: ClassVar[ErrorCode] = ErrorCode.INTERNAL
+
+    def __init__(self, message: str = "", *, user_message: str | None = None) -> None:
+        super().__init__(message or type(self).__name__)
+        self.user_message = user_message
+
+    def details(self) -> dict[str, Any]:
+        """Structured data for logs and `ErrorResponse.details` (no secrets, no PII)."""
+        return {}
+
+
+class ValidationError(AppError):
+    code = ErrorCode.VALIDATION
+
+    def __init__(self, field: str, message: str = "", *, user_message: str | None = None) -> None:
+        super().__init__(message or f"invalid {field}", user_message=user_message)
+        self.field = field
+
+    def details(self) -> dict[str, Any]:
+        return {"field": self.field}
+
+
+class NotFoundError(AppError):
+    code = ErrorCode.NOT_FOUND
+
+    def __init__(self, what: str, message: str = "", *, user_message: str | None = None) -> None:
+        super().__init__(message or f"{what} not found", user_message=user_message)
+        self.what = what
+
+    def details(self) -> dict[str, Any]:
+        return {"what": self.what}
+
+
+class AccessError(AppError):
+    code = ErrorCode.PERMISSION_DENIED
+
+
+class BannedError(AccessError):
+    code = ErrorCode.BANNED
+
+    def __init__(self, reason: str | None = None, *, user_message: str | None = None) -> None:
+        super().__init__("user is banned", user_message=user_message)
+        self.reason = reason
+
+
+class PremiumRequiredError(AccessError):
+    code = ErrorCode.PREMIUM_REQUIRED
+
+
+class SubscriptionRequiredError(AccessError):
+    code = ErrorCode.SUBSCRIPTION_REQUIRED
+
+    def __init__(
+        self, channels: tuple[int | str, ...] = (), *, user_message: str | None = None
+    ) -> None:
+        super().__init__("subscription required", user_message=user_message)
+        self.channels = channels
+
+    def details(self) -> dict[str, Any]:
+        return {"channels": list(self.channels)}
+
+
+class RateLimitedError(AppError):
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(
+        self, retry_after: float, message: str = "", *, user_message: str | None = None
+    ) -> None:
+        super().__init__(message or f"retry after {retry_after:g}s", user_message=user_message)
+        self.retry_after = retry_after
+
+    def details(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}
+
+
+class FloodWaitError(RateLimitedError):
+    """Telegram's FloodWait outlasted what the wrapper was allowed to wait."""
+
+    code = ErrorCode.FLOOD_WAIT
+
+    def __init__(self, retry_after: float, method: str) -> None:
+        super().__init__(retry_after, f"FloodWait of {retry_after:g}s on {method}")
+        self.method = method
+
+    def details(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after, "method": self.method}
+
+
+class StorageError(AppError):
+    """A database operation failed; raised `from` the driver's exception."""
+
+    code = ErrorCode.STORAGE
+
+    def __init__(self, operation: str, message: str = "") -> None:
+        super().__init__(message or f"storage operation failed: {operation}")
+        self.operation = operation
+
+    def details(self) -> dict[str, Any]:
+        return {"operation": self.operation}
+
+
+class TelegramError(AppError):
+    """A Telegram request failed for a reason the caller should handle."""
+
+    code = ErrorCode.TELEGRAM
+
+    def __init__(self, telegram_id: str, method: str = "", message: str = "") -> None:
+        super().__init__(message or f"Telegram error {telegram_id} on {method or 'request'}")
+        self.telegram_id = telegram_id
+        self.method = method
+
+    @property
+    def specific_code(self) -> ErrorCode:
+        return _TELEGRAM_CODES.get(self.telegram_id, ErrorCode.TELEGRAM)
+
+    def details(self) -> dict[str, Any]:
+        return {"telegram_id": self.telegram_id, "method": self.method}
+
+
+# --- correlation ids -----------------------------------------------------------------------------
+
+_CORRELATION_KEY = "correlation_id"
+
+
+def new_correlation_id() -> str:
+    """A fresh short id (8 hex characters) that a user can quote to an admin."""
+    return secrets.token_hex(4)
+
+
+def current_correlation_id() -> str | None:
+    """The correlation id bound for the update being handled, if any."""
+    value = structlog.contextvars.get_contextvars().get(_CORRELATION_KEY)
+    return value if isinstance(value, str) else None
+
+
+@contextlib.contextmanager
+def bind_update_context(
+    correlation_id: str | None = None, **context: int | str | None
+) -> Iterator[str]:
+    """Bind a correlation id (and user/chat/update ids) for one update; clear them afterwards.
+
+    Pyrogram's workers are long-lived tasks, so anything left bound would leak into the next update.
+    """
+    cid = correlation_id or new_correlation_id()
+    values = {k: v for k, v in context.items() if v is not None}
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(**{_CORRELATION_KEY: cid}, **values)
+    try:
+        yield cid
+    finally:
+        structlog.contextvars.clear_contextvars()
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    """What a user (or an API client) is told about a failure. A value, never raised."""
+
+    code: ErrorCode
+    message: str
+    correlation_id: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    retry_after: float | None = None
+    timestamp: datetime = field(default_factory=_now)
+
+    @property
+    def reference(self) -> str:
+        return f"ref: {self.correlation_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "ok": False,
+            "code": self.code.value,
+            "message": self.message,
+            "correlation_id": self.correlation_id,
+            "timestamp": self.timestamp.isoformat(),
+        }
+        if self.details:
+            data["details"] = dict(self.details)
+        if self.retry_after is not None:
+            data["retry_after"] = self.retry_after
+        return data
+
+    def to_telegram(self) -> str:
+        """HTML for Telegram: the escaped message, a retry hint, and the quotable reference."""
+        parts = [html.escape(self.message)]
+        if self.retry_after is not None:
+            parts.append(f"Try again in {max(1, round(self.retry_after))} s.")
+        text = " ".join(parts)
+        return f"{text}\n<i>{html.escape(self.reference)}</i>"
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessResponse:
+    """A successful outcome in the same shape as `ErrorResponse`, for logs and JSON."""
+
+    message: str
+    correlation_id: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    timestamp: datetime = field(default_factory=_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "message": self.message,
+            "correlation_id": self.correlation_id,
+            "data": dict(self.data),
+            "timestamp": self.timestamp.isoformat(),
+        }
+
+    def to_telegram(self) -> str:
+        return html.escape(self.message)
+
+
+def _telegram_rpc_id(exc: BaseException) -> str | None:
+    """The RPC error ID of a Pyrogram error (`FLOOD_WAIT_X`, `USER_IS_BLOCKED`, ...), else None."""
+    for klass in type(exc).__mro__:
+        if klass.__module__.startswith("pyrogram.errors"):
+            value = getattr(exc, "ID", None)
+            return value if isinstance(value, str) else None
+    return None
+
+
+class ErrorFactory:
+    """Builds `ErrorResponse`s from exceptions and codes."""
+
+    @staticmethod
+    def user_message(code: ErrorCode) -> str:
+        return _USER_MESSAGES[code]
+
+    @staticmethod
+    def create(
+        code: ErrorCode,
+        message: str | None = None,
+        *,
+        correlation_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> ErrorResponse:
+        return ErrorResponse(
+            code=code,
+            message=message or _USER_MESSAGES[code],
+            correlation_id=correlation_id or current_correlation_id() or new_correlation_id(),
+            details=dict(details or {}),
+            retry_after=retry_after,
+        )
+
+    @classmethod
+    def from_exception(
+        cls, exc: BaseException, *, correlation_id: str | None = None
+    ) -> ErrorResponse:
+        """Map any exception to a response; unknown exceptions never leak their text."""
+        if isinstance(exc, TelegramError):
+            return cls.create(exc.specific_code, exc.user_message, correlation_id=correlation_id)
+        if isinstance(exc, RateLimitedError):
+            return cls.create(
+                exc.code,
+                exc.user_message,
+                correlation_id=correlation_id,
+                retry_after=exc.retry_after,
+            )
+        if isinstance(exc, AppError):
+            return cls.create(
+                exc.code, exc.user_message, correlation_id=correlation_id, details=exc.details()
+            )
+        rpc_id = _telegram_rpc_id(exc)
+        if rpc_id == "FLOOD_WAIT_X":
+            # Pyrogram 2 keeps the wait in `.value`; `.x` does not exist.
+            value = getattr(exc, "value", 0)
+            wait = float(value) if isinstance(value, int | float) else 0.0
+            return cls.create(
+                ErrorCode.RATE_LIMITED, correlation_id=correlation_id, retry_after=wait
+            )
+        if rpc_id is not None:
+            code = _TELEGRAM_CODES.get(rpc_id, ErrorCode.TELEGRAM)
+            return cls.create(code, correlation_id=correlation_id, details={"telegram_id": rpc_id})
+        return cls.create(ErrorCode.INTERNAL, correlation_id=correlation_id)

@@ -1,0 +1,1 @@
+"""Pyrogram glue: parse the update, call one service, render the answer."""

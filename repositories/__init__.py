@@ -1,0 +1,11 @@
+"""MongoDB repositories: the only package that imports Motor."""
+
+from __future__ import annotations
+
+from repositories import users
+from repositories.mongo import IndexSpec
+
+__all__ = ["ALL_INDEXES"]
+
+ALL_INDEXES: tuple[IndexSpec, ...] = (*users.INDEXES,)
+"""Every index the repositories declare; ensured at start-up and verified by the health check."""

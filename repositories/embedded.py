@@ -1,0 +1,130 @@
+"""The embedded MongoDB-wire server (SecantusDB on WiredTiger) run as a child process.
+
+Run as `python -m repositories.embedded STORAGE_PATH`: it binds a free loopback port, prints one
+JSON line `{"port": N}` on stdout, and serves until its stdin closes or it gets SIGTERM. Closing
+stdin as the stop signal means the server also stops when the bot dies without cleaning up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+
+from core.utils.errors import StorageError
+
+__all__ = ["EmbeddedServer"]
+
+_LOG_NAME = "embedded-db.log"
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent  # so `-m repositories.embedded` imports
+
+
+class EmbeddedServer:
+    """Starts and stops the embedded server for one storage directory."""
+
+    def __init__(self, storage_path: Path) -> None:
+        self.storage_path = storage_path
+        self.port: int | None = None
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def uri(self) -> str:
+        if self.port is None:
+            raise RuntimeError("embedded server is not running")
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    @property
+    def log_path(self) -> Path:
+        return self.storage_path.parent / _LOG_NAME
+
+    async def start(self, timeout: float = 30.0) -> str:
+        """Start the server and return its URI; `StorageError` if it does not come up in time."""
+        await asyncio.to_thread(self.storage_path.mkdir, parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "repositories.embedded",
+                str(self.storage_path),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                cwd=_PROJECT_ROOT,
+            )
+        assert self._process.stdout is not None  # noqa: S101 - set by PIPE above
+        try:
+            line = await asyncio.wait_for(self._process.stdout.readline(), timeout)
+            self.port = int(json.loads(line)["port"])
+        except (TimeoutError, ValueError, KeyError) as exc:
+            await self.stop()
+            raise StorageError(
+                "start_embedded",
+                f"the embedded database did not start; see {self.log_path}: {self._log_tail()}",
+            ) from exc
+        return self.uri
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        """Stop the server (closing its stdin), killing it if it does not exit in time."""
+        process, self._process = self._process, None
+        self.port = None
+        if process is None or process.returncode is not None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+    def _log_tail(self) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no log"
+        return lines[-1][-300:] if lines else "no output"
+
+
+def _serve(storage_path: str) -> int:
+    """Child-process entry point."""
+    import logging  # noqa: PLC0415 - only the child needs these
+    import socket  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from secantus import SecantusDBServer  # noqa: PLC0415 - heavy import, child only
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    server = SecantusDBServer(
+        host="127.0.0.1", port=0, storage_path=storage_path, enable_test_commands=False
+    )
+    server.start()
+    stopped = threading.Event()
+
+    def _stop(*_: object) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+
+    def _wait_for_stdin_eof() -> None:
+        sys.stdin.read()
+        stopped.set()
+
+    threading.Thread(target=_wait_for_stdin_eof, daemon=True).start()
+    print(json.dumps({"port": server.port}), flush=True)  # noqa: T201 - the handshake line
+    stopped.wait()
+    # SecantusDBServer.stop() joins its accept thread for up to 2 s because closing a listening
+    # socket does not wake a blocked accept() on Linux; shutting it down first does.
+    with contextlib.suppress(Exception):
+        server._stop_event.set()
+        server._socket.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(Exception):
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_serve(sys.argv[1]))
