@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKED := bot.py core handlers repositories
 
-.PHONY: run test lint bench simulate clean
+.PHONY: run test lint bench clean
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -33,3 +33,6 @@ test: lint
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+bench: $(VENV)/.installed-dev
+	$(PY) -m bench.core

@@ -363,7 +363,12 @@ class ErrorFactory:
     ) -> ErrorResponse:
         """Map any exception to a response; unknown exceptions never leak their text."""
         if isinstance(exc, TelegramError):
-            return cls.create(exc.specific_code, exc.user_message, correlation_id=correlation_id)
+            return cls.create(
+                exc.specific_code,
+                exc.user_message,
+                correlation_id=correlation_id,
+                details=exc.details(),
+            )
         if isinstance(exc, RateLimitedError):
             return cls.create(
                 exc.code,

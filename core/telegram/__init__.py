@@ -1,0 +1,1 @@
+"""Telegram-facing helpers that may import Pyrogram."""

@@ -1,0 +1,195 @@
+"""The access policy (admin > ban > premium > free) and handler decorators that enforce it."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from core.models import User
+from core.utils.errors import (
+    AccessError,
+    AppError,
+    BannedError,
+    ErrorFactory,
+    ErrorResponse,
+    PremiumRequiredError,
+)
+
+__all__ = ["Decision", "Gate", "Guards", "Reason", "decide"]
+
+UserLookup = Callable[[int], Awaitable[User | None]]
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+
+
+class Gate(StrEnum):
+    """Who may receive a piece of content."""
+
+    FREE = "free"
+    PREMIUM = "premium"
+
+
+class Reason(StrEnum):
+    ADMIN = "admin"
+    FREE_CONTENT = "free_content"
+    PREMIUM_USER = "premium_user"
+    BANNED = "banned"
+    PREMIUM_REQUIRED = "premium_required"
+    NOT_ADMIN = "not_admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: Reason
+    gate: Gate
+
+    def error(self) -> AppError | None:
+        """The error this denial maps to (None when allowed)."""
+        if self.allowed:
+            return None
+        if self.reason is Reason.BANNED:
+            return BannedError()
+        if self.reason is Reason.PREMIUM_REQUIRED:
+            return PremiumRequiredError()
+        return AccessError()
+
+    def response(self, correlation_id: str | None = None) -> ErrorResponse | None:
+        error = self.error()
+        if error is None:
+            return None
+        return ErrorFactory.from_exception(error, correlation_id=correlation_id)
+
+
+def decide(
+    *,
+    user_id: int,
+    user: User | None,
+    admins: frozenset[int],
+    now: datetime,
+    global_gate: Gate,
+    link_gate: Gate | None = None,
+    file_gate: Gate | None = None,
+) -> Decision:
+    """The one access decision, used in private chat, groups, inline and deep links alike.
+
+    1. Admins are allowed, whatever a ban record says. 2. Banned users are denied. 3. The gate is
+    the link's override if set, else the file's, else the global setting. 4. A premium gate admits
+    only users whose premium has not expired.
+    """
+    gate = link_gate or file_gate or global_gate
+    if user_id in admins:
+        return Decision(allowed=True, reason=Reason.ADMIN, gate=gate)
+    if user is not None and user.banned is not None:
+        return Decision(allowed=False, reason=Reason.BANNED, gate=gate)
+    if gate is Gate.FREE:
+        return Decision(allowed=True, reason=Reason.FREE_CONTENT, gate=gate)
+    if user is not None and user.is_premium(now):
+        return Decision(allowed=True, reason=Reason.PREMIUM_USER, gate=gate)
+    return Decision(allowed=False, reason=Reason.PREMIUM_REQUIRED, gate=gate)
+
+
+class Guards:
+    """The policy bound to the app's admins, global gate, user lookup and clock."""
+
+    def __init__(
+        self,
+        admins: Iterable[int],
+        *,
+        users: UserLookup,
+        global_gate: Callable[[], Gate] = lambda: Gate.FREE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.admins = frozenset(admins)
+        self._users = users
+        self._global_gate = global_gate
+        self._clock = clock
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.admins
+
+    def decide(
+        self,
+        user_id: int,
+        user: User | None,
+        *,
+        link_gate: Gate | None = None,
+        file_gate: Gate | None = None,
+    ) -> Decision:
+        return decide(
+            user_id=user_id,
+            user=user,
+            admins=self.admins,
+            now=self._clock(),
+            global_gate=self._global_gate(),
+            link_gate=link_gate,
+            file_gate=file_gate,
+        )
+
+    async def check(
+        self, user_id: int, *, link_gate: Gate | None = None, file_gate: Gate | None = None
+    ) -> Decision:
+        user = None if self.is_admin(user_id) else await self._users(user_id)
+        return self.decide(user_id, user, link_gate=link_gate, file_gate=file_gate)
+
+    # --- decorators for handlers `async def on_x(client, update)` ---------------------------------
+
+    def admin_only(self, handler: Handler) -> Handler:
+        """Run the handler for admins only; others get a permission-denied answer."""
+
+        @functools.wraps(handler)
+        async def wrapper(client: Any, update: Any, *args: Any, **kwargs: Any) -> Any:
+            user_id = _user_id(update)
+            if user_id is None or not self.is_admin(user_id):
+                await answer_with(update, ErrorFactory.from_exception(AccessError()))
+                return None
+            return await handler(client, update, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]  # same signature as `handler`
+
+    def not_banned(self, handler: Handler) -> Handler:
+        """Banned users get the banned answer instead of the handler."""
+        return self._gated(handler, None)
+
+    def premium_required(self, handler: Handler) -> Handler:
+        """Only admins and users with active premium run the handler."""
+        return self._gated(handler, Gate.PREMIUM)
+
+    def _gated(self, handler: Handler, gate: Gate | None) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(client: Any, update: Any, *args: Any, **kwargs: Any) -> Any:
+            user_id = _user_id(update)
+            if user_id is not None:
+                decision = await self.check(user_id, link_gate=gate or Gate.FREE)
+                response = decision.response()
+                if response is not None:
+                    await answer_with(update, response)
+                    return None
+            return await handler(client, update, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]  # same signature as `handler`
+
+
+def _user_id(update: Any) -> int | None:
+    user = getattr(update, "from_user", None)
+    user_id = getattr(user, "id", None)
+    return user_id if isinstance(user_id, int) else None
+
+
+async def answer_with(update: Any, response: ErrorResponse) -> None:
+    """Show `response` on whatever kind of update this is (message, callback or inline query)."""
+    if hasattr(update, "reply_text"):  # Message: HTML reply (the client's parse mode is HTML)
+        await update.reply_text(response.to_telegram(), quote=True)
+    elif hasattr(update, "offset"):  # InlineQuery: no results, a button to the bot instead
+        await update.answer(
+            [],
+            cache_time=0,
+            is_personal=True,
+            switch_pm_text=response.message[:64],
+            switch_pm_parameter="start",
+        )
+    else:  # CallbackQuery: a plain-text alert, at most 200 characters
+        await update.answer(f"{response.message} ({response.reference})"[:200], show_alert=True)

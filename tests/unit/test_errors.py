@@ -1,0 +1,151 @@
+"""ErrorResponse, ErrorFactory and correlation ids as a user and an operator see them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import structlog
+from pyrogram.errors import (
+    ChatWriteForbidden,
+    FloodWait,
+    InputUserDeactivated,
+    PeerIdInvalid,
+    UserIsBlocked,
+)
+
+from core.utils.errors import (
+    BannedError,
+    ErrorCode,
+    ErrorFactory,
+    ErrorResponse,
+    FloodWaitError,
+    NotFoundError,
+    RateLimitedError,
+    StorageError,
+    SuccessResponse,
+    TelegramError,
+    ValidationError,
+    bind_update_context,
+    current_correlation_id,
+    new_correlation_id,
+)
+
+
+def test_correlation_ids_are_short_hex_and_unique() -> None:
+    ids = {new_correlation_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{8}", i) for i in ids)
+
+
+def test_update_context_is_bound_then_cleared() -> None:
+    with bind_update_context(user_id=42, chat_id=-100, update_id=None) as cid:
+        assert current_correlation_id() == cid
+        bound = structlog.contextvars.get_contextvars()
+        assert bound == {"correlation_id": cid, "user_id": 42, "chat_id": -100}
+    assert current_correlation_id() is None
+    assert structlog.contextvars.get_contextvars() == {}
+
+
+def test_nothing_leaks_into_the_next_update_on_the_same_worker() -> None:
+    structlog.contextvars.bind_contextvars(stale="from a previous update")
+    with bind_update_context(user_id=1):
+        assert "stale" not in structlog.contextvars.get_contextvars()
+
+
+async def test_concurrent_updates_keep_their_own_ids() -> None:
+    seen: dict[int, tuple[str, str | None]] = {}
+
+    async def handle(user_id: int) -> None:
+        with bind_update_context(user_id=user_id) as cid:
+            await asyncio.sleep(0)
+            seen[user_id] = (cid, current_correlation_id())
+
+    await asyncio.gather(*(handle(i) for i in range(5)))
+    assert all(cid == current for cid, current in seen.values())
+    assert len({cid for cid, _ in seen.values()}) == 5
+
+
+def test_telegram_rendering_escapes_and_ends_with_the_reference() -> None:
+    response = ErrorFactory.create(
+        ErrorCode.VALIDATION, "Bad <query> & co", correlation_id="7f3a2c1d"
+    )
+    assert response.to_telegram() == "Bad &lt;query&gt; &amp; co\n<i>ref: 7f3a2c1d</i>"
+
+
+def test_retry_after_is_shown_to_the_user() -> None:
+    response = ErrorFactory.from_exception(RateLimitedError(12.4), correlation_id="abcd1234")
+    assert response.code is ErrorCode.RATE_LIMITED
+    assert response.retry_after == 12.4
+    assert "Try again in 12 s." in response.to_telegram()
+
+
+def test_to_dict_is_json_ready() -> None:
+    response = ErrorFactory.from_exception(ValidationError("page"), correlation_id="c0ffee00")
+    data = json.loads(json.dumps(response.to_dict()))
+    assert data["ok"] is False
+    assert data["code"] == "validation"
+    assert data["details"] == {"field": "page"}
+    assert data["correlation_id"] == "c0ffee00"
+    assert "timestamp" in data
+
+
+def test_success_response_has_the_same_shape() -> None:
+    ok = SuccessResponse("Done <3", correlation_id="c0ffee00", data={"n": 2})
+    assert ok.to_dict()["ok"] is True
+    assert ok.to_telegram() == "Done &lt;3"
+
+
+def test_responses_are_values() -> None:
+    response = ErrorFactory.create(ErrorCode.INTERNAL, correlation_id="x")
+    assert not isinstance(response, BaseException)
+    assert hash(response.reference)
+
+
+def test_project_errors_map_to_their_codes() -> None:
+    cases = {
+        ErrorCode.VALIDATION: ValidationError("query"),
+        ErrorCode.NOT_FOUND: NotFoundError("file"),
+        ErrorCode.BANNED: BannedError("spam"),
+        ErrorCode.STORAGE: StorageError("users.get"),
+        ErrorCode.FLOOD_WAIT: FloodWaitError(700, "send_message"),
+    }
+    for code, exc in cases.items():
+        assert ErrorFactory.from_exception(exc).code is code
+
+
+def test_pyrogram_flood_wait_reads_value_never_x() -> None:
+    response = ErrorFactory.from_exception(FloodWait(value=37))
+    assert response.code is ErrorCode.RATE_LIMITED
+    assert response.retry_after == 37.0
+
+
+def test_terminal_telegram_errors_get_stable_codes() -> None:
+    assert ErrorFactory.from_exception(UserIsBlocked()).code is ErrorCode.TELEGRAM_USER_BLOCKED
+    assert (
+        ErrorFactory.from_exception(InputUserDeactivated()).code
+        is ErrorCode.TELEGRAM_USER_DEACTIVATED
+    )
+    assert ErrorFactory.from_exception(PeerIdInvalid()).code is ErrorCode.TELEGRAM_PEER_INVALID
+    assert (
+        ErrorFactory.from_exception(ChatWriteForbidden()).code is ErrorCode.TELEGRAM_WRITE_FORBIDDEN
+    )
+    assert (
+        ErrorFactory.from_exception(TelegramError("USER_IS_BLOCKED", "send_message")).code
+        is ErrorCode.TELEGRAM_USER_BLOCKED
+    )
+
+
+def test_unknown_exceptions_never_show_their_text() -> None:
+    response = ErrorFactory.from_exception(KeyError("secret_internal_table_name"))
+    assert response.code is ErrorCode.INTERNAL
+    assert "secret_internal_table_name" not in response.to_telegram()
+    assert "secret_internal_table_name" not in json.dumps(response.to_dict())
+
+
+def test_correlation_id_defaults_to_the_bound_one() -> None:
+    with bind_update_context(user_id=1) as cid:
+        response = ErrorFactory.from_exception(RuntimeError("x"))
+    assert response.correlation_id == cid
+    assert isinstance(response, ErrorResponse)
