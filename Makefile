@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKED := bot.py core handlers repositories
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench simulate clean
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -36,3 +36,7 @@ clean:
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.core
+	$(PY) -m bench.middleware
+
+simulate: $(VENV)/.installed
+	$(PY) bot.py simulate

@@ -7,11 +7,16 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from pyrogram import Client
+from pyrogram.enums import ParseMode
+from pyrogram.errors import RPCError
+from pyrogram.types import BotCommand, BotCommandScopeChat
 
+from core.cache.enhanced_cache import cache_cleanup_loop
+from core.clock import Clock, SystemClock
 from core.config import (
     ConfigurationError,
     Settings,
@@ -19,10 +24,19 @@ from core.config import (
     missing_telegram_credentials,
 )
 from core.logging import configure_logging, get_logger
+from core.services import Services
+from core.services.callbacks import CallbackCodec
 from core.services.health import HealthReport, run_health_checks
+from core.services.users import UserService
 from core.utils.errors import AppError
+from core.utils.guards import Guards
+from core.utils.ratelimit import UserRateLimiter
+from handlers import views
+from handlers.middleware import Middleware
+from handlers.registry import register_handlers
 from repositories import ALL_INDEXES
 from repositories.mongo import Database
+from repositories.settings import MongoSettingsRepository
 from repositories.users import MongoUserRepository, UserRepository
 
 log = get_logger("bot")
@@ -32,6 +46,7 @@ EXIT_UNHEALTHY = 1
 EXIT_CONFIG = 2
 
 CONFIG_DOC = "docs/CONFIGURATION.md"
+CACHE_CLEANUP_SECONDS = 60.0
 
 
 @dataclass
@@ -41,22 +56,60 @@ class App:
     settings: Settings
     database: Database
     client: Client
+    clock: Clock
+    services: Services
+    middleware: Middleware
     users: UserRepository
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def on_unhandled_error(self) -> Callable[[BaseException], None] | None:
+        return self.middleware.on_unhandled_error
+
+    @on_unhandled_error.setter
+    def on_unhandled_error(self, hook: Callable[[BaseException], None] | None) -> None:
+        self.middleware.on_unhandled_error = hook
 
     async def start(self) -> None:
+        """Database, then Telegram, then background tasks; `stop()` undoes whatever happened."""
         await self.database.start()
         await self.database.prepare(ALL_INDEXES)
+        await self.services.callbacks.load()
         await self.client.start()
+        await self._set_commands()
+        self.tasks.append(
+            asyncio.create_task(cache_cleanup_loop(CACHE_CLEANUP_SECONDS, self.clock.sleep))
+        )
         me = self.client.me
         log.info("bot_started", username=me.username if me else None, bot_id=me.id if me else None)
 
     async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()
         try:
             if self.client.is_connected:
                 await self.client.stop()
         finally:
             await self.database.close()
         log.info("bot_stopped")
+
+    async def _set_commands(self) -> None:
+        """The command menu: user commands for everyone, admin ones in each admin's chat."""
+        user_commands = [BotCommand(name, text) for name, text in views.USER_COMMANDS]
+        await self.client.set_bot_commands(user_commands)
+        admin_commands = user_commands + [
+            BotCommand(name, text) for name, text in views.ADMIN_COMMANDS
+        ]
+        for admin_id in self.settings.admins:
+            try:
+                await self.client.set_bot_commands(
+                    admin_commands, scope=BotCommandScopeChat(admin_id)
+                )
+            except (RPCError, KeyError, ValueError) as exc:
+                # Telegram only knows chats with users who have started the bot.
+                log.warning("admin_commands_not_set", admin_id=admin_id, reason=type(exc).__name__)
 
 
 def build_database(settings: Settings) -> Database:
@@ -82,13 +135,53 @@ def build_telegram_client(
 
 
 def build_app(
-    settings: Settings, *, db: Database | None = None, telegram: Client | None = None
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    telegram: Client | None = None,
+    clock: Clock | None = None,
 ) -> App:
-    """The one composition root: settings → database → repositories → services → handlers."""
+    """The one composition root: settings → database → repositories → services → handlers.
+
+    Real adapters are the defaults; the test harness passes the Telegram double, its own
+    database and a virtual clock, so what is tested is what runs.
+    """
+    clock = clock or SystemClock()
     database = db or build_database(settings)
     client = telegram or build_telegram_client(settings)
+    client.set_parse_mode(ParseMode.HTML)
+
     users = MongoUserRepository(database)
-    return App(settings=settings, database=database, client=client, users=users)
+    runtime_settings = MongoSettingsRepository(database)
+
+    user_service = UserService(users, clock)
+    services = Services(
+        settings=settings,
+        clock=clock,
+        users=user_service,
+        callbacks=CallbackCodec(runtime_settings),
+        guards=Guards(settings.admins, users=user_service.get, clock=clock.now),
+        started_at=clock.monotonic(),
+        database_description="embedded" if database.is_embedded else "external",
+    )
+    middleware = Middleware(
+        admins=frozenset(settings.admins),
+        limiter=UserRateLimiter(
+            per_minute=settings.rate_limit_per_minute,
+            burst=settings.rate_limit_burst,
+            clock=clock.monotonic,
+        ),
+    )
+    register_handlers(client, services, middleware)
+    return App(
+        settings=settings,
+        database=database,
+        client=client,
+        clock=clock,
+        services=services,
+        middleware=middleware,
+        users=users,
+    )
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -153,6 +246,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Telegram file-search bot. With no arguments it runs the bot.",
     )
     parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["run", "simulate"],
+        default="run",
+        help="run (default): the bot; simulate: the real bot on a Telegram double, no token needed",
+    )
+    parser.add_argument(
         "--health-check", action="store_true", help="check configuration, database and Telegram"
     )
     parser.add_argument(
@@ -188,8 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_config_error(exc.problems)
         return EXIT_CONFIG
 
+    quiet = args.health_check or args.command == "simulate"
     configure_logging(
-        level="WARNING" if args.health_check else settings.log_level,
+        level="WARNING" if quiet else settings.log_level,
         json=settings.enable_json_logging,
         secrets=settings.secret_values(),
     )
@@ -200,6 +301,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(json.dumps(report.to_dict()) if args.json else report.to_table())
         return EXIT_OK if report.healthy else EXIT_UNHEALTHY
+
+    if args.command == "simulate":
+        from core.testing.simulate import run_simulation  # noqa: PLC0415 - test kit, on demand
+
+        return asyncio.run(run_simulation(settings, sys.stdin, sys.stdout))
 
     missing = missing_telegram_credentials(settings)
     if missing:

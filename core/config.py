@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     enable_json_logging: StrictBool = False
     enable_debug_cmd: StrictBool = False
     enable_alerts: StrictBool = True
+    rate_limit_per_minute: int = Field(default=30, ge=1, le=6000)
+    rate_limit_burst: int = Field(default=10, ge=1, le=1000)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
 

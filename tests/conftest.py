@@ -12,6 +12,7 @@ import structlog
 
 from core.config import Settings
 from core.logging import redactor
+from core.testing import BotHarness
 from repositories.embedded import EmbeddedServer
 from repositories.mongo import Database
 
@@ -61,3 +62,10 @@ def _reset_logging() -> Iterator[None]:
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
     redactor.clear()
+
+
+@pytest.fixture
+async def bot(mongo_uri: str) -> AsyncIterator[BotHarness]:
+    """The real bot on the Telegram double and the session's database; user 1 is the admin."""
+    async with BotHarness(database_uri=mongo_uri, ADMINS="1") as harness:
+        yield harness

@@ -1,6 +1,13 @@
-"""Fakes for the edges only: the clock."""
+"""Fakes for the edges only (the clock), and a log-capture helper."""
 
 from __future__ import annotations
+
+from collections.abc import MutableMapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 
 class FakeClock:
@@ -19,3 +26,8 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+def capture_events() -> AbstractContextManager[list[MutableMapping[str, Any]]]:
+    """`structlog.testing.capture_logs` with the bound context (correlation id, user id) merged."""
+    return capture_logs(processors=[merge_contextvars])

@@ -152,7 +152,7 @@ class FakeMessage:
         self.from_user = _FakeUser(user_id)
         self.replies: list[str] = []
 
-    async def reply_text(self, text: str, quote: bool = False) -> None:
+    async def reply_text(self, text: str) -> None:
         self.replies.append(text)
 
 

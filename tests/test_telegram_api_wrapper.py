@@ -9,8 +9,9 @@ import pytest
 from pyrogram.errors import FloodWait, InputUserDeactivated, PeerIdInvalid, UserIsBlocked
 from structlog.testing import capture_logs
 
-from core.telegram.api_wrapper import RateLimits, TelegramAPI, TokenBucket
+from core.telegram.api_wrapper import RateLimits, TelegramAPI
 from core.utils.errors import ErrorCode, FloodWaitError
+from core.utils.ratelimit import TokenBucket
 from tests.fakes import FakeClock
 
 

@@ -1,1 +1,26 @@
 """Domain services: what handlers call; no Telegram or driver types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.clock import Clock
+from core.config import Settings
+from core.services.callbacks import CallbackCodec
+from core.services.users import UserService
+from core.utils.guards import Guards
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    """Everything a handler may call, built once by `bot.build_app`."""
+
+    settings: Settings
+    clock: Clock
+    users: UserService
+    callbacks: CallbackCodec
+    guards: Guards
+    started_at: float
+    database_description: str

@@ -30,6 +30,7 @@ from pyrogram.errors import (
 
 from core.logging import get_logger
 from core.utils.errors import ErrorCode, FloodWaitError
+from core.utils.ratelimit import TokenBucket
 
 __all__ = ["RateLimits", "SendResult", "TelegramAPI", "TokenBucket", "WrapperStats"]
 
@@ -47,26 +48,6 @@ _TERMINAL: dict[type[Exception], ErrorCode] = {
     UserBannedInChannel: ErrorCode.TELEGRAM_WRITE_FORBIDDEN,
 }
 _TERMINAL_TYPES = tuple(_TERMINAL)
-
-
-class TokenBucket:
-    """A reservation-style token bucket: `reserve()` takes a token and says how long to wait."""
-
-    def __init__(self, rate: float, capacity: float, clock: Callable[[], float]) -> None:
-        if rate <= 0 or capacity < 1:
-            raise ValueError("rate must be positive and capacity at least 1")
-        self.rate = rate
-        self.capacity = capacity
-        self._clock = clock
-        self._tokens = capacity
-        self._updated = clock()
-
-    def reserve(self) -> float:
-        now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
-        self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,10 @@ Pyrogram is not imported here: its RPC errors are recognised by their class's mo
 
 from __future__ import annotations
 
-import contextlib
+import contextvars
 import html
-import secrets
-from collections.abc import Iterator, Mapping
+import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -226,11 +226,15 @@ class TelegramError(AppError):
 # --- correlation ids -----------------------------------------------------------------------------
 
 _CORRELATION_KEY = "correlation_id"
+_random = random.Random()  # noqa: S311 - correlation ids are references, not secrets
 
 
 def new_correlation_id() -> str:
-    """A fresh short id (8 hex characters) that a user can quote to an admin."""
-    return secrets.token_hex(4)
+    """A fresh short id (8 hex characters) that a user can quote to an admin.
+
+    Not a secret: it only has to be unique enough to find one update's log lines.
+    """
+    return f"{_random.getrandbits(32):08x}"
 
 
 def current_correlation_id() -> str | None:
@@ -239,22 +243,50 @@ def current_correlation_id() -> str | None:
     return value if isinstance(value, str) else None
 
 
-@contextlib.contextmanager
-def bind_update_context(
-    correlation_id: str | None = None, **context: int | str | None
-) -> Iterator[str]:
-    """Bind a correlation id (and user/chat/update ids) for one update; clear them afterwards.
+def _structlog_var(key: str) -> contextvars.ContextVar[Any]:
+    """The ContextVar structlog uses for `key` (learnt once from a binding's token)."""
+    var = _VARS.get(key)
+    if var is None:
+        token = structlog.contextvars.bind_contextvars(**{key: None})[key]
+        var = token.var
+        var.reset(token)
+        _VARS[key] = var
+    return var
 
-    Pyrogram's workers are long-lived tasks, so anything left bound would leak into the next update.
+
+_VARS: dict[str, contextvars.ContextVar[Any]] = {}
+
+
+class bind_update_context:  # noqa: N801 - used like a function: `with bind_update_context(...)`
+    """Bind a correlation id (and user/chat/update ids) for one update; unbind them afterwards.
+
+    The values land in structlog's own context variables (so `merge_contextvars` and
+    `get_contextvars()` see them), set and reset directly: this runs once per update, on the hot
+    path. Pyrogram's workers are long-lived tasks, so anything left bound would leak into the
+    next update: every binding is reset with its token on the way out, whatever happens inside.
     """
-    cid = correlation_id or new_correlation_id()
-    values = {k: v for k, v in context.items() if v is not None}
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(**{_CORRELATION_KEY: cid}, **values)
-    try:
-        yield cid
-    finally:
-        structlog.contextvars.clear_contextvars()
+
+    __slots__ = ("_context", "_tokens", "correlation_id")
+
+    def __init__(self, correlation_id: str | None = None, **context: int | str | None) -> None:
+        self.correlation_id = correlation_id or new_correlation_id()
+        self._context = context
+        self._tokens: list[tuple[contextvars.ContextVar[Any], contextvars.Token[Any]]] = []
+
+    def __enter__(self) -> str:
+        var = _structlog_var(_CORRELATION_KEY)
+        tokens = [(var, var.set(self.correlation_id))]
+        for key, value in self._context.items():
+            if value is not None:
+                var = _structlog_var(key)
+                tokens.append((var, var.set(value)))
+        self._tokens = tokens
+        return self.correlation_id
+
+    def __exit__(self, *_: object) -> None:
+        for var, token in reversed(self._tokens):
+            var.reset(token)
+        self._tokens = []
 
 
 # --- responses -----------------------------------------------------------------------------------

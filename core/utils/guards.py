@@ -182,7 +182,7 @@ def _user_id(update: Any) -> int | None:
 async def answer_with(update: Any, response: ErrorResponse) -> None:
     """Show `response` on whatever kind of update this is (message, callback or inline query)."""
     if hasattr(update, "reply_text"):  # Message: HTML reply (the client's parse mode is HTML)
-        await update.reply_text(response.to_telegram(), quote=True)
+        await update.reply_text(response.to_telegram())
     elif hasattr(update, "offset"):  # InlineQuery: no results, a button to the bot instead
         await update.answer(
             [],

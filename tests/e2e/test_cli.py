@@ -19,7 +19,7 @@ API_HASH = "0123456789abcdef0123456789abcdef"
 
 
 def run_bot(
-    tmp_path: Path, *args: str, timeout: float = 60, **env: str
+    tmp_path: Path, *args: str, timeout: float = 90, input_text: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
     environ.update({"DATA_DIR": str(tmp_path / "data"), **env})
@@ -29,6 +29,7 @@ def run_bot(
         env=environ,
         capture_output=True,
         text=True,
+        input=input_text if input_text is not None else "",
         timeout=timeout,
         check=False,
     )

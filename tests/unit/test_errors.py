@@ -48,10 +48,22 @@ def test_update_context_is_bound_then_cleared() -> None:
     assert structlog.contextvars.get_contextvars() == {}
 
 
-def test_nothing_leaks_into_the_next_update_on_the_same_worker() -> None:
-    structlog.contextvars.bind_contextvars(stale="from a previous update")
-    with bind_update_context(user_id=1):
-        assert "stale" not in structlog.contextvars.get_contextvars()
+def test_bindings_are_undone_even_when_the_handler_fails() -> None:
+    try:
+        with bind_update_context(user_id=1):
+            raise RuntimeError("handler failed")  # noqa: TRY301
+    except RuntimeError:
+        pass
+    assert structlog.contextvars.get_contextvars() == {}
+
+
+def test_a_new_update_replaces_the_previous_ids() -> None:
+    with bind_update_context(user_id=1, chat_id=5) as first:
+        pass
+    with bind_update_context(user_id=2) as second:
+        bound = structlog.contextvars.get_contextvars()
+    assert bound == {"correlation_id": second, "user_id": 2}
+    assert first != second
 
 
 async def test_concurrent_updates_keep_their_own_ids() -> None:

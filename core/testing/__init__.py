@@ -1,0 +1,23 @@
+"""Test kit shipped with the bot: the Telegram double, a virtual clock and the bot harness.
+
+Operators use it to test their own changes; see docs/TESTING.md.
+"""
+
+from __future__ import annotations
+
+from core.testing.clock import VirtualClock
+from core.testing.harness import BotHarness, BotMessage, Button, HarnessError, InlineAnswer, Replies
+from core.testing.telegram import DoubleClient, TelegramDouble, UnknownRPCError
+
+__all__ = [
+    "BotHarness",
+    "BotMessage",
+    "Button",
+    "DoubleClient",
+    "HarnessError",
+    "InlineAnswer",
+    "Replies",
+    "TelegramDouble",
+    "UnknownRPCError",
+    "VirtualClock",
+]

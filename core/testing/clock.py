@@ -1,0 +1,54 @@
+"""A virtual clock: time moves only when a test (or `simulate`) advances it."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from datetime import UTC, datetime, timedelta
+
+__all__ = ["VirtualClock"]
+
+DEFAULT_START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class VirtualClock:
+    """Implements `core.clock.Clock`; `advance()` wakes every sleeper whose time has come."""
+
+    def __init__(self, start: datetime = DEFAULT_START) -> None:
+        self._start = start
+        self._elapsed = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=self._elapsed)
+
+    def monotonic(self) -> float:
+        return self._elapsed
+
+    def timestamp(self) -> int:
+        """Unix time, as Telegram dates are."""
+        return int(self.now().timestamp())
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self._elapsed + seconds, next(self._seq), future))
+        await future
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward and wake (in deadline order) every sleeper now due."""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        self._elapsed += seconds
+        while self._sleepers and self._sleepers[0][0] <= self._elapsed:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():
+                future.set_result(None)
+
+    @property
+    def sleepers(self) -> int:
+        return sum(1 for _, _, f in self._sleepers if not f.done())

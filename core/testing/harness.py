@@ -1,0 +1,628 @@
+"""`BotHarness`: the real app (`bot.build_app`) on the Telegram double, a database and a virtual
+clock, driven the way users drive the bot. Documented in docs/TESTING.md."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import tempfile
+import traceback
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pyrogram import types
+
+from core.config import Settings
+from core.logging import configure_logging
+from core.testing.clock import VirtualClock
+from core.testing.telegram import (
+    ChannelState,
+    DoubleClient,
+    StoredMessage,
+    TelegramDouble,
+    UnknownRPCError,
+)
+from repositories.embedded import EmbeddedServer
+from repositories.mongo import Database
+
+__all__ = [
+    "BotHarness",
+    "BotMessage",
+    "Button",
+    "CallbackAnswer",
+    "HarnessChannel",
+    "HarnessError",
+    "HarnessGroup",
+    "HarnessUser",
+    "InlineAnswer",
+    "InlineResult",
+    "Media",
+    "Replies",
+    "snapshot",
+]
+
+IDLE_TIMEOUT = 30.0
+
+
+class HarnessError(AssertionError):
+    """A handler raised, the dispatcher failed, or the bot called an RPC the double lacks."""
+
+
+class _HarnessSettings(Settings):
+    """Settings from the harness's arguments only: the developer's environment never leaks in."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+# --- what a test sees -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    data: str | None = None
+    url: str | None = None
+    switch_inline: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    file_name: str | None
+    unique_id: str
+    kind: str  # document | video | audio
+    file_id: str
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BotMessage:
+    """A message as it is at the moment the snapshot was taken."""
+
+    id: int
+    chat_id: int
+    text: str
+    html: str
+    buttons: tuple[tuple[Button, ...], ...]
+    media: Media | None
+    protect_content: bool
+    edited: bool
+    deleted: bool
+    outgoing: bool
+
+    @property
+    def all_buttons(self) -> list[Button]:
+        return [b for row in self.buttons for b in row]
+
+    def button(self, label: str) -> Button:
+        """The first button whose text contains `label`."""
+        for b in self.all_buttons:
+            if label in b.text:
+                return b
+        labels = [b.text for b in self.all_buttons]
+        raise AssertionError(f"no button containing {label!r}; buttons are {labels}")
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAnswer:
+    text: str | None
+    alert: bool
+    url: str | None
+
+
+class Replies(list[BotMessage]):
+    """The bot's new or edited messages after one action (and the callback answer, if any)."""
+
+    answer: CallbackAnswer | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        return [m.text for m in self]
+
+
+@dataclass(frozen=True, slots=True)
+class InlineResult:
+    id: str
+    title: str | None
+    description: str | None
+    file: Media | None
+    caption: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InlineAnswer:
+    answered: bool
+    results: tuple[InlineResult, ...] = ()
+    next_offset: str = ""
+    cache_time: int = 0
+    is_personal: bool = False
+    switch_pm_text: str | None = None
+    switch_pm_parameter: str | None = None
+
+
+def _media(parsed: types.Message) -> Media | None:
+    for kind in ("video", "audio", "document"):
+        item = getattr(parsed, kind, None)
+        if item is not None:
+            return Media(
+                file_name=getattr(item, "file_name", None),
+                unique_id=item.file_unique_id,
+                kind=kind,
+                file_id=item.file_id,
+                size=getattr(item, "file_size", None),
+            )
+    return None
+
+
+def _buttons(parsed: types.Message) -> tuple[tuple[Button, ...], ...]:
+    markup = parsed.reply_markup
+    if not isinstance(markup, types.InlineKeyboardMarkup):
+        return ()
+    rows = []
+    for row in markup.inline_keyboard:
+        buttons = []
+        for b in row:
+            data = b.callback_data
+            switch = b.switch_inline_query_current_chat
+            if switch is None:
+                switch = b.switch_inline_query
+            buttons.append(
+                Button(
+                    text=b.text,
+                    data=data.decode() if isinstance(data, bytes) else data,
+                    url=b.url,
+                    switch_inline=switch,
+                )
+            )
+        rows.append(tuple(buttons))
+    return tuple(rows)
+
+
+def snapshot(stored: StoredMessage) -> BotMessage:
+    parsed = stored.parsed
+    body = parsed.text if parsed.text is not None else parsed.caption
+    return BotMessage(
+        id=stored.id,
+        chat_id=stored.chat_id,
+        text=str(body) if body is not None else "",
+        html=body.html if body is not None else "",
+        buttons=_buttons(parsed),
+        media=_media(parsed),
+        protect_content=bool(parsed.has_protected_content),
+        edited=stored.edited,
+        deleted=stored.deleted,
+        outgoing=stored.outgoing,
+    )
+
+
+# --- idle detection -------------------------------------------------------------------------------
+
+
+class _TrackingQueue(asyncio.Queue[Any]):
+    """Pyrogram's update queue, knowing which worker is still busy with an update."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._busy: set[asyncio.Task[Any]] = set()
+
+    async def get(self) -> Any:
+        task = asyncio.current_task()
+        if task is not None:
+            self._busy.discard(task)  # asking for the next update: the last one is done
+        item = await super().get()
+        if item is not None and task is not None:
+            self._busy.add(task)
+        return item
+
+    @property
+    def idle(self) -> bool:
+        return self.empty() and not self._busy
+
+
+# --- participants ---------------------------------------------------------------------------------
+
+
+class _Participant:
+    def __init__(self, harness: BotHarness) -> None:
+        self._bot = harness
+
+    def _mark(self, chat_id: int) -> dict[int, tuple[int, bool]]:
+        return {
+            m.id: (m.version, m.deleted)
+            for m in self._bot.telegram.messages.get(chat_id, {}).values()
+        }
+
+    def _changes(self, chat_id: int, mark: dict[int, tuple[int, bool]]) -> Replies:
+        replies = Replies()
+        for stored in sorted(self._bot.telegram.messages.get(chat_id, {}).values(), key=_id):
+            if stored.outgoing and mark.get(stored.id) != (stored.version, stored.deleted):
+                if stored.id in mark and stored.deleted and mark[stored.id][1] is False:
+                    continue  # a deletion is not a reply; see `.chat`
+                replies.append(snapshot(stored))
+        return replies
+
+
+def _id(message: StoredMessage) -> int:
+    return message.id
+
+
+class HarnessUser(_Participant):
+    """A Telegram user talking to the bot."""
+
+    def __init__(self, harness: BotHarness, user_id: int, name: str) -> None:
+        super().__init__(harness)
+        self.id = user_id
+        self.name = name
+
+    @property
+    def state(self) -> Any:
+        return self._bot.telegram.users[self.id]
+
+    @property
+    def chat(self) -> list[BotMessage]:
+        """Every message of the private chat with the bot, as it is now."""
+        messages = self._bot.telegram.messages.get(self.id, {}).values()
+        return [snapshot(m) for m in sorted(messages, key=_id)]
+
+    async def send(self, text: str) -> Replies:
+        """Write `text` to the bot in private chat; returns what the bot sent or edited."""
+        mark = self._mark(self.id)
+        await self._bot.telegram.user_sends(self.id, text)
+        await self._bot.idle()
+        return self._changes(self.id, mark)
+
+    async def click(self, message: BotMessage, button: str | Button) -> Replies:
+        """Press an inline button (by text substring or `Button`) on one of the bot's messages."""
+        chosen = message.button(button) if isinstance(button, str) else button
+        if chosen.data is None:
+            raise AssertionError(f"button {chosen.text!r} is not a callback button")
+        stored = self._bot.telegram.messages[message.chat_id][message.id]
+        mark = self._mark(message.chat_id)
+        private_mark = self._mark(self.id) if message.chat_id != self.id else None
+        query_id = await self._bot.telegram.press(self.id, stored, chosen.data.encode())
+        await self._bot.idle()
+        replies = self._changes(message.chat_id, mark)
+        if private_mark is not None:  # e.g. a group button that delivers in private chat
+            replies.extend(self._changes(self.id, private_mark))
+        record = self._bot.telegram.callback_answers.get(query_id)
+        if record is not None:
+            replies.answer = CallbackAnswer(record.text, record.alert, record.url)
+        return replies
+
+    async def press_data(self, message: BotMessage, data: str) -> Replies:
+        """Send arbitrary callback data for `message` (forged or stale buttons)."""
+        return await self.click(message, Button(text="(raw)", data=data))
+
+    async def inline(self, query: str, offset: str = "") -> InlineAnswer:
+        """Type `@bot query` in any chat; returns the bot's inline answer."""
+        query_id = await self._bot.telegram.inline_query(self.id, query, offset)
+        await self._bot.idle()
+        record = self._bot.telegram.inline_answers.get(query_id)
+        if record is None:
+            return InlineAnswer(answered=False)
+        return InlineAnswer(
+            answered=True,
+            results=tuple(self._bot._inline_result(r) for r in record.results),
+            next_offset=record.next_offset,
+            cache_time=record.cache_time,
+            is_personal=record.is_personal,
+            switch_pm_text=record.switch_pm_text,
+            switch_pm_parameter=record.switch_pm_parameter,
+        )
+
+    # Things the user does outside the bot's chat.
+    def block_bot(self) -> None:
+        self.state.blocked_bot = True
+
+    def unblock_bot(self) -> None:
+        self.state.blocked_bot = False
+
+    def deactivate(self) -> None:
+        self.state.deactivated = True
+
+    def join(self, channel: HarnessChannel) -> None:
+        channel.state.members[self.id] = "member"
+        channel.state.join_requests.discard(self.id)
+
+    def leave(self, channel: HarnessChannel) -> None:
+        channel.state.members.pop(self.id, None)
+
+    def get_kicked(self, channel: HarnessChannel) -> None:
+        channel.state.members[self.id] = "kicked"
+
+
+class HarnessChannel(_Participant):
+    """A channel the bot administers (or a supergroup, see `HarnessGroup`)."""
+
+    def __init__(self, harness: BotHarness, state: ChannelState) -> None:
+        super().__init__(harness)
+        self.state = state
+
+    @property
+    def id(self) -> int:
+        return self.state.id
+
+    @property
+    def title(self) -> str:
+        return self.state.title
+
+    @property
+    def messages(self) -> list[BotMessage]:
+        stored = self._bot.telegram.messages.get(self.id, {}).values()
+        return [snapshot(m) for m in sorted(stored, key=_id)]
+
+    async def _post(
+        self, name: str, size: int, mime_type: str, kind: str, caption: str | None
+    ) -> BotMessage:
+        document = self._bot.telegram.make_document(name, size, mime_type, kind)
+        stored = await self._bot.telegram.channel_posts(self.state, document, caption or "")
+        await self._bot.idle()
+        return snapshot(stored)
+
+    async def post_document(
+        self,
+        file_name: str,
+        *,
+        size: int = 1_000_000,
+        mime_type: str = "application/octet-stream",
+        caption: str | None = None,
+    ) -> BotMessage:
+        kind = "video" if mime_type.startswith("video/") else "document"
+        kind = "audio" if mime_type.startswith("audio/") else kind
+        return await self._post(file_name, size, mime_type, kind, caption)
+
+    async def post_video(
+        self,
+        file_name: str,
+        *,
+        size: int = 700_000_000,
+        mime_type: str = "video/mp4",
+        caption: str | None = None,
+    ) -> BotMessage:
+        return await self._post(file_name, size, mime_type, "video", caption)
+
+    async def post_audio(
+        self,
+        file_name: str,
+        *,
+        size: int = 8_000_000,
+        mime_type: str = "audio/mpeg",
+        caption: str | None = None,
+    ) -> BotMessage:
+        return await self._post(file_name, size, mime_type, "audio", caption)
+
+
+class HarnessGroup(HarnessChannel):
+    """A supergroup with the bot in it."""
+
+    async def send(self, user: HarnessUser, text: str) -> Replies:
+        """`user` writes `text` in the group; returns what the bot sent or edited there."""
+        mark = self._mark(self.id)
+        await self._bot.telegram.user_sends(user.id, text, channel=self.state)
+        await self._bot.idle()
+        return self._changes(self.id, mark)
+
+
+# --- the harness ----------------------------------------------------------------------------------
+
+
+class BotHarness:
+    """Builds the real app through `bot.build_app` on the double and a fresh database.
+
+    `BotHarness(ADMINS="1", AUTO_DELETE_MINUTES="10")`: keyword arguments are settings by their
+    environment names; the developer's own environment and `.env` are ignored.
+    """
+
+    def __init__(
+        self,
+        *,
+        database_uri: str | None = None,
+        keep_database: bool = False,
+        configure_logs: bool = True,
+        **settings: str | int,
+    ) -> None:
+        self._settings_overrides = {k.lower(): v for k, v in settings.items()}
+        self._database_uri = database_uri or os.environ.get("TEST_DATABASE_URI")
+        self._database_name = f"harness_{uuid.uuid4().hex[:12]}"
+        self._keep_database = keep_database
+        self._configure_logs = configure_logs
+        self._embedded: EmbeddedServer | None = None
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self.clock = VirtualClock()
+        self.telegram = TelegramDouble(self.clock)
+        self.settings: Settings | None = None
+        self.app: Any = None
+        self._queue: _TrackingQueue | None = None
+        self._errors: list[str] = []
+        self._expecting: list[list[str]] = []
+        self._log_handler = _ErrorLogHandler(self._errors)
+        self._user_ids = iter(range(2_000_001, 3_000_000))
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> BotHarness:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+        if exc is None:
+            self._raise_errors()
+
+    async def start(self) -> None:
+        if self._database_uri is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="filesearch-harness-")
+            self._embedded = EmbeddedServer(Path(self._tempdir.name) / "db")
+            self._database_uri = await self._embedded.start()
+        values: dict[str, Any] = {
+            "database_uri": self._database_uri,
+            "database_name": self._database_name,
+            "data_dir": str(Path(tempfile.gettempdir()) / "filesearch-harness"),
+            **self._settings_overrides,
+        }
+        self.settings = _HarnessSettings(**values)
+        if self._configure_logs:
+            configure_logging(level=self.settings.log_level, json=self.settings.enable_json_logging)
+        logging.getLogger("pyrogram").addHandler(self._log_handler)
+        await self._start_app()
+
+    async def _start_app(self) -> None:
+        from bot import build_app  # noqa: PLC0415 - the composition root imports this package
+
+        assert self.settings is not None  # noqa: S101 - set by start()
+        database = Database(self._database_uri, self._database_name)
+        client = DoubleClient(self.telegram)
+        self._queue = _TrackingQueue()
+        client.dispatcher.updates_queue = self._queue
+        self.app = build_app(self.settings, db=database, telegram=client, clock=self.clock)
+        self.app.on_unhandled_error = self._record_exception
+        await self.app.start()
+
+    async def restart(self) -> None:
+        """Stop the app and build a new one on the same database, double and clock."""
+        await self.app.stop()
+        await self._start_app()
+
+    async def stop(self) -> None:
+        try:
+            if self.app is not None:
+                await self.app.stop()
+            if not self._keep_database and self._database_uri is not None:
+                cleanup = Database(self._database_uri, self._database_name)
+                await cleanup.start()
+                await cleanup.drop()
+                await cleanup.close()
+        finally:
+            logging.getLogger("pyrogram").removeHandler(self._log_handler)
+            if self._embedded is not None:
+                await self._embedded.stop()
+            if self._tempdir is not None:
+                self._tempdir.cleanup()
+
+    # --- the world --------------------------------------------------------------------------------
+
+    def user(
+        self, user_id: int | None = None, name: str = "User", username: str | None = None
+    ) -> HarnessUser:
+        uid = user_id if user_id is not None else next(self._user_ids)
+        self.telegram.add_user(uid, name, username)
+        return HarnessUser(self, uid, name)
+
+    def channel(
+        self, title: str, *, username: str | None = None, bot_is_admin: bool = True
+    ) -> HarnessChannel:
+        state = self.telegram.add_channel(title, username=username, bot_is_admin=bot_is_admin)
+        return HarnessChannel(self, state)
+
+    def group(self, title: str, members: Sequence[HarnessUser] = ()) -> HarnessGroup:
+        state = self.telegram.add_channel(title, megagroup=True)
+        for member in members:
+            state.members[member.id] = "member"
+        return HarnessGroup(self, state)
+
+    # --- time and idleness ------------------------------------------------------------------------
+
+    async def advance(self, seconds: float) -> None:
+        """Move virtual time and wait until the bot has finished what that set off."""
+        self.clock.advance(seconds)
+        await self.idle()
+
+    async def idle(self, timeout: float = IDLE_TIMEOUT) -> None:
+        """Wait until no update is queued or being handled (a condition, not a fixed sleep)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        quiet = 0
+        while quiet < 3:  # noqa: PLR2004 - idle for three consecutive loop turns
+            await asyncio.sleep(0)
+            if self._queue is not None and self._queue.idle:
+                quiet += 1
+                continue
+            quiet = 0
+            if loop.time() > deadline:
+                raise HarnessError(f"the bot did not become idle within {timeout:g} s")
+            await asyncio.sleep(0.001)  # database calls run in Motor's threads
+        self._raise_errors()
+
+    # --- errors -----------------------------------------------------------------------------------
+
+    def _record_exception(self, exc: BaseException) -> None:
+        self._errors.append("".join(traceback.format_exception(exc)))
+
+    def _raise_errors(self) -> None:
+        problems: list[str] = []
+        if self.telegram.unknown_rpcs:
+            names = ", ".join(sorted(set(self.telegram.unknown_rpcs)))
+            self.telegram.unknown_rpcs.clear()
+            problems.append(f"the bot called RPCs the double does not implement: {names}")
+        if self._errors:
+            problems += ["a handler raised:\n" + error for error in self._errors]
+            self._errors.clear()
+        if not problems:
+            return
+        if self._expecting:
+            self._expecting[-1].extend(problems)
+            return
+        raise HarnessError("\n\n".join(problems))
+
+    @contextlib.contextmanager
+    def expect_errors(self) -> Iterator[list[str]]:
+        """Within the block, handler exceptions are collected (tracebacks) instead of failing."""
+        collected: list[str] = []
+        self._expecting.append(collected)
+        try:
+            yield collected
+        finally:
+            self._expecting.pop()
+
+    def _inline_result(self, result: Any) -> InlineResult:
+        file = None
+        document = getattr(result, "document", None)
+        doc_id = getattr(document, "id", None)
+        if doc_id is not None and doc_id in self.telegram.documents:
+            doc = self.telegram.documents[doc_id]
+            file = Media(doc.name, "", doc.kind, "", doc.size)
+        send = getattr(result, "send_message", None)
+        return InlineResult(
+            id=str(getattr(result, "id", "")),
+            title=getattr(result, "title", None),
+            description=getattr(result, "description", None),
+            file=file,
+            caption=getattr(send, "message", None),
+        )
+
+
+class _ErrorLogHandler(logging.Handler):
+    """Collects ERROR records from Pyrogram's dispatcher (it swallows handler-level failures)."""
+
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(level=logging.ERROR)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            if isinstance(exc, UnknownRPCError):
+                return  # reported through the double's own list, with its name
+            text += "\n" + "".join(traceback.format_exception(exc))
+        self._sink.append(f"{record.name}: {text}")

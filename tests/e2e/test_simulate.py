@@ -1,0 +1,28 @@
+"""`python bot.py simulate` driven through piped stdin, as the README shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.test_cli import run_bot
+
+
+def test_simulate_runs_the_bot_without_a_token(tmp_path: Path) -> None:
+    script = "/start\n:click 2\n:as admin\n/stats\n:advance 10m\n:quit\n"
+    result = run_bot(tmp_path, "simulate", input_text=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "10 sample files posted to 'Movies'" in out
+    assert "[bot] 👋 Hi Alice!" in out
+    assert "[1] 🔍 Search inline  [2] ❓ Help  [3] \N{HEAVY PLUS SIGN} Add me to a group" in out
+    assert "[edited] How to search" in out
+    assert "(now typing as admin" in out
+    assert "Users: 1" in out
+    assert "(virtual time is now 2026-01-01 12:10:00 UTC)" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_simulate_ends_cleanly_at_end_of_input(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, "simulate", input_text="/help\n")
+    assert result.returncode == 0, result.stderr
+    assert "How to search" in result.stdout
