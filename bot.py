@@ -27,6 +27,8 @@ from core.logging import configure_logging, get_logger
 from core.services import Services
 from core.services.callbacks import CallbackCodec
 from core.services.health import HealthReport, run_health_checks
+from core.services.indexing import IndexingService
+from core.services.search import SearchService
 from core.services.users import UserService
 from core.utils.errors import AppError
 from core.utils.guards import Guards
@@ -35,6 +37,7 @@ from handlers import views
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
 from repositories import ALL_INDEXES
+from repositories.files import MongoFileRepository
 from repositories.mongo import Database
 from repositories.settings import MongoSettingsRepository
 from repositories.users import MongoUserRepository, UserRepository
@@ -155,12 +158,18 @@ def build_app(
     runtime_settings = MongoSettingsRepository(database)
 
     user_service = UserService(users, clock)
+    search = SearchService(MongoFileRepository(database), clock)
+    indexing = IndexingService(
+        MongoFileRepository(database), search, clock, skip_duplicates=settings.skip_duplicates
+    )
     services = Services(
         settings=settings,
         clock=clock,
         users=user_service,
         callbacks=CallbackCodec(runtime_settings),
         guards=Guards(settings.admins, users=user_service.get, clock=clock.now),
+        search=search,
+        indexing=indexing,
         started_at=clock.monotonic(),
         database_description="embedded" if database.is_embedded else "external",
     )

@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     enable_json_logging: StrictBool = False
     enable_debug_cmd: StrictBool = False
     enable_alerts: StrictBool = True
+    skip_duplicates: StrictBool = True
     rate_limit_per_minute: int = Field(default=30, ge=1, le=6000)
     rate_limit_burst: int = Field(default=10, ge=1, le=1000)
     http_host: str = "127.0.0.1"

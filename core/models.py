@@ -29,3 +29,100 @@ class User:
     def is_premium(self, now: datetime) -> bool:
         """Premium is active until (not including) `premium_until`."""
         return self.premium_until is not None and now < self.premium_until
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """An indexed file; `id` is Telegram's `file_unique_id`."""
+
+    id: str
+    file_id: str
+    file_name: str
+    file_size: int
+    mime_type: str | None
+    file_type: str  # video | audio | document
+    caption: str | None
+    chat_id: int
+    message_id: int
+    terms: tuple[str, ...]
+    title: str
+    title_terms: tuple[str, ...]
+    indexed_at: datetime
+    year: int | None = None
+    season: int | None = None
+    episode: int | None = None
+    resolution: str | None = None
+    quality: str | None = None
+    language: str | None = None
+    premium: str | None = None  # None: the global gate; "free" or "premium": this file's override
+    name_key: str = ""  # normalised name, for duplicate detection with the size
+
+
+@dataclass(frozen=True, slots=True)
+class SaveReport:
+    """What `files.save_many` did with a batch."""
+
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0  # same file (unique id) unchanged, or same name + size from another upload
+    duplicate_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRecord:
+    id: int
+    title: str
+    kind: str  # group | supergroup | channel
+    settings: dict[str, object]
+    joined_at: datetime
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """A deep link: `t.me/bot?start=<code>` to some files or a channel message range."""
+
+    code: str
+    file_ids: tuple[str, ...]
+    chat_id: int | None
+    first_message_id: int | None
+    last_message_id: int | None
+    premium: str | None
+    created_by: int
+    created_at: datetime
+    expires_at: datetime | None
+    max_uses: int | None
+    uses: int = 0
+
+    def usable(self, now: datetime) -> bool:
+        if self.expires_at is not None and now >= self.expires_at:
+            return False
+        return self.max_uses is None or self.uses < self.max_uses
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A durable background job (index, broadcast, import) with checkpoint and lease."""
+
+    id: str
+    kind: str
+    state: str  # pending | running | done | failed | cancelled
+    params: dict[str, object]
+    checkpoint: dict[str, object]
+    counters: dict[str, int]
+    created_at: datetime
+    updated_at: datetime
+    owner: str | None = None
+    lease_until: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionRecord:
+    """A delivered message to delete when it is due (auto-delete)."""
+
+    id: str
+    chat_id: int
+    message_id: int
+    due_at: datetime
+    notify: bool = True

@@ -6,7 +6,7 @@ from pyrogram import Client, filters
 from pyrogram.handlers import CallbackQueryHandler, MessageHandler
 
 from core.services import Services
-from handlers import admin, start
+from handlers import admin, channel, start
 from handlers.callbacks import make_on_callback
 from handlers.middleware import Middleware
 
@@ -34,6 +34,14 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
     )
     client.add_handler(
         MessageHandler(wrap(admin.make_on_cache(services)), filters.command("cache") & private)
+    )
+
+    # Group 0: media posted in channels feed the search index.
+    client.add_handler(
+        MessageHandler(
+            wrap(channel.make_on_channel_post(services)),
+            filters.channel & (filters.document | filters.video | filters.audio),
+        )
     )
 
     # Group 0: buttons, routed by their signed action.

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from repositories import users
+from repositories import chats, deletions, files, jobs, links, users
 from repositories.mongo import IndexSpec
 
 __all__ = ["ALL_INDEXES"]
 
-ALL_INDEXES: tuple[IndexSpec, ...] = (*users.INDEXES,)
+ALL_INDEXES: tuple[IndexSpec, ...] = (
+    *users.INDEXES,
+    *files.INDEXES,
+    *chats.INDEXES,
+    *links.INDEXES,
+    *jobs.INDEXES,
+    *deletions.INDEXES,
+)
 """Every index the repositories declare; ensured at start-up and verified by the health check."""

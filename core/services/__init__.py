@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from core.clock import Clock
 from core.config import Settings
 from core.services.callbacks import CallbackCodec
+from core.services.indexing import IndexingService
+from core.services.search import SearchService
 from core.services.users import UserService
 from core.utils.guards import Guards
 
@@ -22,5 +24,7 @@ class Services:
     users: UserService
     callbacks: CallbackCodec
     guards: Guards
+    search: SearchService
+    indexing: IndexingService
     started_at: float
     database_description: str

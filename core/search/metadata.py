@@ -1,0 +1,135 @@
+"""Metadata in names and queries: year, season/episode, resolution, source, language, title.
+
+`markers()` is a fast, deterministic regex pass used for both file names and queries, so a
+query's `s02e03`, `2x05`, `2019` or `1080p` filters on exactly what indexing stored. `describe()`
+adds guessit's reading of a file name (title, source, language); guessit takes ~20 ms a name,
+so indexing calls it off the event loop, and queries never call it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from core.search.normalize import strip_extension, tokenize
+
+__all__ = ["FileMetadata", "Markers", "describe", "markers"]
+
+_YEAR = re.compile(r"^(19[2-9]\d|20[0-4]\d)$")
+_SXXEYY = re.compile(r"^s(\d{1,2})e(\d{1,3})$")
+_NXMM = re.compile(r"^(\d{1,2})x(\d{1,3})$")
+_SEASON = re.compile(r"^s(\d{1,2})$")
+_EPISODE = re.compile(r"^e(\d{1,3})$")
+_RESOLUTION = re.compile(r"^(240|360|480|540|576|720|1080|1440|2160|4320)[pi]$")
+_RESOLUTION_ALIASES = {"4k": "2160p", "uhd": "2160p", "8k": "4320p", "fhd": "1080p", "hd": "720p"}
+_SOURCES = {
+    "bluray": "bluray",
+    "bdrip": "bluray",
+    "brrip": "bluray",
+    "remux": "bluray",
+    "webdl": "web",
+    "webrip": "web",
+    "web": "web",
+    "hdtv": "hdtv",
+    "dvdrip": "dvd",
+    "dvd": "dvd",
+    "cam": "cam",
+    "hdcam": "cam",
+    "ts": "cam",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Markers:
+    """What the marker pass recognised, and which tokens it consumed."""
+
+    year: int | None = None
+    season: int | None = None
+    episode: int | None = None
+    resolution: str | None = None
+    source: str | None = None
+    consumed: frozenset[int] = frozenset()  # token positions that were markers
+
+
+def markers(tokens: list[str]) -> Markers:
+    """Recognise metadata tokens (year, SxxEyy, NxMM, sNN, eNN, resolution, source)."""
+    year = season = episode = None
+    resolution = source = None
+    consumed: set[int] = set()
+    for i, token in enumerate(tokens):
+        if (m := _SXXEYY.match(token)) or (m := _NXMM.match(token)):
+            season, episode = int(m.group(1)), int(m.group(2))
+        elif m := _SEASON.match(token):
+            season = int(m.group(1))
+        elif (m := _EPISODE.match(token)) and season is not None:
+            episode = int(m.group(1))
+        elif _RESOLUTION.match(token):
+            resolution = token[:-1] + "p"
+        elif token in _RESOLUTION_ALIASES:
+            resolution = _RESOLUTION_ALIASES[token]
+        elif _YEAR.match(token) and i > 0:  # a leading number is a title ("1917", "2012")
+            year = int(token)
+        elif token in _SOURCES and i > 0:
+            source = _SOURCES[token]
+            if _SOURCES[token] == "web" and i + 1 < len(tokens) and tokens[i + 1] in {"dl", "rip"}:
+                consumed.add(i + 1)
+        else:
+            continue
+        consumed.add(i)
+    return Markers(year, season, episode, resolution, source, frozenset(consumed))
+
+
+@dataclass(frozen=True, slots=True)
+class FileMetadata:
+    """What is stored next to a file for filtering and ranking."""
+
+    title: str
+    title_terms: tuple[str, ...]
+    year: int | None = None
+    season: int | None = None
+    episode: int | None = None
+    resolution: str | None = None
+    quality: str | None = None
+    language: str | None = None
+
+
+def _title_from_markers(tokens: list[str], found: Markers) -> list[str]:
+    """The tokens before the first marker: `dark city` in `dark city 1998 720p ...`."""
+    first = min(found.consumed) if found.consumed else len(tokens)
+    return tokens[:first] or tokens[:3]
+
+
+def describe(name: str, *, use_guessit: bool = True) -> FileMetadata:
+    """Metadata for a file name: the marker pass, completed by guessit when available."""
+    tokens = tokenize(strip_extension(name))
+    found = markers(tokens)
+    title_tokens = _title_from_markers(tokens, found)
+    meta = FileMetadata(
+        title=" ".join(title_tokens),
+        title_terms=tuple(title_tokens),
+        year=found.year,
+        season=found.season,
+        episode=found.episode,
+        resolution=found.resolution,
+        quality=found.source,
+    )
+    if not use_guessit:
+        return meta
+    guess = _guess(name)
+    title = guess.get("title")
+    if isinstance(title, str) and tokenize(title):
+        meta = replace(meta, title=" ".join(tokenize(title)), title_terms=tuple(tokenize(title)))
+    language = guess.get("language")
+    if language is not None:
+        meta = replace(meta, language=str(language))
+    return meta
+
+
+def _guess(name: str) -> dict[str, Any]:
+    from guessit import guessit  # noqa: PLC0415 - heavy import, only where names are indexed
+
+    try:
+        return dict(guessit(name))
+    except Exception:  # noqa: BLE001 - guessit can fail on odd names; the marker pass stands
+        return {}

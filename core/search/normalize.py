@@ -1,0 +1,63 @@
+"""Name normalisation shared by indexing and querying: NFKC, casefold, accent folding (Latin
+only), separators split, extension dropped, adjacent tokens also joined."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+
+__all__ = ["fold", "index_terms", "joined_pairs", "normalize", "strip_extension", "tokenize"]
+
+# Extensions the bot indexes; `Dark.City.1998.mkv` → `Dark.City.1998`.
+_EXTENSION = re.compile(
+    r"\.(mkv|mp4|avi|mov|webm|m4v|ts|wmv|flv|mpg|mpeg|3gp|mp3|flac|m4a|aac|ogg|opus|wav|wma|"
+    r"m4b|pdf|epub|mobi|azw3|djvu|cbz|cbr|zip|rar|7z|srt|ass|apk|exe|iso|txt|docx?)$",
+    re.IGNORECASE,
+)
+# Anything that is not a letter, digit or combining mark separates tokens: . _ - + [ ] ( ) , '
+_SEPARATORS = re.compile(r"[^\w\u0300-\u036f\u0900-\u0dff]+|_+")
+MAX_TOKENS = 40
+
+
+def _is_latin(char: str) -> bool:
+    return char < "\u0250" or "\u1e00" <= char <= "\u1eff"
+
+
+def fold(text: str) -> str:
+    """NFKC + casefold, then strip accents from Latin letters only (é→e; Devanagari kept)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    decomposed = unicodedata.normalize("NFD", text)
+    out: list[str] = []
+    previous = ""
+    for char in decomposed:
+        if unicodedata.combining(char) and _is_latin(previous):
+            continue  # an accent on a Latin letter
+        out.append(char)
+        if not unicodedata.combining(char):
+            previous = char
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def strip_extension(name: str) -> str:
+    return _EXTENSION.sub("", name.strip())
+
+
+def tokenize(text: str) -> list[str]:
+    """Folded tokens in order; empty strings never appear."""
+    return [t for t in _SEPARATORS.split(fold(text)) if t][:MAX_TOKENS]
+
+
+def normalize(text: str) -> str:
+    """The canonical form of a name or query: tokens joined by single spaces."""
+    return " ".join(tokenize(text))
+
+
+def joined_pairs(tokens: list[str]) -> list[str]:
+    """Adjacent tokens written together: ["spider", "man"] → ["spiderman"]."""
+    return [a + b for a, b in itertools.pairwise(tokens) if not (a.isdigit() and b.isdigit())]
+
+
+def index_terms(tokens: list[str]) -> list[str]:
+    """What a file is indexed under: its tokens plus joined adjacent pairs, deduplicated."""
+    return list(dict.fromkeys([*tokens, *joined_pairs(tokens)]))

@@ -1,0 +1,58 @@
+"""Matching and ranking of candidate files against a parsed query (pure functions)."""
+
+from __future__ import annotations
+
+from core.models import FileRecord
+from core.search.query import ParsedQuery
+
+__all__ = ["matches", "rank", "score"]
+
+
+def matches(record: FileRecord, query: ParsedQuery) -> bool:
+    """Every term present (any order), the prefix starting some term, every filter equal."""
+    terms = set(record.terms)
+    if not all(t in terms for t in query.terms):
+        return False
+    if query.prefix is not None and not any(t.startswith(query.prefix) for t in record.terms):
+        return False
+    return (
+        (query.year is None or record.year == query.year)
+        and (query.season is None or record.season == query.season)
+        and (query.episode is None or record.episode == query.episode)
+        and (query.resolution is None or record.resolution == query.resolution)
+        and (query.kind is None or record.file_type == query.kind)
+    )
+
+
+def score(record: FileRecord, query: ParsedQuery) -> float:
+    """Title words matched, an exact title, words in the typed order; shorter names first."""
+    title = record.title_terms
+    title_set = set(title)
+    words = query.words
+    points = 3.0 * sum(1 for w in query.terms if w in title_set)
+    if query.prefix is not None and any(t.startswith(query.prefix) for t in title):
+        points += 2.0
+    typed = set(query.terms) | ({query.prefix} if query.prefix else set())
+    if title_set and title_set <= typed:
+        points += 5.0  # the whole title was typed: "dark city" for "Dark City (1998)"
+    if len(words) > 1 and _in_order(list(record.terms), words):
+        points += 1.0
+    return points - 0.05 * len(record.terms)
+
+
+def _in_order(tokens: list[str], words: list[str]) -> bool:
+    position = 0
+    for word in words:
+        try:
+            position = tokens.index(word, position) + 1
+        except ValueError:
+            return False
+    return True
+
+
+def rank(records: list[FileRecord], query: ParsedQuery) -> list[FileRecord]:
+    """Best first; ties go to the newest file, then the id (a stable order for paging)."""
+    return sorted(
+        records,
+        key=lambda r: (-score(r, query), -r.indexed_at.timestamp(), r.id),
+    )

@@ -1,0 +1,104 @@
+"""Indexing: channel media in, searchable `FileRecord`s out (metadata parsed off the loop)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.clock import Clock
+from core.logging import get_logger
+from core.models import FileRecord, SaveReport
+from core.search.metadata import describe
+from core.search.normalize import index_terms, normalize, strip_extension, tokenize
+from core.services.search import SearchService
+from core.utils.validators import Validators
+from repositories.files import FileRepository
+
+__all__ = ["IncomingFile", "IndexingService"]
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """A media message as the Telegram layer saw it."""
+
+    unique_id: str
+    file_id: str
+    file_name: str | None
+    file_size: int
+    mime_type: str | None
+    caption: str | None
+    chat_id: int
+    message_id: int
+
+
+class IndexingService:
+    def __init__(
+        self,
+        files: FileRepository,
+        search: SearchService,
+        clock: Clock,
+        *,
+        skip_duplicates: bool = True,
+        use_guessit: bool = True,
+    ) -> None:
+        self._files = files
+        self._search = search
+        self._clock = clock
+        self._skip_duplicates = skip_duplicates
+        self._use_guessit = use_guessit
+
+    def build(self, incoming: IncomingFile) -> FileRecord | None:
+        """The record to store, or None for a file type the bot does not index."""
+        kind = Validators.file_type(incoming.mime_type, incoming.file_name)
+        if not kind.ok or kind.value is None:
+            return None
+        name = incoming.file_name or (incoming.caption or "").strip().split("\n")[0] or "file"
+        tokens = tokenize(strip_extension(name))
+        meta = describe(name, use_guessit=self._use_guessit)
+        return FileRecord(
+            id=incoming.unique_id,
+            file_id=incoming.file_id,
+            file_name=name,
+            file_size=incoming.file_size,
+            mime_type=incoming.mime_type,
+            file_type=kind.value,
+            caption=incoming.caption,
+            chat_id=incoming.chat_id,
+            message_id=incoming.message_id,
+            terms=tuple(index_terms(tokens)),
+            title=meta.title,
+            title_terms=meta.title_terms,
+            indexed_at=self._clock.now(),
+            year=meta.year,
+            season=meta.season,
+            episode=meta.episode,
+            resolution=meta.resolution,
+            quality=meta.quality,
+            language=meta.language,
+            name_key=normalize(strip_extension(name)),
+        )
+
+    async def index(self, batch: Sequence[IncomingFile]) -> SaveReport:
+        """Index a batch; guessit runs in a worker thread so the event loop never stalls."""
+        built = await asyncio.to_thread(lambda: [self.build(f) for f in batch])
+        records = [r for r in built if r is not None]
+        report = await self._files.save_many(records, skip_same_name_and_size=self._skip_duplicates)
+        if report.inserted or report.updated:
+            self._search.invalidate()
+        log.info(
+            "files_indexed",
+            inserted=report.inserted,
+            updated=report.updated,
+            duplicates=report.duplicates,
+            skipped_types=len(batch) - len(records),
+        )
+        return report
+
+    async def remove_message(self, chat_id: int, message_id: int) -> bool:
+        removed = await self._files.delete_message(chat_id, message_id)
+        if removed:
+            self._search.invalidate()
+        return removed

@@ -1,0 +1,176 @@
+"""Search: index-backed retrieval, ranking on a bounded candidate set, cached pages, suggestions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from math import ceil
+
+from rapidfuzz import fuzz, process
+
+from core.cache.enhanced_cache import EnhancedCache
+from core.clock import Clock
+from core.logging import get_logger
+from core.models import FileRecord
+from core.search.query import ParsedQuery, parse_query
+from core.search.ranking import matches, rank
+from repositories.files import FileRepository
+
+__all__ = ["RESULT_CAP", "SCAN_CAP", "SearchPage", "SearchService"]
+
+RESULT_CAP = 500  # totals are exact up to here, "500+" beyond
+SCAN_CAP = 2_000  # candidates read from the index for one query at most
+MAX_VARIANTS = 3  # the query, and up to two with adjacent words joined
+VOCABULARY_LIMIT = 200_000
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    ids: tuple[str, ...]
+    total: int
+    capped: bool
+    kinds: dict[str, int]
+    files: dict[str, FileRecord] = field(default_factory=dict)  # the first pages, already read
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    query: ParsedQuery
+    items: tuple[FileRecord, ...]
+    page: int
+    page_size: int
+    total: int
+    capped: bool
+    kinds: dict[str, int]
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.page_size))
+
+    @property
+    def total_label(self) -> str:
+        return f"{RESULT_CAP}+" if self.capped else str(self.total)
+
+
+class SearchService:
+    def __init__(
+        self,
+        files: FileRepository,
+        clock: Clock,
+        *,
+        cache_seconds: float = 300.0,
+        cache_size: int = 2_000,
+    ) -> None:
+        self._files = files
+        self._results: EnhancedCache[str, _Ranked] = EnhancedCache(
+            "search_results", maxsize=cache_size, ttl=cache_seconds, timer=clock.monotonic
+        )
+        self._vocabulary: EnhancedCache[str, dict[str, int]] = EnhancedCache(
+            "search_vocabulary", maxsize=1, ttl=600.0, timer=clock.monotonic
+        )
+
+    def invalidate(self) -> None:
+        """The index changed: cached results and suggestions may be stale."""
+        self._results.clear()
+        self._vocabulary.clear()
+
+    async def search(
+        self, text: str, *, page: int = 1, page_size: int = 10, prefix: bool = False
+    ) -> SearchPage:
+        """One page of results for a (validated) query text."""
+        return await self.search_parsed(parse_query(text, prefix=prefix), page, page_size)
+
+    async def search_parsed(
+        self, query: ParsedQuery, page: int = 1, page_size: int = 10
+    ) -> SearchPage:
+        """Pages are addressed by (query key, page number): recomputed from the cache or the
+        database, so the same page comes back after a restart."""
+        if query.empty:
+            return SearchPage(query, (), 1, page_size, 0, capped=False, kinds={})
+        ranked = await self._results.get_or_load(query.key, lambda: self._rank(query))
+        start = (page - 1) * page_size
+        wanted = ranked.ids[start : start + page_size]
+        if all(i in ranked.files for i in wanted):
+            items = [ranked.files[i] for i in wanted]
+        else:
+            items = await self._files.get_many(wanted)
+        suggestions: tuple[str, ...] = ()
+        if ranked.total == 0:
+            suggestions = tuple(await self.suggest(query))
+        return SearchPage(
+            query,
+            tuple(items),
+            page,
+            page_size,
+            ranked.total,
+            ranked.capped,
+            ranked.kinds,
+            suggestions,
+        )
+
+    async def _rank(self, query: ParsedQuery) -> _Ranked:
+        found: dict[str, FileRecord] = {}
+        for terms in query.variants()[:MAX_VARIANTS]:
+            variant = query.with_terms(terms)
+            for record in await self._candidates(variant):
+                if record.id not in found and matches(record, variant):
+                    found[record.id] = record
+        ordered = rank(list(found.values()), query)
+        capped = len(ordered) > RESULT_CAP
+        ordered = ordered[:RESULT_CAP]
+        return _Ranked(
+            ids=tuple(r.id for r in ordered),
+            total=len(ordered),
+            capped=capped,
+            kinds=dict(Counter(r.file_type for r in ordered)),
+            files={r.id: r for r in ordered[:50]},
+        )
+
+    async def _candidates(self, query: ParsedQuery) -> list[FileRecord]:
+        """Read candidates with the single most selective indexed predicate."""
+        if query.terms:
+            frequencies = await self._files.document_frequencies(query.terms)
+            if min(frequencies.values()) == 0:
+                return []  # some word is in no file at all
+            best = min(query.terms, key=lambda t: (frequencies[t], t))
+            if query.prefix is not None:
+                by_prefix = await self._files.prefix_frequency(query.prefix)
+                if by_prefix == 0:
+                    return []
+                if by_prefix < frequencies[best]:
+                    return await self._files.with_prefix(query.prefix, SCAN_CAP)
+            return await self._files.with_term(best, SCAN_CAP)
+        if query.prefix is not None:
+            return await self._files.with_prefix(query.prefix, SCAN_CAP)
+        return []
+
+    async def suggest(self, query: ParsedQuery, limit: int = 3) -> list[str]:
+        """ "Did you mean": each unknown word replaced by a close word from the index's own
+        vocabulary; only suggestions whose every word exists are offered."""
+        vocabulary = await self._vocabulary.get_or_load(
+            "all", lambda: self._files.vocabulary(VOCABULARY_LIMIT)
+        )
+        if not vocabulary:
+            return []
+        words = query.words
+        options: list[list[tuple[str, float]]] = []
+        for word in words:
+            if vocabulary.get(word, 0) > 0:
+                options.append([(word, 100.0)])
+                continue
+            close = process.extract(
+                word, vocabulary.keys(), scorer=fuzz.ratio, limit=5, score_cutoff=70
+            )
+            ranked = sorted(close, key=lambda m: (-m[1], -vocabulary[m[0]], m[0]))
+            options.append([(m[0], float(m[1])) for m in ranked[:limit]])
+        if any(not o for o in options) or all(o[0][1] == 100.0 for o in options):  # noqa: PLR2004
+            return []
+        suggestions: list[str] = []
+        for rank_index in range(limit):
+            picked = [o[min(rank_index, len(o) - 1)][0] for o in options]
+            text = " ".join(picked)
+            if text not in suggestions:
+                suggestions.append(text)
+        return suggestions

@@ -1,0 +1,50 @@
+"""New media posts in the indexed channels go into the search index."""
+
+from __future__ import annotations
+
+from pyrogram import Client
+from pyrogram.types import Message
+
+from core.services import Services
+from core.services.indexing import IncomingFile
+from handlers.middleware import Callback
+
+__all__ = ["incoming_file", "make_on_channel_post"]
+
+
+def incoming_file(message: Message) -> IncomingFile | None:
+    """The file a message carries (document, video or audio), as the index wants it."""
+    media = message.document or message.video or message.audio
+    if media is None or message.chat is None or message.chat.id is None:
+        return None
+    return IncomingFile(
+        unique_id=media.file_unique_id,
+        file_id=media.file_id,
+        file_name=getattr(media, "file_name", None),
+        file_size=int(media.file_size or 0),
+        mime_type=getattr(media, "mime_type", None),
+        caption=message.caption,
+        chat_id=message.chat.id,
+        message_id=message.id,
+    )
+
+
+def _watched(services: Services, message: Message) -> bool:
+    channels = services.settings.channels
+    if not channels:
+        return True  # every channel the bot administers
+    chat = message.chat
+    if chat is None:
+        return False
+    username = f"@{chat.username}".lower() if chat and chat.username else None
+    return any(c == chat.id or (isinstance(c, str) and c.lower() == username) for c in channels)
+
+
+def make_on_channel_post(services: Services) -> Callback:
+    async def on_channel_post(_client: Client, message: Message) -> None:
+        incoming = incoming_file(message)
+        if incoming is None or not _watched(services, message):
+            return
+        await services.indexing.index([incoming])
+
+    return on_channel_post

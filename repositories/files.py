@@ -1,0 +1,246 @@
+"""The `files` collection (the search index) and its `vocab` of term document frequencies."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from pymongo import UpdateOne
+
+from core.models import FileRecord, SaveReport
+from repositories.mongo import Database, IndexSpec, storage_errors
+
+__all__ = ["INDEXES", "PREFIX_END", "FileRepository", "MongoFileRepository"]
+
+INDEXES = (
+    IndexSpec.on("files", "terms"),
+    IndexSpec.on("files", "chat_id", "message_id", unique=True),
+    IndexSpec.on("files", "name_key", "file_size"),
+    IndexSpec.on("files", "name_key"),
+)
+PREFIX_END = "\U0010ffff"  # sorts after every character: [p, p + PREFIX_END) is "starts with p"
+
+# Fields set when a file is first indexed and never changed by a re-post.
+_IMMUTABLE = ("file_name", "file_size", "mime_type", "file_type", "name_key", "indexed_at")
+
+
+class FileRepository(Protocol):
+    async def save_many(
+        self, files: Sequence[FileRecord], *, skip_same_name_and_size: bool = True
+    ) -> SaveReport: ...
+    async def get(self, file_id: str) -> FileRecord | None: ...
+    async def get_many(self, file_ids: Sequence[str]) -> list[FileRecord]: ...
+    async def delete(self, file_id: str) -> bool: ...
+    async def delete_message(self, chat_id: int, message_id: int) -> bool: ...
+    async def with_term(self, term: str, limit: int) -> list[FileRecord]: ...
+    async def with_prefix(self, prefix: str, limit: int) -> list[FileRecord]: ...
+    async def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]: ...
+    async def prefix_frequency(self, prefix: str, limit: int = 200) -> int: ...
+    async def vocabulary(self, limit: int) -> dict[str, int]: ...
+    async def count(self) -> int: ...
+
+
+class MongoFileRepository:
+    """`FileRepository` on MongoDB. Every read is one single-predicate query (`_id`, `terms` or
+    `name_key`), which any MongoDB planner, the embedded one included, serves from an index."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    @property
+    def _files(self) -> Any:
+        return self._database.collection("files")
+
+    @property
+    def _vocab(self) -> Any:
+        return self._database.collection("vocab")
+
+    async def save_many(
+        self, files: Sequence[FileRecord], *, skip_same_name_and_size: bool = True
+    ) -> SaveReport:
+        """Upsert a batch with one unordered `bulk_write`, keyed by the unique file id.
+
+        A file with the same normalised name and size as one already indexed under another id
+        (another upload of the same file) is skipped and reported as a duplicate.
+        """
+        if not files:
+            return SaveReport()
+        batch = list({f.id: f for f in files}.values())
+        skipped: list[str] = []
+        if skip_same_name_and_size:
+            batch, skipped = await self._drop_reuploads(batch)
+        operations = [
+            UpdateOne(
+                {"_id": f.id},
+                {
+                    "$set": {k: v for k, v in _to_doc(f).items() if k not in (*_IMMUTABLE, "_id")},
+                    "$setOnInsert": {k: _to_doc(f)[k] for k in _IMMUTABLE},
+                },
+                upsert=True,
+            )
+            for f in batch
+        ]
+        if not operations:
+            return SaveReport(duplicates=len(skipped), duplicate_ids=tuple(skipped))
+        with storage_errors("files.save_many"):
+            result = await self._files.bulk_write(operations, ordered=False)
+        inserted_ids = {batch[i].id for i in result.upserted_ids}
+        await self._count_terms([f for f in batch if f.id in inserted_ids], +1)
+        unchanged = result.matched_count - result.modified_count
+        return SaveReport(
+            inserted=result.upserted_count,
+            updated=result.modified_count,
+            duplicates=unchanged + len(skipped),
+            duplicate_ids=tuple(skipped),
+        )
+
+    async def _drop_reuploads(self, batch: list[FileRecord]) -> tuple[list[FileRecord], list[str]]:
+        keys = list({f.name_key for f in batch})
+        with storage_errors("files.find_reuploads"):
+            docs = await self._files.find(
+                {"name_key": {"$in": keys}}, {"file_size": 1, "name_key": 1}
+            ).to_list(None)
+        known = {(d["name_key"], d["file_size"]): d["_id"] for d in docs}
+        keep: list[FileRecord] = []
+        skipped: list[str] = []
+        seen: set[tuple[str, int]] = set()
+        for f in batch:
+            owner = known.get((f.name_key, f.file_size))
+            if (owner is not None and owner != f.id) or (f.name_key, f.file_size) in seen:
+                skipped.append(f.id)
+                continue
+            seen.add((f.name_key, f.file_size))
+            keep.append(f)
+        return keep, skipped
+
+    async def _count_terms(self, files: Iterable[FileRecord], delta: int) -> None:
+        counts = Counter(t for f in files for t in f.terms)
+        if not counts:
+            return
+        operations = [
+            UpdateOne({"_id": term}, {"$inc": {"df": n * delta}}, upsert=True)
+            for term, n in counts.items()
+        ]
+        with storage_errors("vocab.update"):
+            await self._vocab.bulk_write(operations, ordered=False)
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        with storage_errors("files.get"):
+            doc = await self._files.find_one({"_id": file_id})
+        return _from_doc(doc) if doc else None
+
+    async def get_many(self, file_ids: Sequence[str]) -> list[FileRecord]:
+        with storage_errors("files.get_many"):
+            docs = await self._files.find({"_id": {"$in": list(file_ids)}}).to_list(None)
+        by_id = {d["_id"]: _from_doc(d) for d in docs}
+        return [by_id[i] for i in file_ids if i in by_id]
+
+    async def delete(self, file_id: str) -> bool:
+        with storage_errors("files.delete"):
+            doc = await self._files.find_one_and_delete({"_id": file_id})
+        if doc is None:
+            return False
+        await self._count_terms([_from_doc(doc)], -1)
+        return True
+
+    async def delete_message(self, chat_id: int, message_id: int) -> bool:
+        """Remove the file a deleted channel message carried."""
+        with storage_errors("files.delete_message"):
+            doc = await self._files.find_one_and_delete(
+                {"chat_id": chat_id, "message_id": message_id}
+            )
+        if doc is None:
+            return False
+        await self._count_terms([_from_doc(doc)], -1)
+        return True
+
+    async def with_term(self, term: str, limit: int) -> list[FileRecord]:
+        with storage_errors("files.with_term"):
+            docs = await self._files.find({"terms": term}).limit(limit).to_list(None)
+        return [_from_doc(d) for d in docs]
+
+    async def with_prefix(self, prefix: str, limit: int) -> list[FileRecord]:
+        query = {"terms": {"$gte": prefix, "$lt": prefix + PREFIX_END}}
+        with storage_errors("files.with_prefix"):
+            docs = await self._files.find(query).limit(limit).to_list(None)
+        unique = {d["_id"]: d for d in docs}  # a multikey range can return a file twice
+        return [_from_doc(d) for d in unique.values()]
+
+    async def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(terms))
+        with storage_errors("vocab.get"):
+            docs = await self._vocab.find({"_id": {"$in": wanted}}).to_list(None)
+        found = {d["_id"]: int(d["df"]) for d in docs}
+        return {t: max(0, found.get(t, 0)) for t in wanted}
+
+    async def prefix_frequency(self, prefix: str, limit: int = 200) -> int:
+        """How many files have a term starting with `prefix` (an upper bound, from `vocab`)."""
+        query = {"_id": {"$gte": prefix, "$lt": prefix + PREFIX_END}}
+        with storage_errors("vocab.prefix"):
+            docs = await self._vocab.find(query).limit(limit).to_list(None)
+        return sum(max(0, int(d["df"])) for d in docs)
+
+    async def vocabulary(self, limit: int) -> dict[str, int]:
+        """Up to `limit` terms with their document frequency (for suggestions)."""
+        with storage_errors("vocab.all"):
+            docs = await self._vocab.find({}).limit(limit).to_list(None)
+        return {d["_id"]: int(d["df"]) for d in docs if int(d["df"]) > 0}
+
+    async def count(self) -> int:
+        with storage_errors("files.count"):
+            return int(await self._files.estimated_document_count())
+
+
+def _to_doc(f: FileRecord) -> dict[str, Any]:
+    return {
+        "_id": f.id,
+        "file_id": f.file_id,
+        "file_name": f.file_name,
+        "file_size": f.file_size,
+        "mime_type": f.mime_type,
+        "file_type": f.file_type,
+        "caption": f.caption,
+        "chat_id": f.chat_id,
+        "message_id": f.message_id,
+        "terms": list(f.terms),
+        "title": f.title,
+        "title_terms": list(f.title_terms),
+        "indexed_at": f.indexed_at,
+        "year": f.year,
+        "season": f.season,
+        "episode": f.episode,
+        "resolution": f.resolution,
+        "quality": f.quality,
+        "language": f.language,
+        "premium": f.premium,
+        "name_key": f.name_key,
+    }
+
+
+def _from_doc(doc: dict[str, Any]) -> FileRecord:
+    indexed_at: datetime = doc["indexed_at"]
+    return FileRecord(
+        id=doc["_id"],
+        file_id=doc["file_id"],
+        file_name=doc["file_name"],
+        file_size=int(doc["file_size"]),
+        mime_type=doc.get("mime_type"),
+        file_type=doc["file_type"],
+        caption=doc.get("caption"),
+        chat_id=int(doc["chat_id"]),
+        message_id=int(doc["message_id"]),
+        terms=tuple(doc.get("terms", ())),
+        title=doc.get("title", ""),
+        title_terms=tuple(doc.get("title_terms", ())),
+        indexed_at=indexed_at,
+        year=doc.get("year"),
+        season=doc.get("season"),
+        episode=doc.get("episode"),
+        resolution=doc.get("resolution"),
+        quality=doc.get("quality"),
+        language=doc.get("language"),
+        premium=doc.get("premium"),
+        name_key=doc.get("name_key", ""),
+    )

@@ -1,0 +1,159 @@
+"""The `jobs` collection: durable background jobs with state, checkpoint, counters and a lease."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
+
+from pymongo import ReturnDocument
+
+from core.models import JobRecord
+from repositories.mongo import Database, IndexSpec, storage_errors
+
+__all__ = ["ACTIVE_STATES", "INDEXES", "JobRepository", "MongoJobRepository"]
+
+INDEXES = (IndexSpec.on("jobs", "state"),)
+ACTIVE_STATES = ("pending", "running")
+
+
+class JobRepository(Protocol):
+    async def create(self, kind: str, params: dict[str, object], now: datetime) -> JobRecord: ...
+    async def get(self, job_id: str) -> JobRecord | None: ...
+    async def claim(
+        self, job_id: str, owner: str, now: datetime, lease_until: datetime
+    ) -> JobRecord | None: ...
+    async def checkpoint(
+        self,
+        job_id: str,
+        owner: str,
+        *,
+        checkpoint: dict[str, object],
+        counters: dict[str, int],
+        now: datetime,
+        lease_until: datetime,
+    ) -> bool: ...
+    async def finish(
+        self, job_id: str, state: str, now: datetime, error: str | None = None
+    ) -> bool: ...
+    async def active(self) -> list[JobRecord]: ...
+
+
+class MongoJobRepository:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    @property
+    def _jobs(self) -> Any:
+        return self._database.collection("jobs")
+
+    async def create(self, kind: str, params: dict[str, object], now: datetime) -> JobRecord:
+        doc = {
+            "_id": uuid.uuid4().hex,
+            "kind": kind,
+            "state": "pending",
+            "params": params,
+            "checkpoint": {},
+            "counters": {},
+            "created_at": now,
+            "updated_at": now,
+            "owner": None,
+            "lease_until": None,
+            "error": None,
+        }
+        with storage_errors("jobs.create"):
+            await self._jobs.insert_one(doc)
+        return _from_doc(doc)
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        with storage_errors("jobs.get"):
+            doc = await self._jobs.find_one({"_id": job_id})
+        return _from_doc(doc) if doc else None
+
+    async def claim(
+        self, job_id: str, owner: str, now: datetime, lease_until: datetime
+    ) -> JobRecord | None:
+        """Take the job if it is pending, ours, or its lease has lapsed (a crashed worker)."""
+        free = {
+            "_id": job_id,
+            "state": {"$in": list(ACTIVE_STATES)},
+            "$or": [{"owner": None}, {"owner": owner}, {"lease_until": {"$lt": now}}],
+        }
+        with storage_errors("jobs.claim"):
+            doc = await self._jobs.find_one_and_update(
+                free,
+                {
+                    "$set": {
+                        "owner": owner,
+                        "lease_until": lease_until,
+                        "state": "running",
+                        "updated_at": now,
+                    }
+                },
+                return_document=ReturnDocument.AFTER,
+            )
+        return _from_doc(doc) if doc else None
+
+    async def checkpoint(
+        self,
+        job_id: str,
+        owner: str,
+        *,
+        checkpoint: dict[str, object],
+        counters: dict[str, int],
+        now: datetime,
+        lease_until: datetime,
+    ) -> bool:
+        """Save progress and extend the lease; False if another worker owns the job now."""
+        with storage_errors("jobs.checkpoint"):
+            result = await self._jobs.update_one(
+                {"_id": job_id, "owner": owner, "state": "running"},
+                {
+                    "$set": {
+                        "checkpoint": checkpoint,
+                        "counters": counters,
+                        "updated_at": now,
+                        "lease_until": lease_until,
+                    }
+                },
+            )
+        return bool(result.matched_count)
+
+    async def finish(
+        self, job_id: str, state: str, now: datetime, error: str | None = None
+    ) -> bool:
+        with storage_errors("jobs.finish"):
+            result = await self._jobs.update_one(
+                {"_id": job_id},
+                {
+                    "$set": {
+                        "state": state,
+                        "updated_at": now,
+                        "error": error,
+                        "owner": None,
+                        "lease_until": None,
+                    }
+                },
+            )
+        return bool(result.matched_count)
+
+    async def active(self) -> list[JobRecord]:
+        with storage_errors("jobs.active"):
+            docs = await self._jobs.find({"state": {"$in": list(ACTIVE_STATES)}}).to_list(None)
+        return [_from_doc(d) for d in docs]
+
+
+def _from_doc(doc: dict[str, Any]) -> JobRecord:
+    return JobRecord(
+        id=doc["_id"],
+        kind=doc["kind"],
+        state=doc["state"],
+        params=dict(doc.get("params") or {}),
+        checkpoint=dict(doc.get("checkpoint") or {}),
+        counters={k: int(v) for k, v in (doc.get("counters") or {}).items()},
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        owner=doc.get("owner"),
+        lease_until=doc.get("lease_until"),
+        error=doc.get("error"),
+    )
