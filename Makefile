@@ -37,6 +37,7 @@ clean:
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.core
 	$(PY) -m bench.middleware
+	$(PY) -m bench.search
 
 simulate: $(VENV)/.installed
 	$(PY) bot.py simulate

@@ -26,6 +26,7 @@ from core.config import (
 from core.logging import configure_logging, get_logger
 from core.services import Services
 from core.services.callbacks import CallbackCodec
+from core.services.delivery import DeliveryService
 from core.services.health import HealthReport, run_health_checks
 from core.services.indexing import IndexingService
 from core.services.search import SearchService
@@ -39,6 +40,7 @@ from handlers.registry import register_handlers
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
+from repositories.searches import MongoSearchKeyRepository
 from repositories.settings import MongoSettingsRepository
 from repositories.users import MongoUserRepository, UserRepository
 
@@ -158,7 +160,10 @@ def build_app(
     runtime_settings = MongoSettingsRepository(database)
 
     user_service = UserService(users, clock)
-    search = SearchService(MongoFileRepository(database), clock)
+    guards = Guards(settings.admins, users=user_service.get, clock=clock.now)
+    search = SearchService(
+        MongoFileRepository(database), clock, searches=MongoSearchKeyRepository(database)
+    )
     indexing = IndexingService(
         MongoFileRepository(database), search, clock, skip_duplicates=settings.skip_duplicates
     )
@@ -167,9 +172,10 @@ def build_app(
         clock=clock,
         users=user_service,
         callbacks=CallbackCodec(runtime_settings),
-        guards=Guards(settings.admins, users=user_service.get, clock=clock.now),
+        guards=guards,
         search=search,
         indexing=indexing,
+        delivery=DeliveryService(MongoFileRepository(database), guards),
         started_at=clock.monotonic(),
         database_description="embedded" if database.is_embedded else "external",
     )

@@ -6,7 +6,7 @@ from pyrogram import Client, filters
 from pyrogram.handlers import CallbackQueryHandler, MessageHandler
 
 from core.services import Services
-from handlers import admin, channel, start
+from handlers import admin, channel, search, start
 from handlers.callbacks import make_on_callback
 from handlers.middleware import Middleware
 
@@ -36,6 +36,16 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         MessageHandler(wrap(admin.make_on_cache(services)), filters.command("cache") & private)
     )
 
+    # Group 0, after the commands: any other private text is a search. Pyrogram stops at the
+    # first matching handler of a group, so "/start" never reaches it; unknown "/commands" are
+    # excluded by the filter rather than searched for.
+    client.add_handler(
+        MessageHandler(
+            wrap(search.make_on_private_text(services)),
+            private & filters.text & ~filters.regex(r"^/"),
+        )
+    )
+
     # Group 0: media posted in channels feed the search index.
     client.add_handler(
         MessageHandler(
@@ -48,5 +58,9 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
     routes = {
         "help": start.make_on_help_button(services),
         "start": start.make_on_start_button(services),
+        "pg": search.make_on_page_button(services),
+        "sg": search.make_on_page_button(services),
+        "f": search.make_on_file_button(services),
+        "noop": search.on_noop_button,
     }
     client.add_handler(CallbackQueryHandler(wrap(make_on_callback(services, routes))))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
 from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.cache.enhanced_cache import CacheStats
+from core.models import FileRecord
+from core.search.normalize import strip_extension
+from core.services.delivery import human_size
+from core.services.search import SearchPage
 
 __all__ = [
     "admin_stats_text",
@@ -101,3 +106,67 @@ def cache_stats_text(stats: Mapping[str, CacheStats]) -> str:
         f"{'evict':>6} {'expire':>6}"
     )
     return "<b>Caches</b>\n<pre>" + escape("\n".join([header, *rows])) + "</pre>"
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+STALE_SEARCH = "This search has expired. Please send it again."
+BUTTON_LABEL_MAX = 60
+
+
+def bad_query_text(reason: str) -> str:
+    return f"I can't search for that: {escape(reason)}.\nSend a title, like <code>dark city</code>."
+
+
+def file_label(record: FileRecord) -> str:
+    """`[700 MB] Dark City 1998 720p` — readable, and short enough for a button."""
+    name = re.sub(r"[._]+", " ", strip_extension(record.file_name)).strip()
+    label = f"[{human_size(record.file_size)}] {name}"
+    if len(label) > BUTTON_LABEL_MAX:
+        label = label[: BUTTON_LABEL_MAX - 1].rstrip() + "…"
+    return label
+
+
+def results_text(page: SearchPage) -> str:
+    query = page.text
+    if page.total == 0:
+        text = f"No files match <b>{escape(query)}</b>."
+        if page.suggestions:
+            return text + "\nDid you mean:"
+        return text + "\nCheck the spelling, or try fewer words."
+    noun = "file" if page.total == 1 else "files"
+    text = f"🔎 <b>{page.total_label}</b> {noun} for <b>{escape(query)}</b>"
+    if page.pages > 1:
+        text += f"\nPage {page.page} of {page.pages}"
+    return text
+
+
+def results_keyboard(
+    page: SearchPage,
+    token: str,
+    encode: Encode,
+    suggestions: Sequence[tuple[str, str]] = (),
+) -> InlineKeyboardMarkup | None:
+    """One button per file, then Prev / x of y / Next; or "did you mean" buttons (text, token)."""
+    rows = [
+        [InlineKeyboardButton(file_label(f), callback_data=encode("f", f.id))] for f in page.items
+    ]
+    rows += [
+        [InlineKeyboardButton(f"🔍 {text}", callback_data=encode("sg", suggestion))]
+        for text, suggestion in suggestions
+    ]
+    if page.pages > 1:
+        nav = []
+        if page.page > 1:
+            nav.append(
+                InlineKeyboardButton("« Prev", callback_data=encode("pg", token, page.page - 1))
+            )
+        nav.append(
+            InlineKeyboardButton(f"{page.page} / {page.pages}", callback_data=encode("noop"))
+        )
+        if page.page < page.pages:
+            nav.append(
+                InlineKeyboardButton("Next »", callback_data=encode("pg", token, page.page + 1))
+            )
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows) if rows else None

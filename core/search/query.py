@@ -66,6 +66,35 @@ class ParsedQuery:
             found.append((*terms[:i], joined, *terms[i + 2 :]))
         return found
 
+    @classmethod
+    def from_key(cls, key: str) -> ParsedQuery:
+        """The inverse of `key` (terms come back sorted)."""
+        terms: list[str] = []
+        prefix: str | None = None
+        filters: dict[str, str] = {}
+        for part in key.split(" "):
+            if "=" in part:
+                name, value = part.split("=", 1)
+                filters[name] = value
+            elif part.endswith("*"):
+                prefix = part[:-1]
+            elif part:
+                terms.append(part)
+
+        def number(name: str) -> int | None:
+            value = filters.get(name)
+            return int(value) if value is not None and value.isdigit() else None
+
+        return cls(
+            terms=tuple(terms),
+            prefix=prefix,
+            year=number("year"),
+            season=number("season"),
+            episode=number("episode"),
+            resolution=filters.get("resolution"),
+            kind=filters.get("kind"),
+        )
+
     def with_terms(self, terms: tuple[str, ...]) -> ParsedQuery:
         return ParsedQuery(
             terms, self.prefix, self.year, self.season, self.episode, self.resolution, self.kind

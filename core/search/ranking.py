@@ -25,29 +25,20 @@ def matches(record: FileRecord, query: ParsedQuery) -> bool:
 
 
 def score(record: FileRecord, query: ParsedQuery) -> float:
-    """Title words matched, an exact title, words in the typed order; shorter names first."""
+    """Title words matched, an exact title; shorter names first.
+
+    Deliberately blind to the order the words were typed in: a page is recomputed from the
+    order-independent query key, and must rank the same as when it was first shown.
+    """
     title = record.title_terms
     title_set = set(title)
-    words = query.words
     points = 3.0 * sum(1 for w in query.terms if w in title_set)
     if query.prefix is not None and any(t.startswith(query.prefix) for t in title):
         points += 2.0
     typed = set(query.terms) | ({query.prefix} if query.prefix else set())
     if title_set and title_set <= typed:
         points += 5.0  # the whole title was typed: "dark city" for "Dark City (1998)"
-    if len(words) > 1 and _in_order(list(record.terms), words):
-        points += 1.0
     return points - 0.05 * len(record.terms)
-
-
-def _in_order(tokens: list[str], words: list[str]) -> bool:
-    position = 0
-    for word in words:
-        try:
-            position = tokens.index(word, position) + 1
-        except ValueError:
-            return False
-    return True
 
 
 def rank(records: list[FileRecord], query: ParsedQuery) -> list[FileRecord]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from core.clock import Clock
 from core.config import Settings
 from core.services.callbacks import CallbackCodec
+from core.services.delivery import DeliveryService
 from core.services.indexing import IndexingService
 from core.services.search import SearchService
 from core.services.users import UserService
@@ -26,5 +27,6 @@ class Services:
     guards: Guards
     search: SearchService
     indexing: IndexingService
+    delivery: DeliveryService
     started_at: float
     database_description: str

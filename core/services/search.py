@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import ceil
 
 from rapidfuzz import fuzz, process
@@ -15,8 +17,9 @@ from core.models import FileRecord
 from core.search.query import ParsedQuery, parse_query
 from core.search.ranking import matches, rank
 from repositories.files import FileRepository
+from repositories.searches import SearchKeyRepository
 
-__all__ = ["RESULT_CAP", "SCAN_CAP", "SearchPage", "SearchService"]
+__all__ = ["RESULT_CAP", "SCAN_CAP", "SearchPage", "SearchService", "ShownSearch"]
 
 RESULT_CAP = 500  # totals are exact up to here, "500+" beyond
 SCAN_CAP = 2_000  # candidates read from the index for one query at most
@@ -44,6 +47,7 @@ class SearchPage:
     capped: bool
     kinds: dict[str, int]
     suggestions: tuple[str, ...] = ()
+    text: str = ""  # the query as the user typed it
 
     @property
     def pages(self) -> int:
@@ -54,16 +58,26 @@ class SearchPage:
         return f"{RESULT_CAP}+" if self.capped else str(self.total)
 
 
+@dataclass(frozen=True, slots=True)
+class ShownSearch:
+    page: SearchPage
+    token: str
+    suggestions: tuple[tuple[str, str], ...]  # (suggested query, its token)
+
+
 class SearchService:
     def __init__(
         self,
         files: FileRepository,
         clock: Clock,
         *,
+        searches: SearchKeyRepository | None = None,
         cache_seconds: float = 300.0,
         cache_size: int = 2_000,
     ) -> None:
         self._files = files
+        self._searches = searches
+        self._clock = clock
         self._results: EnhancedCache[str, _Ranked] = EnhancedCache(
             "search_results", maxsize=cache_size, ttl=cache_seconds, timer=clock.monotonic
         )
@@ -72,15 +86,16 @@ class SearchService:
         )
 
     def invalidate(self) -> None:
-        """The index changed: cached results and suggestions may be stale."""
+        """The index changed: cached results are stale. The suggestion vocabulary is not
+        reloaded for every new file; it refreshes on its own (10 minutes)."""
         self._results.clear()
-        self._vocabulary.clear()
 
     async def search(
         self, text: str, *, page: int = 1, page_size: int = 10, prefix: bool = False
     ) -> SearchPage:
         """One page of results for a (validated) query text."""
-        return await self.search_parsed(parse_query(text, prefix=prefix), page, page_size)
+        result = await self.search_parsed(parse_query(text, prefix=prefix), page, page_size)
+        return replace(result, text=text)
 
     async def search_parsed(
         self, query: ParsedQuery, page: int = 1, page_size: int = 10
@@ -88,7 +103,7 @@ class SearchService:
         """Pages are addressed by (query key, page number): recomputed from the cache or the
         database, so the same page comes back after a restart."""
         if query.empty:
-            return SearchPage(query, (), 1, page_size, 0, capped=False, kinds={})
+            return SearchPage(query, (), 1, page_size, 0, capped=False, kinds={}, text="")
         ranked = await self._results.get_or_load(query.key, lambda: self._rank(query))
         start = (page - 1) * page_size
         wanted = ranked.ids[start : start + page_size]
@@ -108,7 +123,39 @@ class SearchService:
             ranked.capped,
             ranked.kinds,
             suggestions,
+            text=" ".join(query.words),
         )
+
+    async def remember(self, query: ParsedQuery, text: str | None = None) -> str:
+        """A short durable token for the query (8 url-safe characters, same query → same token);
+        `text` is how the user typed it, shown again on later pages."""
+        if self._searches is None:
+            raise RuntimeError("SearchService was built without a search-key repository")
+        digest = hashlib.blake2b(query.key.encode(), digest_size=6).digest()
+        token = base64.urlsafe_b64encode(digest).decode()
+        display = text if text is not None else " ".join(query.words)
+        await self._searches.remember(token, query.key, display, self._clock.now())
+        return token
+
+    async def search_to_show(self, text: str) -> ShownSearch:
+        """Page 1 for a query typed in a chat, with durable tokens for it and its suggestions
+        (what page and "did you mean" buttons carry)."""
+        page = await self.search(text)
+        token = await self.remember(page.query, text)
+        # A list comprehension may await; a generator expression would become async.
+        suggestions = [(s, await self.remember(parse_query(s), s)) for s in page.suggestions]
+        return ShownSearch(page, token, tuple(suggestions))
+
+    async def page_for_token(self, token: str, page: int, page_size: int = 10) -> SearchPage | None:
+        """The page of a remembered query; None when the token is unknown."""
+        if self._searches is None:
+            return None
+        found = await self._searches.key(token)
+        if found is None:
+            return None
+        key, text = found
+        result = await self.search_parsed(ParsedQuery.from_key(key), page, page_size)
+        return replace(result, text=text)
 
     async def _rank(self, query: ParsedQuery) -> _Ranked:
         found: dict[str, FileRecord] = {}
@@ -128,23 +175,38 @@ class SearchService:
             files={r.id: r for r in ordered[:50]},
         )
 
-    async def _candidates(self, query: ParsedQuery) -> list[FileRecord]:
-        """Read candidates with the single most selective indexed predicate."""
+    async def _choose(self, query: ParsedQuery) -> tuple[str, str] | None:
+        """The single most selective indexed predicate: ("term", word) or ("prefix", start)."""
         if query.terms:
             frequencies = await self._files.document_frequencies(query.terms)
             if min(frequencies.values()) == 0:
-                return []  # some word is in no file at all
+                return None  # some word is in no file at all
             best = min(query.terms, key=lambda t: (frequencies[t], t))
             if query.prefix is not None:
                 by_prefix = await self._files.prefix_frequency(query.prefix)
                 if by_prefix == 0:
-                    return []
+                    return None
                 if by_prefix < frequencies[best]:
-                    return await self._files.with_prefix(query.prefix, SCAN_CAP)
-            return await self._files.with_term(best, SCAN_CAP)
+                    return ("prefix", query.prefix)
+            return ("term", best)
         if query.prefix is not None:
-            return await self._files.with_prefix(query.prefix, SCAN_CAP)
-        return []
+            return ("prefix", query.prefix)
+        return None
+
+    async def _candidates(self, query: ParsedQuery) -> list[FileRecord]:
+        choice = await self._choose(query)
+        if choice is None:
+            return []
+        kind, value = choice
+        if kind == "prefix":
+            return await self._files.with_prefix(value, SCAN_CAP)
+        return await self._files.with_term(value, SCAN_CAP)
+
+    async def plan(self, text: str, *, prefix: bool = False) -> list[tuple[str, str]]:
+        """The indexed predicates a search for `text` reads candidates with (for `explain`)."""
+        query = parse_query(text, prefix=prefix)
+        choices = [await self._choose(query.with_terms(t)) for t in query.variants()]
+        return [c for c in choices[:MAX_VARIANTS] if c is not None]
 
     async def suggest(self, query: ParsedQuery, limit: int = 3) -> list[str]:
         """ "Did you mean": each unknown word replaced by a close word from the index's own

@@ -8,7 +8,7 @@ from tests.e2e.test_cli import run_bot
 
 
 def test_simulate_runs_the_bot_without_a_token(tmp_path: Path) -> None:
-    script = "/start\n:click 2\n:as admin\n/stats\n:advance 10m\n:quit\n"
+    script = "/start\n:click 2\ncity dark\n:click 1\n:as admin\n/stats\n:advance 10m\n:quit\n"
     result = run_bot(tmp_path, "simulate", input_text=script)
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -16,6 +16,8 @@ def test_simulate_runs_the_bot_without_a_token(tmp_path: Path) -> None:
     assert "[bot] 👋 Hi Alice!" in out
     assert "[1] 🔍 Search inline  [2] ❓ Help  [3] \N{HEAVY PLUS SIGN} Add me to a group" in out
     assert "[edited] How to search" in out
+    assert "[bot] 🔎 1 file for city dark" in out  # the samples were indexed at start
+    assert "[bot] [video: Dark.City.1998.Directors.Cut.720p.BluRay.x264-AMIABLE.mkv]" in out
     assert "(now typing as admin" in out
     assert "Users: 1" in out
     assert "(virtual time is now 2026-01-01 12:10:00 UTC)" in out

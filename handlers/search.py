@@ -1,0 +1,71 @@
+"""Search in private chat: results with pagination, suggestions, and file buttons."""
+
+from __future__ import annotations
+
+from pyrogram import Client
+from pyrogram.types import CallbackQuery, Message
+
+from core.services import Services
+from core.utils.validators import Validators
+from handlers import views
+from handlers.callbacks import CallbackRoute
+from handlers.middleware import Callback
+
+__all__ = ["make_on_file_button", "make_on_page_button", "make_on_private_text", "on_noop_button"]
+
+
+def make_on_private_text(services: Services) -> Callback:
+    async def on_private_text(_client: Client, message: Message) -> None:
+        checked = Validators.search_query(message.text)
+        if not checked.ok or checked.value is None:
+            await message.reply_text(views.bad_query_text(checked.message))
+            return
+        shown = await services.search.search_to_show(checked.value)
+        await message.reply_text(
+            views.results_text(shown.page),
+            reply_markup=views.results_keyboard(
+                shown.page, shown.token, services.callbacks.encode, shown.suggestions
+            ),
+        )
+
+    return on_private_text
+
+
+def make_on_page_button(services: Services) -> CallbackRoute:
+    """Page buttons (token, page) and "did you mean" buttons (token: page 1) alike."""
+
+    async def on_page_button(
+        _client: Client, query: CallbackQuery, fields: tuple[str, ...]
+    ) -> None:
+        token = fields[0] if fields else ""
+        number = int(fields[1]) if fields[1:] and fields[1].isdigit() else 1
+        page = await services.search.page_for_token(token, max(1, number))
+        if page is None or query.message is None:
+            await query.answer(views.STALE_SEARCH, show_alert=True)
+            return
+        await query.message.edit_text(
+            views.results_text(page),
+            reply_markup=views.results_keyboard(page, token, services.callbacks.encode),
+        )
+        await query.answer()
+
+    return on_page_button
+
+
+def make_on_file_button(services: Services) -> CallbackRoute:
+    async def on_file_button(client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
+        delivery = await services.delivery.prepare(query.from_user.id, fields[0] if fields else "")
+        await client.send_cached_media(
+            query.from_user.id,
+            delivery.file.file_id,
+            caption=delivery.caption,
+            protect_content=delivery.protect_content,
+        )
+        await query.answer()
+
+    return on_file_button
+
+
+async def on_noop_button(_client: Client, query: CallbackQuery, _: tuple[str, ...]) -> None:
+    """The "page x of y" label: nothing to do, but the spinner must stop."""
+    await query.answer()

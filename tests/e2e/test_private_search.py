@@ -1,0 +1,106 @@
+"""Searching in private chat: results, paging (also after a restart), suggestions, delivery."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from core.testing import BotHarness
+
+
+async def library(bot: BotHarness) -> None:
+    movies = bot.channel("Movies")
+    await movies.post_video("Dark.City.1998.720p.BluRay.mkv", size=734_003_200)
+    await movies.post_video("Dark.City.1998.1080p.BluRay.mkv", size=2_254_857_830)
+    for part in range(1, 13):
+        await movies.post_video(f"Nature.Documentary.Part.{part:02d}.mkv", size=100_000_000 + part)
+
+
+async def test_any_text_is_a_search_with_one_button_per_file(bot: BotHarness) -> None:
+    await library(bot)
+    alice = bot.user(1001, "Alice")
+    (reply,) = await alice.send("city dark")
+    assert reply.text == "🔎 2 files for city dark"
+    labels = [b.text for b in reply.all_buttons]
+    assert sorted(labels) == [
+        "[2.1 GB] Dark City 1998 1080p BluRay",
+        "[700 MB] Dark City 1998 720p BluRay",
+    ]
+
+
+async def test_pages_move_forward_and_back_and_survive_a_restart(bot: BotHarness) -> None:
+    await library(bot)
+    alice = bot.user(1001, "Alice")
+    (first,) = await alice.send("nature documentary")
+    assert first.text == "🔎 12 files for nature documentary\nPage 1 of 2"
+    assert [b.text for b in first.buttons[-1]] == ["1 / 2", "Next »"]
+    await bot.restart()
+    (second,) = await alice.click(first, "Next")
+    assert second.id == first.id  # the same message, edited
+    assert second.text == "🔎 12 files for nature documentary\nPage 2 of 2"
+    assert len(second.all_buttons) == 2 + 2  # two files, then « Prev and 2 / 2
+    page_one_files = {b.text for b in first.all_buttons[:10]}
+    assert not page_one_files & {b.text for b in second.all_buttons[:2]}
+    (back,) = await alice.click(second, "Prev")
+    assert [b.text for b in back.all_buttons[:10]] == [b.text for b in first.all_buttons[:10]]
+    label = await alice.click(back, "1 / 2")
+    assert label.answer is not None  # answered, nothing changed
+    assert list(label) == []
+
+
+async def test_no_results_offers_did_you_mean_buttons(bot: BotHarness) -> None:
+    await library(bot)
+    alice = bot.user(1001, "Alice")
+    (reply,) = await alice.send("drak city")
+    assert reply.text == "No files match drak city.\nDid you mean:"
+    (fixed,) = await alice.click(reply, "dark city")
+    assert fixed.text == "🔎 2 files for dark city"
+    (nothing,) = await alice.send("qwertyuiop")
+    assert nothing.text == "No files match qwertyuiop.\nCheck the spelling, or try fewer words."
+    assert nothing.buttons == ()
+
+
+async def test_pressing_a_file_delivers_it(bot: BotHarness) -> None:
+    movies = bot.channel("Movies")
+    post = await movies.post_document(
+        "Tom & Jerry <Classic>.mkv", size=52_428_800, mime_type="video/x-matroska"
+    )
+    alice = bot.user(1001, "Alice")
+    (results,) = await alice.send("tom jerry")
+    assert results.all_buttons[0].text == "[50 MB] Tom & Jerry <Classic>"
+    delivered = await alice.click(results, "Tom & Jerry")
+    assert delivered.answer is not None
+    (file_message,) = delivered
+    assert file_message.media is not None
+    assert post.media is not None
+    assert file_message.media.unique_id == post.media.unique_id
+    assert file_message.html == "<b>Tom &amp; Jerry &lt;Classic&gt;.mkv</b>\n50 MB"
+
+
+async def test_banned_users_are_told_and_get_nothing(bot: BotHarness) -> None:
+    await library(bot)
+    alice = bot.user(1001, "Alice")
+    (results,) = await alice.send("dark city")
+    await bot.app.users.ban(1001, "spam", 1, datetime(2026, 1, 1, tzinfo=UTC))
+    pressed = await alice.click(results, "720p")
+    assert pressed.answer is not None
+    assert pressed.answer.alert
+    assert pressed.answer.text is not None
+    assert pressed.answer.text.startswith("You are banned from using this bot. (ref: ")
+    assert list(pressed) == []
+
+
+async def test_bad_queries_get_a_clear_answer_and_commands_are_not_searched(
+    bot: BotHarness,
+) -> None:
+    alice = bot.user(1001, "Alice")
+    (short,) = await alice.send("x")
+    assert short.text.startswith("I can't search for that: must be at least 2 characters.")
+    assert list(await alice.send("/nonexistent")) == []
+
+
+async def test_regex_metacharacters_are_searched_safely(bot: BotHarness) -> None:
+    await library(bot)
+    alice = bot.user(1001, "Alice")
+    for text in ("[1080p", "(a|b)*", "dark.*city", "c++"):
+        (reply,) = await alice.send(text)
+        assert reply.text.startswith(("🔎", "No files match"))
