@@ -56,6 +56,8 @@ class FileRecord:
     language: str | None = None
     premium: str | None = None  # None: the global gate; "free" or "premium": this file's override
     name_key: str = ""  # normalised name, for duplicate detection with the size
+    pairs: tuple[str, ...] = ()  # every pair of the name's own tokens, sorted: "city+dark"
+    joined: tuple[str, ...] = ()  # terms that exist here only as two words written together
 
 
 @dataclass(frozen=True, slots=True)

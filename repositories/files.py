@@ -16,6 +16,7 @@ __all__ = ["INDEXES", "PREFIX_END", "FileRepository", "MongoFileRepository"]
 
 INDEXES = (
     IndexSpec.on("files", "terms"),
+    IndexSpec.on("files", "pairs"),
     IndexSpec.on("files", "chat_id", "message_id", unique=True),
     IndexSpec.on("files", "name_key", "file_size"),
     IndexSpec.on("files", "name_key"),
@@ -36,7 +37,9 @@ class FileRepository(Protocol):
     async def delete_message(self, chat_id: int, message_id: int) -> bool: ...
     async def with_term(self, term: str, limit: int) -> list[FileRecord]: ...
     async def with_prefix(self, prefix: str, limit: int) -> list[FileRecord]: ...
+    async def with_pair(self, pair: str, limit: int) -> list[FileRecord]: ...
     async def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]: ...
+    async def term_stats(self, terms: Iterable[str]) -> dict[str, tuple[int, int]]: ...
     async def prefix_frequency(self, prefix: str, limit: int = 200) -> int: ...
     async def vocabulary(self, limit: int) -> dict[str, int]: ...
     async def count(self) -> int: ...
@@ -116,11 +119,18 @@ class MongoFileRepository:
         return keep, skipped
 
     async def _count_terms(self, files: Iterable[FileRecord], delta: int) -> None:
-        counts = Counter(t for f in files for t in f.terms)
+        """Keep `vocab` in step: `df` files per term, `jdf` files where it is only a joined word."""
+        batch = list(files)
+        counts = Counter(t for f in batch for t in f.terms)
+        joined = Counter(t for f in batch for t in f.joined)
         if not counts:
             return
         operations = [
-            UpdateOne({"_id": term}, {"$inc": {"df": n * delta}}, upsert=True)
+            UpdateOne(
+                {"_id": term},
+                {"$inc": {"df": n * delta, "jdf": joined.get(term, 0) * delta}},
+                upsert=True,
+            )
             for term, n in counts.items()
         ]
         with storage_errors("vocab.update"):
@@ -168,12 +178,24 @@ class MongoFileRepository:
         unique = {d["_id"]: d for d in docs}  # a multikey range can return a file twice
         return [_from_doc(d) for d in unique.values()]
 
-    async def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+    async def with_pair(self, pair: str, limit: int) -> list[FileRecord]:
+        """Files containing both words of `pair` (see `core.search.normalize.pair_key`)."""
+        with storage_errors("files.with_pair"):
+            docs = await self._files.find({"pairs": pair}).limit(limit).to_list(None)
+        return [_from_doc(d) for d in docs]
+
+    async def term_stats(self, terms: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """term → (files containing it, files where it is only two words written together)."""
         wanted = list(dict.fromkeys(terms))
         with storage_errors("vocab.get"):
             docs = await self._vocab.find({"_id": {"$in": wanted}}).to_list(None)
-        found = {d["_id"]: int(d["df"]) for d in docs}
-        return {t: max(0, found.get(t, 0)) for t in wanted}
+        found = {d["_id"]: (int(d["df"]), int(d.get("jdf", 0))) for d in docs}
+        return {
+            t: (max(0, found.get(t, (0, 0))[0]), max(0, found.get(t, (0, 0))[1])) for t in wanted
+        }
+
+    async def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        return {t: df for t, (df, _) in (await self.term_stats(terms)).items()}
 
     async def prefix_frequency(self, prefix: str, limit: int = 200) -> int:
         """How many files have a term starting with `prefix` (an upper bound, from `vocab`)."""
@@ -216,6 +238,8 @@ def _to_doc(f: FileRecord) -> dict[str, Any]:
         "language": f.language,
         "premium": f.premium,
         "name_key": f.name_key,
+        "pairs": list(f.pairs),
+        "joined": list(f.joined),
     }
 
 
@@ -243,4 +267,6 @@ def _from_doc(doc: dict[str, Any]) -> FileRecord:
         language=doc.get("language"),
         premium=doc.get("premium"),
         name_key=doc.get("name_key", ""),
+        pairs=tuple(doc.get("pairs", ())),
+        joined=tuple(doc.get("joined", ())),
     )

@@ -68,6 +68,11 @@ async def test_files_round_trip_and_batch_counts(prepared: Database) -> None:
     assert [f.id for f in await files.get_many(["u2", "missing", "u1"])] == ["u2", "u1"]
     assert {f.id for f in await files.with_term("dark", 10)} == {"u1", "u2"}
     assert {f.id for f in await files.with_prefix("ci", 10)} == {"u1"}
+    paired = replace(record(4, "blue", "moon"), pairs=("blue+moon",), joined=("bluemoon",))
+    await files.save_many([paired])
+    assert [f.id for f in await files.with_pair("blue+moon", 10)] == ["u4"]
+    assert (await files.term_stats(["blue", "bluemoon"])) == {"blue": (1, 0), "bluemoon": (0, 0)}
+    assert await files.delete("u4")
     assert await files.document_frequencies(["dark", "city", "nope"]) == {
         "dark": 2,
         "city": 1,
@@ -196,6 +201,7 @@ async def fill(db: Database, size: int) -> None:
         {
             "_id": f"u{n}",
             "terms": ["common", f"w{n % 97}", *(["zyzzyva"] if n % (size // 5) == 0 else [])],
+            "pairs": ["common+zyzzyva"] if n % (size // 5) == 0 else [f"common+w{n % 97}"],
             "chat_id": -100,
             "message_id": n,
             "name_key": f"file {n}",
@@ -229,7 +235,8 @@ async def sized(mongo_uri: str) -> Any:
 @pytest.mark.parametrize(
     ("collection", "query"),
     [
-        ("files", {"terms": "zyzzyva"}),  # the search page's retrieval
+        ("files", {"terms": "zyzzyva"}),  # the search page's retrieval (one word)
+        ("files", {"pairs": "common+zyzzyva"}),  # the search page's retrieval (two words)
         ("files", {"terms": {"$gte": "zyzz", "$lt": "zyzz" + PREFIX_END}}),  # typing inline
         ("files", {"_id": "u40"}),  # a file by id (delivery)
         ("files", {"_id": {"$in": ["u1", "u2", "u3"]}}),  # a page of results by id

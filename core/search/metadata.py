@@ -50,6 +50,7 @@ class Markers:
     resolution: str | None = None
     source: str | None = None
     consumed: frozenset[int] = frozenset()  # token positions that were markers
+    filters: frozenset[int] = frozenset()  # the ones a query turns into filters (not sources)
 
 
 def markers(tokens: list[str]) -> Markers:
@@ -57,6 +58,7 @@ def markers(tokens: list[str]) -> Markers:
     year = season = episode = None
     resolution = source = None
     consumed: set[int] = set()
+    sources: set[int] = set()
     for i, token in enumerate(tokens):
         if (m := _SXXEYY.match(token)) or (m := _NXMM.match(token)):
             season, episode = int(m.group(1)), int(m.group(2))
@@ -72,12 +74,22 @@ def markers(tokens: list[str]) -> Markers:
             year = int(token)
         elif token in _SOURCES and i > 0:
             source = _SOURCES[token]
+            sources.add(i)
             if _SOURCES[token] == "web" and i + 1 < len(tokens) and tokens[i + 1] in {"dl", "rip"}:
                 consumed.add(i + 1)
+                sources.add(i + 1)
         else:
             continue
         consumed.add(i)
-    return Markers(year, season, episode, resolution, source, frozenset(consumed))
+    return Markers(
+        year,
+        season,
+        episode,
+        resolution,
+        source,
+        frozenset(consumed),
+        frozenset(consumed - sources),
+    )
 
 
 @dataclass(frozen=True, slots=True)

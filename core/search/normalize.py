@@ -7,7 +7,16 @@ import itertools
 import re
 import unicodedata
 
-__all__ = ["fold", "index_terms", "joined_pairs", "normalize", "strip_extension", "tokenize"]
+__all__ = [
+    "fold",
+    "index_terms",
+    "joined_pairs",
+    "normalize",
+    "pair_key",
+    "strip_extension",
+    "token_pairs",
+    "tokenize",
+]
 
 # Extensions the bot indexes; `Dark.City.1998.mkv` → `Dark.City.1998`.
 _EXTENSION = re.compile(
@@ -61,3 +70,15 @@ def joined_pairs(tokens: list[str]) -> list[str]:
 def index_terms(tokens: list[str]) -> list[str]:
     """What a file is indexed under: its tokens plus joined adjacent pairs, deduplicated."""
     return list(dict.fromkeys([*tokens, *joined_pairs(tokens)]))
+
+
+def pair_key(a: str, b: str) -> str:
+    """The order-independent key of two words ("+" never occurs inside a token)."""
+    return f"{a}+{b}" if a <= b else f"{b}+{a}"
+
+
+def token_pairs(tokens: list[str]) -> list[str]:
+    """Every pair of distinct tokens of a name, order-independent: what lets a two-word query
+    read only the files that contain both words."""
+    unique = sorted(set(tokens))
+    return [pair_key(a, b) for a, b in itertools.combinations(unique, 2)]

@@ -110,7 +110,7 @@ def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
         text = _KIND.sub(" ", text)
     tokens = tokenize(text)
     found = markers(tokens)
-    words = [t for i, t in enumerate(tokens) if i not in found.consumed]
+    words = [t for i, t in enumerate(tokens) if i not in found.filters]
     if not words:  # only metadata, e.g. "1080p": search for the tokens themselves too
         words = tokens
     last: str | None = None

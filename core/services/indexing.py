@@ -10,7 +10,14 @@ from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord, SaveReport
 from core.search.metadata import describe
-from core.search.normalize import index_terms, normalize, strip_extension, tokenize
+from core.search.normalize import (
+    index_terms,
+    joined_pairs,
+    normalize,
+    strip_extension,
+    token_pairs,
+    tokenize,
+)
 from core.services.search import SearchService
 from core.utils.validators import Validators
 from repositories.files import FileRepository
@@ -79,6 +86,8 @@ class IndexingService:
             quality=meta.quality,
             language=meta.language,
             name_key=normalize(strip_extension(name)),
+            pairs=tuple(token_pairs(tokens)),
+            joined=tuple(t for t in joined_pairs(tokens) if t not in set(tokens)),
         )
 
     async def index(self, batch: Sequence[IncomingFile]) -> SaveReport:

@@ -14,6 +14,7 @@ from core.cache.enhanced_cache import EnhancedCache
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord
+from core.search.normalize import pair_key
 from core.search.query import ParsedQuery, parse_query
 from core.search.ranking import matches, rank
 from repositories.files import FileRepository
@@ -176,22 +177,30 @@ class SearchService:
         )
 
     async def _choose(self, query: ParsedQuery) -> tuple[str, str] | None:
-        """The single most selective indexed predicate: ("term", word) or ("prefix", start)."""
-        if query.terms:
-            frequencies = await self._files.document_frequencies(query.terms)
-            if min(frequencies.values()) == 0:
-                return None  # some word is in no file at all
-            best = min(query.terms, key=lambda t: (frequencies[t], t))
-            if query.prefix is not None:
-                by_prefix = await self._files.prefix_frequency(query.prefix)
-                if by_prefix == 0:
-                    return None
-                if by_prefix < frequencies[best]:
-                    return ("prefix", query.prefix)
-            return ("term", best)
+        """The single most selective indexed predicate: ("pair", "a+b"), ("term", word) or
+        ("prefix", start).
+
+        A pair is used only when neither word ever occurs as two words written together
+        (`jdf == 0`): then every file containing both has them as tokens, so the pair index
+        cannot miss a match.
+        """
+        if not query.terms:
+            return ("prefix", query.prefix) if query.prefix is not None else None
+        stats = await self._files.term_stats(query.terms)
+        frequencies = {t: df for t, (df, _) in stats.items()}
+        if min(frequencies.values()) == 0:
+            return None  # some word is in no file at all
+        rarest = sorted(query.terms, key=lambda t: (frequencies[t], t))
+        if len(rarest) > 1 and stats[rarest[0]][1] == 0 and stats[rarest[1]][1] == 0:
+            return ("pair", pair_key(rarest[0], rarest[1]))
+        choice = ("term", rarest[0])
         if query.prefix is not None:
-            return ("prefix", query.prefix)
-        return None
+            by_prefix = await self._files.prefix_frequency(query.prefix)
+            if by_prefix == 0:
+                return None
+            if by_prefix < frequencies[rarest[0]]:
+                choice = ("prefix", query.prefix)
+        return choice
 
     async def _candidates(self, query: ParsedQuery) -> list[FileRecord]:
         choice = await self._choose(query)
@@ -200,6 +209,8 @@ class SearchService:
         kind, value = choice
         if kind == "prefix":
             return await self._files.with_prefix(value, SCAN_CAP)
+        if kind == "pair":
+            return await self._files.with_pair(value, SCAN_CAP)
         return await self._files.with_term(value, SCAN_CAP)
 
     async def plan(self, text: str, *, prefix: bool = False) -> list[tuple[str, str]]:

@@ -153,3 +153,22 @@ async def test_pages_are_stable_and_totals_capped(database: Database) -> None:
     again = await fresh.search("nature documentary", page=2)
     assert [f.id for f in again.items] == [f.id for f in second.items]
     assert not {f.id for f in first.items} & {f.id for f in second.items}
+
+
+async def test_two_word_queries_read_only_files_with_both_words(
+    engine: tuple[SearchService, ...],
+) -> None:
+    search = engine[0]
+    assert await search.plan("dark city") == [("pair", "city+dark"), ("term", "darkcity")]
+    assert (await search.plan("breaking bad s02e03"))[:1] == [("pair", "bad+breaking")]
+
+
+async def test_pairs_never_lose_a_match_written_as_one_word(
+    engine: tuple[SearchService, ...],
+) -> None:
+    search = engine[0]
+    # "spiderman" exists in one file only as "Spider-Man": no pair lookup for it.
+    assert (await search.plan("spiderman verse"))[0] == ("term", "verse")
+    assert await names(search, "spiderman verse") == [LIBRARY[2][0]]
+    assert await names(search, "verse spider") == [LIBRARY[2][0]]
+    assert set(await names(search, "spiderman bluray")) == {LIBRARY[3][0]}

@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.search.metadata import describe, markers
-from core.search.normalize import fold, index_terms, normalize, strip_extension, tokenize
+from core.search.normalize import (
+    fold,
+    index_terms,
+    normalize,
+    pair_key,
+    strip_extension,
+    token_pairs,
+    tokenize,
+)
 from core.search.query import parse_query
 from core.search.ranking import matches, rank
 from core.services.indexing import IncomingFile, IndexingService
@@ -64,6 +72,14 @@ def test_accents_fold_on_latin_letters_only() -> None:
     assert "\u093c" in fold("क़िला")
 
 
+def test_pairs_are_order_independent_and_joined_words_are_recorded() -> None:
+    assert pair_key("dark", "city") == pair_key("city", "dark") == "city+dark"
+    assert token_pairs(["spider", "man", "spider", "2"]) == ["2+man", "2+spider", "man+spider"]
+    record = build("Spider-Man.2.mkv")
+    assert record.pairs == ("2+man", "2+spider", "man+spider")
+    assert record.joined == ("spiderman", "man2")
+
+
 def test_extension_is_dropped_and_joined_pairs_are_indexed() -> None:
     assert strip_extension("Heat.1995.mkv") == "Heat.1995"
     assert strip_extension("notes.final") == "notes.final"
@@ -101,6 +117,7 @@ def test_query_metadata_becomes_filters_and_order_does_not_matter() -> None:
     assert query.terms == ("breaking", "bad")
     assert (query.season, query.episode, query.resolution, query.kind) == (2, 3, "1080p", "video")
     assert parse_query("bad   breaking S02E03 #video 1080p").key == query.key
+    assert parse_query("matrix bluray web-dl").terms == ("matrix", "bluray", "web", "dl")
 
 
 def test_the_last_word_is_a_prefix_while_typing() -> None:
