@@ -175,7 +175,12 @@ def build_app(
         guards=guards,
         search=search,
         indexing=indexing,
-        delivery=DeliveryService(MongoFileRepository(database), guards),
+        delivery=DeliveryService(
+            MongoFileRepository(database),
+            guards,
+            caption_template=settings.custom_file_caption,
+            protect_content=settings.protect_content,
+        ),
         started_at=clock.monotonic(),
         database_description="embedded" if database.is_embedded else "external",
     )

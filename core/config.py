@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,6 +30,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
+CAPTION_FIELDS = frozenset({"file_name", "file_size", "caption"})
 _BOT_TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 _USERNAME = re.compile(r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$")
 
@@ -98,6 +100,8 @@ class Settings(BaseSettings):
     enable_debug_cmd: StrictBool = False
     enable_alerts: StrictBool = True
     skip_duplicates: StrictBool = True
+    custom_file_caption: str = "<b>{file_name}</b>\n{file_size}"
+    protect_content: StrictBool = False
     rate_limit_per_minute: int = Field(default=30, ge=1, le=6000)
     rate_limit_burst: int = Field(default=10, ge=1, le=1000)
     http_host: str = "127.0.0.1"
@@ -129,6 +133,16 @@ class Settings(BaseSettings):
         if value is not None and not _BOT_TOKEN.fullmatch(value.get_secret_value()):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value
+
+    @field_validator("custom_file_caption")
+    @classmethod
+    def _check_caption(cls, value: str) -> str:
+        fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        unknown = sorted(fields - CAPTION_FIELDS)
+        if unknown:
+            allowed = ", ".join(f"{{{f}}}" for f in sorted(CAPTION_FIELDS))
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}}; use {allowed}")
+        return value.replace("\\n", "\n")
 
     @field_validator("api_hash")
     @classmethod

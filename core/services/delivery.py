@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 
 from core.models import FileRecord
 from core.utils.errors import NotFoundError
 from core.utils.guards import Gate, Guards
+from core.utils.validators import MAX_CAPTION, utf16_length
 from repositories.files import FileRepository
 
-__all__ = ["Delivery", "DeliveryService", "human_size"]
+__all__ = ["Delivery", "DeliveryService", "human_size", "render_caption"]
+
+_TAGS = re.compile(r"<[^>]+>")
 
 
 def human_size(size: int) -> str:
@@ -31,10 +35,41 @@ class Delivery:
     protect_content: bool = False
 
 
+def _shorten(text: str, over: int) -> str:
+    keep = len(text) - over - 1
+    return text[:keep].rstrip() + "…" if keep > 0 else ""
+
+
+def render_caption(template: str, record: FileRecord) -> str:
+    """The caption template with HTML-escaped values, shortened (the file's own caption first,
+    then the name) until Telegram's 1,024-character limit holds."""
+    name, caption = record.file_name, record.caption or ""
+    while True:
+        rendered = template.format(
+            file_name=escape(name), file_size=human_size(record.file_size), caption=escape(caption)
+        )
+        over = utf16_length(unescape(_TAGS.sub("", rendered))) - MAX_CAPTION
+        if over <= 0 or not (caption or name):
+            return rendered  # fits (a template too long by itself is the operator's to fix)
+        if caption:
+            caption = _shorten(caption, over)
+        else:
+            name = _shorten(name, over)
+
+
 class DeliveryService:
-    def __init__(self, files: FileRepository, guards: Guards) -> None:
+    def __init__(
+        self,
+        files: FileRepository,
+        guards: Guards,
+        *,
+        caption_template: str = "<b>{file_name}</b>\n{file_size}",
+        protect_content: bool = False,
+    ) -> None:
         self._files = files
         self._guards = guards
+        self._template = caption_template
+        self._protect = protect_content
 
     async def prepare(self, user_id: int, file_unique_id: str) -> Delivery:
         """Check access for this user and file; raise the refusal as an `AppError`."""
@@ -46,5 +81,4 @@ class DeliveryService:
         error = decision.error()
         if error is not None:
             raise error
-        caption = f"<b>{escape(record.file_name)}</b>\n{human_size(record.file_size)}"
-        return Delivery(record, caption)
+        return Delivery(record, render_caption(self._template, record), self._protect)

@@ -104,3 +104,17 @@ async def test_regex_metacharacters_are_searched_safely(bot: BotHarness) -> None
     for text in ("[1080p", "(a|b)*", "dark.*city", "c++"):
         (reply,) = await alice.send(text)
         assert reply.text.startswith(("🔎", "No files match"))
+
+
+async def test_caption_template_and_protected_content(mongo_uri: str) -> None:
+    async with BotHarness(
+        database_uri=mongo_uri,
+        CUSTOM_FILE_CAPTION="📁 {file_name} | {file_size}\n{caption}",
+        PROTECT_CONTENT="true",
+    ) as bot:
+        await bot.channel("Movies").post_video("Heat.1995.mkv", size=3_221_225_472, caption="A & B")
+        alice = bot.user(1001, "Alice")
+        (results,) = await alice.send("heat")
+        (delivered,) = await alice.click(results, "Heat")
+        assert delivered.text == "📁 Heat.1995.mkv | 3.0 GB\nA & B"  # escaped, then parsed
+        assert delivered.protect_content

@@ -120,3 +120,14 @@ def test_dotenv_file_is_read(clean_env: pytest.MonkeyPatch) -> None:
 def test_environment_override_wins(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("ENVIRONMENT", "staging")
     assert load_settings({"environment": "production"}).environment == "production"
+
+
+def test_caption_template_placeholders_are_checked(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CUSTOM_FILE_CAPTION", "{file_name} ({file_size})\\n{caption}")
+    assert load_settings().custom_file_caption == "{file_name} ({file_size})\n{caption}"
+    clean_env.setenv("CUSTOM_FILE_CAPTION", "{filename}")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert caught.value.problems[0].startswith(
+        "CUSTOM_FILE_CAPTION: unknown placeholder {filename}"
+    )
