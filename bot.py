@@ -25,12 +25,15 @@ from core.config import (
 )
 from core.logging import configure_logging, get_logger
 from core.services import Services
+from core.services.autodelete import AutoDeleteService
 from core.services.callbacks import CallbackCodec
 from core.services.delivery import DeliveryService
 from core.services.health import HealthReport, run_health_checks
 from core.services.indexing import IndexingService
 from core.services.search import SearchService
 from core.services.users import UserService
+from core.telegram.api_wrapper import TelegramAPI
+from core.utils.activity import Activity
 from core.utils.errors import AppError
 from core.utils.guards import Guards
 from core.utils.ratelimit import UserRateLimiter
@@ -38,6 +41,7 @@ from handlers import views
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
 from repositories import ALL_INDEXES
+from repositories.deletions import MongoDeletionRepository
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
 from repositories.searches import MongoSearchKeyRepository
@@ -52,6 +56,7 @@ EXIT_CONFIG = 2
 
 CONFIG_DOC = "docs/CONFIGURATION.md"
 CACHE_CLEANUP_SECONDS = 60.0
+AUTO_DELETE_SWEEP_SECONDS = 30.0
 
 
 @dataclass
@@ -65,6 +70,8 @@ class App:
     services: Services
     middleware: Middleware
     users: UserRepository
+    activity: Activity
+    api: TelegramAPI
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -85,6 +92,13 @@ class App:
         self.tasks.append(
             asyncio.create_task(cache_cleanup_loop(CACHE_CLEANUP_SECONDS, self.clock.sleep))
         )
+        self.tasks.append(
+            asyncio.create_task(
+                self.services.auto_delete.run(
+                    self._delete_message, self._tell_deleted, AUTO_DELETE_SWEEP_SECONDS
+                )
+            )
+        )
         me = self.client.me
         log.info("bot_started", username=me.username if me else None, bot_id=me.id if me else None)
 
@@ -99,6 +113,20 @@ class App:
         finally:
             await self.database.close()
         log.info("bot_stopped")
+
+    async def _delete_message(self, chat_id: int, message_id: int) -> bool:
+        """Bulk work goes through the wrapper: paced, FloodWait-safe, terminal errors as values."""
+        result = await self.api.call(
+            "delete_messages", chat_id, lambda: self.client.delete_messages(chat_id, message_id)
+        )
+        return result.ok
+
+    async def _tell_deleted(self, chat_id: int, count: int) -> None:
+        await self.api.call(
+            "send_message",
+            chat_id,
+            lambda: self.client.send_message(chat_id, views.auto_deleted_text(count)),
+        )
 
     async def _set_commands(self) -> None:
         """The command menu: user commands for everyone, admin ones in each admin's chat."""
@@ -159,6 +187,7 @@ def build_app(
     users = MongoUserRepository(database)
     runtime_settings = MongoSettingsRepository(database)
 
+    activity = Activity()
     user_service = UserService(users, clock)
     guards = Guards(settings.admins, users=user_service.get, clock=clock.now)
     search = SearchService(
@@ -181,6 +210,12 @@ def build_app(
             caption_template=settings.custom_file_caption,
             protect_content=settings.protect_content,
         ),
+        auto_delete=AutoDeleteService(
+            MongoDeletionRepository(database),
+            clock,
+            minutes=settings.auto_delete_minutes,
+            activity=activity,
+        ),
         started_at=clock.monotonic(),
         database_description="embedded" if database.is_embedded else "external",
     )
@@ -201,6 +236,8 @@ def build_app(
         services=services,
         middleware=middleware,
         users=users,
+        activity=activity,
+        api=TelegramAPI(clock=clock.monotonic, sleep=clock.sleep),
     )
 
 

@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     skip_duplicates: StrictBool = True
     custom_file_caption: str = "<b>{file_name}</b>\n{file_size}"
     protect_content: StrictBool = False
+    auto_delete_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
     rate_limit_per_minute: int = Field(default=30, ge=1, le=6000)
     rate_limit_burst: int = Field(default=10, ge=1, le=1000)
     http_host: str = "127.0.0.1"

@@ -54,13 +54,19 @@ def make_on_page_button(services: Services) -> CallbackRoute:
 
 def make_on_file_button(services: Services) -> CallbackRoute:
     async def on_file_button(client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
-        delivery = await services.delivery.prepare(query.from_user.id, fields[0] if fields else "")
-        await client.send_cached_media(
-            query.from_user.id,
+        user_id = query.from_user.id
+        delivery = await services.delivery.prepare(user_id, fields[0] if fields else "")
+        sent = await client.send_cached_media(
+            user_id,
             delivery.file.file_id,
             caption=delivery.caption,
             protect_content=delivery.protect_content,
         )
+        if services.auto_delete.enabled and sent is not None:
+            await services.auto_delete.schedule(user_id, sent.id)
+            await client.send_message(
+                user_id, views.auto_delete_notice(services.auto_delete.minutes)
+            )
         await query.answer()
 
     return on_file_button

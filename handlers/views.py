@@ -170,3 +170,19 @@ def results_keyboard(
             )
         rows.append(nav)
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+# --- auto-delete ----------------------------------------------------------------------------------
+
+
+def auto_delete_notice(minutes: int) -> str:
+    span = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return (
+        f"⏳ This file will be deleted in <b>{span}</b>. "
+        "Forward it to your Saved Messages to keep it."
+    )
+
+
+def auto_deleted_text(count: int) -> str:
+    files = "file was" if count == 1 else f"{count} files were"
+    return f"🗑 The {files} deleted as announced. Search again any time to get it back."

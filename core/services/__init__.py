@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from core.clock import Clock
 from core.config import Settings
+from core.services.autodelete import AutoDeleteService
 from core.services.callbacks import CallbackCodec
 from core.services.delivery import DeliveryService
 from core.services.indexing import IndexingService
@@ -28,5 +29,6 @@ class Services:
     search: SearchService
     indexing: IndexingService
     delivery: DeliveryService
+    auto_delete: AutoDeleteService
     started_at: float
     database_description: str

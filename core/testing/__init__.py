@@ -6,7 +6,17 @@ Operators use it to test their own changes; see docs/TESTING.md.
 from __future__ import annotations
 
 from core.testing.clock import VirtualClock
-from core.testing.harness import BotHarness, BotMessage, Button, HarnessError, InlineAnswer, Replies
+from core.testing.harness import (
+    BotHarness,
+    BotMessage,
+    Button,
+    HarnessChannel,
+    HarnessError,
+    HarnessGroup,
+    HarnessUser,
+    InlineAnswer,
+    Replies,
+)
 from core.testing.telegram import DoubleClient, TelegramDouble, UnknownRPCError
 
 __all__ = [
@@ -14,7 +24,10 @@ __all__ = [
     "BotMessage",
     "Button",
     "DoubleClient",
+    "HarnessChannel",
     "HarnessError",
+    "HarnessGroup",
+    "HarnessUser",
     "InlineAnswer",
     "Replies",
     "TelegramDouble",

@@ -49,6 +49,11 @@ class VirtualClock:
             if not future.done():
                 future.set_result(None)
 
+    def next_deadline(self) -> float | None:
+        """When the earliest pending sleeper is due (monotonic seconds), if any."""
+        pending = [deadline for deadline, _, f in self._sleepers if not f.done()]
+        return min(pending) if pending else None
+
     @property
     def sleepers(self) -> int:
         return sum(1 for _, _, f in self._sleepers if not f.done())
