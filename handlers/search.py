@@ -28,7 +28,7 @@ def make_on_private_text(services: Services) -> Callback:
             ),
         )
 
-    return on_private_text
+    return services.guards.not_banned(on_private_text)
 
 
 def make_on_page_button(services: Services) -> CallbackRoute:

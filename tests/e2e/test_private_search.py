@@ -118,3 +118,11 @@ async def test_caption_template_and_protected_content(mongo_uri: str) -> None:
         (delivered,) = await alice.click(results, "Heat")
         assert delivered.text == "📁 Heat.1995.mkv | 3.0 GB\nA & B"  # escaped, then parsed
         assert delivered.protect_content
+
+
+async def test_banned_users_get_one_answer_and_no_search(bot: BotHarness) -> None:
+    await library(bot)
+    await bot.app.users.ban(1001, "spam", 1, datetime(2026, 1, 1, tzinfo=UTC))
+    (reply,) = await bot.user(1001, "Alice").send("dark city")
+    assert reply.text.startswith("You are banned from using this bot.")
+    assert reply.buttons == ()
