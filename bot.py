@@ -28,21 +28,26 @@ from core.services import Services
 from core.services.autodelete import AutoDeleteService
 from core.services.callbacks import CallbackCodec
 from core.services.delivery import DeliveryService
+from core.services.groups import GroupService
 from core.services.health import HealthReport, run_health_checks
 from core.services.indexing import IndexingService
 from core.services.search import SearchService
+from core.services.subscription import SubscriptionService
 from core.services.users import UserService
 from core.telegram.api_wrapper import TelegramAPI
+from core.telegram.membership import PyrogramMembership
 from core.utils.activity import Activity
 from core.utils.errors import AppError
-from core.utils.guards import Guards
+from core.utils.guards import Gate, Guards
 from core.utils.ratelimit import UserRateLimiter
 from handlers import views
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
 from repositories import ALL_INDEXES
+from repositories.chats import MongoChatRepository
 from repositories.deletions import MongoDeletionRepository
 from repositories.files import MongoFileRepository
+from repositories.join_requests import MongoJoinRequestRepository
 from repositories.mongo import Database
 from repositories.searches import MongoSearchKeyRepository
 from repositories.settings import MongoSettingsRepository
@@ -189,7 +194,23 @@ def build_app(
 
     activity = Activity()
     user_service = UserService(users, clock)
-    guards = Guards(settings.admins, users=user_service.get, clock=clock.now)
+    premium_gate = Gate.PREMIUM if settings.premium_only else Gate.FREE
+    guards = Guards(
+        settings.admins,
+        users=user_service.get,
+        clock=clock.now,
+        global_gate=lambda: premium_gate,
+        premium_info=settings.premium_info,
+    )
+    subscription = SubscriptionService(
+        settings.auth_channels,
+        mode=settings.auth_mode,
+        source=PyrogramMembership(client),
+        requests=MongoJoinRequestRepository(database),
+        settings=runtime_settings,
+        clock=clock,
+        admins=settings.admins,
+    )
     search = SearchService(
         MongoFileRepository(database), clock, searches=MongoSearchKeyRepository(database)
     )
@@ -204,9 +225,12 @@ def build_app(
         guards=guards,
         search=search,
         indexing=indexing,
+        subscription=subscription,
+        groups=GroupService(MongoChatRepository(database), clock),
         delivery=DeliveryService(
             MongoFileRepository(database),
             guards,
+            subscription=subscription,
             caption_template=settings.custom_file_caption,
             protect_content=settings.protect_content,
         ),
@@ -220,6 +244,7 @@ def build_app(
         database_description="embedded" if database.is_embedded else "external",
     )
     middleware = Middleware(
+        on_user=user_service.interacted,
         admins=frozenset(settings.admins),
         limiter=UserRateLimiter(
             per_minute=settings.rate_limit_per_minute,

@@ -27,6 +27,7 @@ __all__ = [
 
 Environment = Literal["development", "staging", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+AuthMode = Literal["member", "request"]
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -94,6 +95,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     log_channel: int | None = None
     auth_channels: Annotated[list[ChatRef], NoDecode] = Field(default_factory=list)
+    auth_mode: AuthMode = "member"
+    premium_only: StrictBool = False
+    premium_info: str = Field(
+        default="Ask an admin of this bot how to get premium.", min_length=1, max_length=600
+    )
     environment: Environment = "development"
     log_level: LogLevel = "INFO"
     enable_json_logging: StrictBool = False
@@ -121,7 +127,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a list of chat ids or @usernames")  # noqa: TRY004
         return [_chat_ref(item) for item in items]
 
-    @field_validator("environment", "log_level", mode="before")
+    @field_validator("environment", "log_level", "auth_mode", mode="before")
     @classmethod
     def _fold_case(cls, value: object, info: Any) -> object:
         if not isinstance(value, str):

@@ -23,6 +23,7 @@ from core.utils.ratelimit import UserRateLimiter
 __all__ = ["Callback", "Middleware"]
 
 Callback = Callable[[pyrogram.Client, Any], Awaitable[None]]
+SeenHook = Callable[[int, str, str | None], Awaitable[None]]
 log = get_logger(__name__)
 
 
@@ -45,13 +46,28 @@ class Middleware:
         admins: frozenset[int],
         limiter: UserRateLimiter,
         on_unhandled_error: Callable[[BaseException], None] | None = None,
+        on_user: SeenHook | None = None,
     ) -> None:
         self._admins = admins
         self._limiter = limiter
+        self._on_user = on_user
         self.on_unhandled_error = on_unhandled_error
 
-    def wrap(self, callback: Callback) -> Callback:
+    def wrap(
+        self,
+        callback: Callback,
+        *,
+        record_user: bool = True,
+        addressed: Callable[[pyrogram.Client, Any], bool] | None = None,
+    ) -> Callback:
+        """`record_user=False` for updates that are not the user talking to the bot (a join
+        request to a channel), so they do not count as the bot's users.
+
+        `addressed(client, update)` tells updates meant for the bot from those it merely sees
+        (group chatter): only the former are rate-limited and make the sender a user.
+        """
         name = callback.__name__
+        on_user = self._on_user if record_user else None
 
         @functools.wraps(callback)
         async def wrapped(client: pyrogram.Client, update: Any) -> None:
@@ -59,6 +75,8 @@ class Middleware:
             with bind_update_context(
                 user_id=user_id, chat_id=chat_id, update_id=update_id, handler=name
             ):
+                if addressed is not None and not addressed(client, update):
+                    user_id = None  # not for the bot: neither counted nor recorded
                 if user_id is not None and user_id not in self._admins:
                     decision = self._limiter.hit(user_id)
                     if not decision.allowed:
@@ -67,6 +85,8 @@ class Middleware:
                             error = RateLimitedError(decision.retry_after)
                             await self._answer(update, ErrorFactory.from_exception(error))
                         return
+                if user_id is not None and on_user is not None:
+                    await self._seen(on_user, update)
                 try:
                     await callback(client, update)
                 except (pyrogram.StopPropagation, pyrogram.ContinuePropagation):
@@ -88,6 +108,17 @@ class Middleware:
                     await self._answer(update, response)
 
         return wrapped
+
+    @staticmethod
+    async def _seen(hook: SeenHook, update: Any) -> None:
+        """Record the user; a database hiccup here must not cost them their answer."""
+        user = update.from_user
+        if getattr(user, "is_bot", False):
+            return
+        try:
+            await hook(user.id, user.first_name or "", user.username)
+        except AppError as exc:
+            log.warning("user_upsert_failed", error=str(exc))
 
     async def _answer(self, update: Any, response: ErrorResponse) -> None:
         """Tell the user; if even that fails, log it — nothing escapes the boundary."""

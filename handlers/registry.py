@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pyrogram import Client, filters
-from pyrogram.handlers import CallbackQueryHandler, MessageHandler
+from pyrogram.handlers import (
+    CallbackQueryHandler,
+    ChatJoinRequestHandler,
+    InlineQueryHandler,
+    MessageHandler,
+)
 
 from core.services import Services
-from handlers import admin, channel, search, start
+from handlers import admin, channel, groups, inline, search, start, subscription
 from handlers.callbacks import make_on_callback
+from handlers.delivery import make_on_try_again
 from handlers.middleware import Middleware
 
 __all__ = ["register_handlers"]
@@ -35,6 +41,11 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
     client.add_handler(
         MessageHandler(wrap(admin.make_on_cache(services)), filters.command("cache") & private)
     )
+    client.add_handler(
+        MessageHandler(
+            wrap(groups.make_on_autofilter(services)), filters.command("autofilter") & filters.group
+        )
+    )
 
     # Group 0, after the commands: any other private text is a search. Pyrogram stops at the
     # first matching handler of a group, so "/start" never reaches it; unknown "/commands" are
@@ -43,6 +54,15 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         MessageHandler(
             wrap(search.make_on_private_text(services)),
             private & filters.text & ~filters.regex(r"^/"),
+        )
+    )
+
+    # Group 0: the auto-filter. New group text only: edits arrive as edited-message updates,
+    # which no handler here takes; the rest of the rules are in `groups.is_search_candidate`.
+    client.add_handler(
+        MessageHandler(
+            wrap(groups.make_on_group_text(services), addressed=groups.addressed),
+            filters.group & filters.text & ~filters.regex(r"^/"),
         )
     )
 
@@ -61,6 +81,15 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         "pg": search.make_on_page_button(services),
         "sg": search.make_on_page_button(services),
         "f": search.make_on_file_button(services),
+        "fs": make_on_try_again(services),
         "noop": search.on_noop_button,
     }
     client.add_handler(CallbackQueryHandler(wrap(make_on_callback(services, routes))))
+
+    # Group 0: `@bot title` in any chat.
+    client.add_handler(InlineQueryHandler(wrap(inline.make_on_inline(services))))
+
+    # Group 0: join requests to force-subscribe channels; the requester is not (yet) a user.
+    client.add_handler(
+        ChatJoinRequestHandler(wrap(subscription.make_on_join_request(services), record_user=False))
+    )

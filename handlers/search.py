@@ -9,6 +9,8 @@ from core.services import Services
 from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import CallbackRoute
+from handlers.common import bot_username
+from handlers.delivery import send_file
 from handlers.middleware import Callback
 
 __all__ = ["make_on_file_button", "make_on_page_button", "make_on_private_text", "on_noop_button"]
@@ -32,20 +34,28 @@ def make_on_private_text(services: Services) -> Callback:
 
 
 def make_on_page_button(services: Services) -> CallbackRoute:
-    """Page buttons (token, page) and "did you mean" buttons (token: page 1) alike."""
+    """Page buttons (token, page[, type]) and "did you mean" buttons (token: page 1) alike.
 
-    async def on_page_button(
-        _client: Client, query: CallbackQuery, fields: tuple[str, ...]
-    ) -> None:
+    In a group the file buttons stay deep links, so the page is rendered the group's way.
+    """
+
+    async def on_page_button(client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
         token = fields[0] if fields else ""
         number = int(fields[1]) if fields[1:] and fields[1].isdigit() else 1
-        page = await services.search.page_for_token(token, max(1, number))
+        kind = views.KIND_BY_CODE.get(fields[2]) if fields[2:] else None
+        page = await services.search.page_for_token(token, max(1, number), kind=kind)
         if page is None or query.message is None:
             await query.answer(views.STALE_SEARCH, show_alert=True)
             return
+        in_group = query.message.chat is not None and (query.message.chat.id or 0) < 0
         await query.message.edit_text(
             views.results_text(page),
-            reply_markup=views.results_keyboard(page, token, services.callbacks.encode),
+            reply_markup=views.results_keyboard(
+                page,
+                token,
+                services.callbacks.encode,
+                bot_username=bot_username(client) if in_group else None,
+            ),
         )
         await query.answer()
 
@@ -54,19 +64,7 @@ def make_on_page_button(services: Services) -> CallbackRoute:
 
 def make_on_file_button(services: Services) -> CallbackRoute:
     async def on_file_button(client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
-        user_id = query.from_user.id
-        delivery = await services.delivery.prepare(user_id, fields[0] if fields else "")
-        sent = await client.send_cached_media(
-            user_id,
-            delivery.file.file_id,
-            caption=delivery.caption,
-            protect_content=delivery.protect_content,
-        )
-        if services.auto_delete.enabled and sent is not None:
-            await services.auto_delete.schedule(user_id, sent.id)
-            await client.send_message(
-                user_id, views.auto_delete_notice(services.auto_delete.minutes)
-            )
+        await send_file(client, services, query.from_user.id, fields[0] if fields else "")
         await query.answer()
 
     return on_file_button

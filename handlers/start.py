@@ -8,27 +8,43 @@ from pyrogram.types import CallbackQuery, Message
 from core.services import Services
 from handlers import views
 from handlers.callbacks import CallbackRoute
+from handlers.common import bot_username
+from handlers.delivery import send_file, send_join_request
 from handlers.middleware import Callback
 
 __all__ = ["make_on_help", "make_on_help_button", "make_on_start", "make_on_start_button"]
 
 
-def _bot_username(client: Client) -> str:
-    return client.me.username if client.me and client.me.username else "bot"
-
-
 def make_on_start(services: Services) -> Callback:
+    """`/start`, and the deep links that arrive as `/start <payload>` in private chat:
+    `f_<file>` delivers a file (group result buttons), `subscribe` and `premium` come from
+    inline mode's "switch to PM" button."""
+
     async def on_start(client: Client, message: Message) -> None:
         user = message.from_user
         if user is None:  # an anonymous group admin: nobody to greet
             return
-        await services.users.seen(user.id, user.first_name or "", user.username)
+        payload = message.command[1] if message.command and len(message.command) > 1 else ""
+        private = message.chat is not None and message.chat.id == user.id
+        if private and payload.startswith("f_") and len(payload) > 2:  # noqa: PLR2004
+            await send_file(client, services, user.id, payload[2:])
+            return
+        if private and payload == "subscribe":
+            missing = await services.subscription.missing(user.id)
+            if missing:
+                await send_join_request(
+                    client, services, user.id, tuple(c.chat_id for c in missing), None
+                )
+                return
+        if private and payload == "premium":
+            await message.reply_text(views.premium_text(services.settings.premium_info))
+            return
         await message.reply_text(
-            views.start_text(user.first_name or "", _bot_username(client)),
-            reply_markup=views.start_keyboard(services.callbacks.encode, _bot_username(client)),
+            views.start_text(user.first_name or "", bot_username(client)),
+            reply_markup=views.start_keyboard(services.callbacks.encode, bot_username(client)),
         )
 
-    return on_start
+    return services.guards.not_banned(on_start)
 
 
 def make_on_help(services: Services) -> Callback:
@@ -62,8 +78,8 @@ def make_on_start_button(services: Services) -> CallbackRoute:
             await query.answer()
             return
         await query.message.edit_text(
-            views.start_text(query.from_user.first_name or "", _bot_username(client)),
-            reply_markup=views.start_keyboard(services.callbacks.encode, _bot_username(client)),
+            views.start_text(query.from_user.first_name or "", bot_username(client)),
+            reply_markup=views.start_keyboard(services.callbacks.encode, bot_username(client)),
         )
         await query.answer()
 

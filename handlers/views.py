@@ -13,6 +13,7 @@ from core.models import FileRecord
 from core.search.normalize import strip_extension
 from core.services.delivery import human_size
 from core.services.search import SearchPage
+from core.services.subscription import ChannelLink
 
 __all__ = [
     "admin_stats_text",
@@ -129,6 +130,7 @@ def file_label(record: FileRecord) -> str:
 
 def results_text(page: SearchPage) -> str:
     query = page.text
+    shown = KIND_LABELS.get(page.kind or "")
     if page.total == 0:
         text = f"No files match <b>{escape(query)}</b>."
         if page.suggestions:
@@ -136,9 +138,26 @@ def results_text(page: SearchPage) -> str:
         return text + "\nCheck the spelling, or try fewer words."
     noun = "file" if page.total == 1 else "files"
     text = f"🔎 <b>{page.total_label}</b> {noun} for <b>{escape(query)}</b>"
+    if shown:
+        text += f" ({shown.split(' ', 1)[1].lower()} only)"
     if page.pages > 1:
         text += f"\nPage {page.page} of {page.pages}"
     return text
+
+
+KIND_CODES = {"video": "v", "document": "d", "audio": "a"}
+KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
+KIND_LABELS = {"video": "🎬 Videos", "document": "📄 Documents", "audio": "🎵 Audio"}
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    """`t.me/<bot>?start=<payload>`: opens the bot in private chat and sends `/start payload`."""
+    return f"https://t.me/{bot_username}?start={payload}"
+
+
+def file_payload(record_id: str) -> str:
+    """The deep-link payload that delivers one file (Telegram allows [A-Za-z0-9_-], <= 64)."""
+    return f"f_{record_id}"
 
 
 def results_keyboard(
@@ -146,30 +165,134 @@ def results_keyboard(
     token: str,
     encode: Encode,
     suggestions: Sequence[tuple[str, str]] = (),
+    *,
+    bot_username: str | None = None,
 ) -> InlineKeyboardMarkup | None:
-    """One button per file, then Prev / x of y / Next; or "did you mean" buttons (text, token)."""
-    rows = [
-        [InlineKeyboardButton(file_label(f), callback_data=encode("f", f.id))] for f in page.items
-    ]
+    """One button per file, then type filters when results mix types, then Prev / x of y /
+    Next; or "did you mean" buttons (text, token).
+
+    With `bot_username` (in groups) file buttons are deep links that deliver in private chat.
+    """
+    code = KIND_CODES.get(page.kind or "", "")
+    rows = [[_file_button(f, encode, bot_username)] for f in page.items]
     rows += [
         [InlineKeyboardButton(f"🔍 {text}", callback_data=encode("sg", suggestion))]
         for text, suggestion in suggestions
     ]
+    if len(page.kinds) > 1:
+        filters = [
+            InlineKeyboardButton(
+                ("✅ " if not code else "") + f"All {sum(page.kinds.values())}",
+                callback_data=encode("pg", token, 1),
+            )
+        ]
+        for kind, kind_code in KIND_CODES.items():
+            if page.kinds.get(kind):
+                mark = "✅ " if page.kind == kind else ""
+                filters.append(
+                    InlineKeyboardButton(
+                        f"{mark}{KIND_LABELS[kind]} {page.kinds[kind]}",
+                        callback_data=encode("pg", token, 1, kind_code),
+                    )
+                )
+        rows.append(filters)
     if page.pages > 1:
         nav = []
         if page.page > 1:
             nav.append(
-                InlineKeyboardButton("« Prev", callback_data=encode("pg", token, page.page - 1))
+                InlineKeyboardButton(
+                    "« Prev", callback_data=encode("pg", token, page.page - 1, code)
+                )
             )
         nav.append(
             InlineKeyboardButton(f"{page.page} / {page.pages}", callback_data=encode("noop"))
         )
         if page.page < page.pages:
             nav.append(
-                InlineKeyboardButton("Next »", callback_data=encode("pg", token, page.page + 1))
+                InlineKeyboardButton(
+                    "Next »", callback_data=encode("pg", token, page.page + 1, code)
+                )
             )
         rows.append(nav)
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _file_button(
+    record: FileRecord, encode: Encode, bot_username: str | None
+) -> InlineKeyboardButton:
+    if bot_username is not None:
+        return InlineKeyboardButton(
+            file_label(record), url=deep_link(bot_username, file_payload(record.id))
+        )
+    return InlineKeyboardButton(file_label(record), callback_data=encode("f", record.id))
+
+
+# --- force-subscribe and premium ------------------------------------------------------------------
+
+JOIN_FIRST = "Please join the channel(s) above first, then press the button again."
+SUBSCRIBED = "✅ Thanks for joining! Here is your file."
+ALL_SET = "✅ You have joined every required channel. Send me a title to search."
+FILE_GONE = "This file is no longer available."
+
+
+def join_text(*, request_mode: bool) -> str:
+    how = (
+        "Tap each channel below and send a join request (it counts as soon as it is sent)"
+        if request_mode
+        else "Tap each channel below and join it"
+    )
+    return f"🔒 <b>Join first</b>\n{how}, then press <b>Try again</b>."
+
+
+def join_keyboard(channels: Sequence[ChannelLink], retry_data: str | None) -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton(f"📢 Join {_shorten(c.title, 48)}", url=c.url)] for c in channels]
+    if retry_data is not None:
+        rows.append([InlineKeyboardButton("🔄 Try again", callback_data=retry_data)])
+    return InlineKeyboardMarkup(rows)
+
+
+def premium_text(info: str) -> str:
+    return (
+        "⭐ <b>Premium only</b>\nThis file is available to premium users. "
+        f"Admins can give you premium.\n\n{escape(info)}"
+    )
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# --- groups ---------------------------------------------------------------------------------------
+
+AUTOFILTER_USAGE = "Use <code>/autofilter on</code> or <code>/autofilter off</code>."
+AUTOFILTER_ADMINS_ONLY = "Only this group's admins can change that."
+
+
+def autofilter_text(*, enabled: bool) -> str:
+    if enabled:
+        return "🔎 Auto-filter is <b>on</b>: I answer titles written in this group."
+    return "🔕 Auto-filter is <b>off</b>: I stay quiet in this group."
+
+
+# --- inline ---------------------------------------------------------------------------------------
+
+INLINE_SWITCH_SEARCH = "Search in private chat"
+INLINE_SWITCH_JOIN = "Join the channel first — tap here"
+INLINE_SWITCH_PREMIUM = "Premium only — tap to learn more"
+INLINE_SWITCH_BANNED = "You are banned from this bot"
+
+
+def inline_description(record: FileRecord) -> str:
+    return f"{human_size(record.file_size)} · {record.file_type}"
+
+
+def inline_title(record: FileRecord) -> str:
+    return _shorten(re.sub(r"[._]+", " ", strip_extension(record.file_name)).strip(), 120)
+
+
+def protected_inline_text(record: FileRecord) -> str:
+    """What an inline pick posts when files are protected: the name, and a button to the bot."""
+    return f"📄 <b>{escape(record.file_name)}</b>\n{human_size(record.file_size)}"
 
 
 # --- auto-delete ----------------------------------------------------------------------------------

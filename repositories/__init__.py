@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from repositories import chats, deletions, files, jobs, links, searches, users
+from repositories import chats, deletions, files, jobs, join_requests, links, searches, users
 from repositories.mongo import IndexSpec
 
 __all__ = ["ALL_INDEXES"]
@@ -15,5 +15,6 @@ ALL_INDEXES: tuple[IndexSpec, ...] = (
     *jobs.INDEXES,
     *deletions.INDEXES,
     *searches.INDEXES,
+    *join_requests.INDEXES,
 )
 """Every index the repositories declare; ensured at start-up and verified by the health check."""

@@ -9,8 +9,10 @@ from core.config import Settings
 from core.services.autodelete import AutoDeleteService
 from core.services.callbacks import CallbackCodec
 from core.services.delivery import DeliveryService
+from core.services.groups import GroupService
 from core.services.indexing import IndexingService
 from core.services.search import SearchService
+from core.services.subscription import SubscriptionService
 from core.services.users import UserService
 from core.utils.guards import Guards
 
@@ -30,5 +32,7 @@ class Services:
     indexing: IndexingService
     delivery: DeliveryService
     auto_delete: AutoDeleteService
+    subscription: SubscriptionService
+    groups: GroupService
     started_at: float
     database_description: str

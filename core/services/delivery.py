@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape, unescape
 
 from core.models import FileRecord
-from core.utils.errors import NotFoundError
+from core.services.subscription import SubscriptionService
+from core.utils.errors import AppError, NotFoundError, SubscriptionRequiredError
 from core.utils.guards import Gate, Guards
 from core.utils.validators import MAX_CAPTION, utf16_length
 from repositories.files import FileRepository
 
-__all__ = ["Delivery", "DeliveryService", "human_size", "render_caption"]
+__all__ = ["Delivery", "DeliveryService", "file_gate", "human_size", "render_caption"]
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -57,28 +59,71 @@ def render_caption(template: str, record: FileRecord) -> str:
             name = _shorten(name, over)
 
 
+def file_gate(record: FileRecord) -> Gate | None:
+    """The file's own premium override, if it has one."""
+    return Gate(record.premium) if record.premium in {"free", "premium"} else None
+
+
 class DeliveryService:
+    """Every path that hands out a file asks here first: the access policy (admin > ban >
+    premium), then force-subscribe. Handlers only send what `prepare` returns."""
+
     def __init__(
         self,
         files: FileRepository,
         guards: Guards,
         *,
+        subscription: SubscriptionService | None = None,
         caption_template: str = "<b>{file_name}</b>\n{file_size}",
         protect_content: bool = False,
     ) -> None:
         self._files = files
         self._guards = guards
+        self._subscription = subscription
         self._template = caption_template
         self._protect = protect_content
 
-    async def prepare(self, user_id: int, file_unique_id: str) -> Delivery:
+    @property
+    def gated(self) -> bool:
+        """Whether who asks can change what they get (premium gate or force-subscribe)."""
+        subscribing = self._subscription is not None and self._subscription.enabled
+        return subscribing or self._guards.global_gate is Gate.PREMIUM
+
+    async def refusal(
+        self, user_id: int, *, gate: Gate | None = None, fresh: bool = False
+    ) -> AppError | None:
+        """Why `user_id` may not receive content behind `gate` (None: the global gate), or None.
+
+        The access policy comes first, so banned users never see "join" buttons; then
+        force-subscribe (`fresh` skips the membership cache, for "try again").
+        """
+        decision = await self._guards.check(user_id, file_gate=gate)
+        error = decision.error()
+        if error is not None:
+            return error
+        if self._subscription is not None:
+            missing = await self._subscription.missing(user_id, fresh=fresh)
+            if missing:
+                return SubscriptionRequiredError(tuple(c.chat_id for c in missing))
+        return None
+
+    async def prepare(self, user_id: int, file_unique_id: str, *, fresh: bool = False) -> Delivery:
         """Check access for this user and file; raise the refusal as an `AppError`."""
         record = await self._files.get(file_unique_id)
         if record is None:
-            raise NotFoundError("file")
-        file_gate = Gate(record.premium) if record.premium in {"free", "premium"} else None
-        decision = await self._guards.check(user_id, file_gate=file_gate)
-        error = decision.error()
+            raise NotFoundError("file", user_message="This file is no longer available.")
+        error = await self.refusal(user_id, gate=file_gate(record), fresh=fresh)
         if error is not None:
             raise error
+        return self.delivery_of(record)
+
+    def delivery_of(self, record: FileRecord) -> Delivery:
         return Delivery(record, render_caption(self._template, record), self._protect)
+
+    async def visible(self, user_id: int, records: Sequence[FileRecord]) -> list[FileRecord]:
+        """The records `user_id` may receive (one user lookup for all of them); for inline
+        answers, which hand files out directly."""
+        user = await self._guards.user(user_id)
+        return [
+            r for r in records if self._guards.decide(user_id, user, file_gate=file_gate(r)).allowed
+        ]

@@ -36,6 +36,10 @@ class _Ranked:
     capped: bool
     kinds: dict[str, int]
     files: dict[str, FileRecord] = field(default_factory=dict)  # the first pages, already read
+    types: tuple[str, ...] = ()  # the file type of each id, for type filters
+
+    def only(self, kind: str) -> tuple[str, ...]:
+        return tuple(i for i, t in zip(self.ids, self.types, strict=True) if t == kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,7 @@ class SearchPage:
     kinds: dict[str, int]
     suggestions: tuple[str, ...] = ()
     text: str = ""  # the query as the user typed it
+    kind: str | None = None  # the type filter applied ("video", ...); `kinds` counts them all
 
     @property
     def pages(self) -> int:
@@ -99,15 +104,17 @@ class SearchService:
         return replace(result, text=text)
 
     async def search_parsed(
-        self, query: ParsedQuery, page: int = 1, page_size: int = 10
+        self, query: ParsedQuery, page: int = 1, page_size: int = 10, *, kind: str | None = None
     ) -> SearchPage:
-        """Pages are addressed by (query key, page number): recomputed from the cache or the
-        database, so the same page comes back after a restart."""
+        """Pages are addressed by (query key, type filter, page number): recomputed from the
+        cache or the database, so the same page comes back after a restart."""
         if query.empty:
             return SearchPage(query, (), 1, page_size, 0, capped=False, kinds={}, text="")
         ranked = await self._results.get_or_load(query.key, lambda: self._rank(query))
+        ids = ranked.only(kind) if kind else ranked.ids
+        total = len(ids) if kind else ranked.total
         start = (page - 1) * page_size
-        wanted = ranked.ids[start : start + page_size]
+        wanted = ids[start : start + page_size]
         if all(i in ranked.files for i in wanted):
             items = [ranked.files[i] for i in wanted]
         else:
@@ -120,11 +127,12 @@ class SearchService:
             tuple(items),
             page,
             page_size,
-            ranked.total,
-            ranked.capped,
+            total,
+            ranked.capped and not kind,
             ranked.kinds,
             suggestions,
             text=" ".join(query.words),
+            kind=kind,
         )
 
     async def remember(self, query: ParsedQuery, text: str | None = None) -> str:
@@ -147,7 +155,9 @@ class SearchService:
         suggestions = [(s, await self.remember(parse_query(s), s)) for s in page.suggestions]
         return ShownSearch(page, token, tuple(suggestions))
 
-    async def page_for_token(self, token: str, page: int, page_size: int = 10) -> SearchPage | None:
+    async def page_for_token(
+        self, token: str, page: int, page_size: int = 10, *, kind: str | None = None
+    ) -> SearchPage | None:
         """The page of a remembered query; None when the token is unknown."""
         if self._searches is None:
             return None
@@ -155,7 +165,7 @@ class SearchService:
         if found is None:
             return None
         key, text = found
-        result = await self.search_parsed(ParsedQuery.from_key(key), page, page_size)
+        result = await self.search_parsed(ParsedQuery.from_key(key), page, page_size, kind=kind)
         return replace(result, text=text)
 
     async def _rank(self, query: ParsedQuery) -> _Ranked:
@@ -174,6 +184,7 @@ class SearchService:
             capped=capped,
             kinds=dict(Counter(r.file_type for r in ordered)),
             files={r.id: r for r in ordered[:50]},
+            types=tuple(r.file_type for r in ordered),
         )
 
     async def _choose(self, query: ParsedQuery) -> tuple[str, str] | None:

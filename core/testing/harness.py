@@ -9,6 +9,7 @@ import logging
 import os
 import tempfile
 import traceback
+import urllib.parse
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -143,6 +144,7 @@ class InlineResult:
     description: str | None
     file: Media | None
     caption: str | None
+    buttons: tuple[Button, ...] = ()  # the keyboard posted with the result
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +307,19 @@ class HarnessUser(_Participant):
             replies.answer = CallbackAnswer(record.text, record.alert, record.url)
         return replies
 
+    async def open_link(self, url: str) -> Replies:
+        """Follow a deep link `https://t.me/<bot>?start=<payload>`: Telegram opens the private
+        chat with the bot and sends `/start <payload>` for the user."""
+        parsed = urllib.parse.urlsplit(url)
+        username = parsed.path.strip("/")
+        if (
+            parsed.netloc != "t.me"
+            or username.lower() != (self._bot.telegram.bot.username or "").lower()
+        ):
+            raise AssertionError(f"{url!r} is not a link to this bot")
+        payload = urllib.parse.parse_qs(parsed.query).get("start", [""])[0]
+        return await self.send(f"/start {payload}" if payload else "/start")
+
     async def press_data(self, message: BotMessage, data: str) -> Replies:
         """Send arbitrary callback data for `message` (forged or stale buttons)."""
         return await self.click(message, Button(text="(raw)", data=data))
@@ -345,6 +360,11 @@ class HarnessUser(_Participant):
 
     def get_kicked(self, channel: HarnessChannel) -> None:
         channel.state.members[self.id] = "kicked"
+
+    async def request_join(self, channel: HarnessChannel) -> None:
+        """Ask to join `channel` through a link that needs approval (the bot is told)."""
+        await self._bot.telegram.join_request(self.id, channel.state)
+        await self._bot.idle()
 
 
 class HarnessChannel(_Participant):
@@ -411,10 +431,22 @@ class HarnessChannel(_Participant):
 class HarnessGroup(HarnessChannel):
     """A supergroup with the bot in it."""
 
-    async def send(self, user: HarnessUser, text: str) -> Replies:
-        """`user` writes `text` in the group; returns what the bot sent or edited there."""
+    async def send(self, user: HarnessUser, text: str, *, reply_to: int | None = None) -> Replies:
+        """`user` writes `text` in the group (as a reply to message `reply_to`, if given);
+        returns what the bot sent or edited there."""
         mark = self._mark(self.id)
-        await self._bot.telegram.user_sends(user.id, text, channel=self.state)
+        await self._bot.telegram.user_sends(user.id, text, channel=self.state, reply_to=reply_to)
+        await self._bot.idle()
+        return self._changes(self.id, mark)
+
+    async def edit_last(self, user: HarnessUser, text: str) -> Replies:
+        """`user` edits their latest message in the group to `text`."""
+        stored = self._bot.telegram.messages.get(self.id, {}).values()
+        mine = [m for m in stored if m.sender_id == user.id and not m.deleted]
+        if not mine:
+            raise AssertionError(f"{user.name} has written nothing in {self.title}")
+        mark = self._mark(self.id)
+        await self._bot.telegram.user_edits(max(mine, key=_id), text)
         await self._bot.idle()
         return self._changes(self.id, mark)
 
@@ -453,6 +485,13 @@ class BotHarness:
         self._expecting: list[list[str]] = []
         self._log_handler = _ErrorLogHandler(self._errors)
         self._user_ids = iter(range(2_000_001, 3_000_000))
+
+    def configure(self, **settings: str | int) -> None:
+        """More settings, before `start`: for values that name chats created on the double
+        first, e.g. `bot.configure(AUTH_CHANNELS=bot.channel("News").id)`."""
+        if self.app is not None:
+            raise RuntimeError("configure() must be called before the harness starts")
+        self._settings_overrides.update({k.lower(): v for k, v in settings.items()})
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -618,13 +657,27 @@ class BotHarness:
             doc = self.telegram.documents[doc_id]
             file = Media(doc.name, "", doc.kind, "", doc.size)
         send = getattr(result, "send_message", None)
+        rows = getattr(getattr(send, "reply_markup", None), "rows", None) or []
+        buttons = tuple(_raw_button(b) for row in rows for b in row.buttons)
         return InlineResult(
             id=str(getattr(result, "id", "")),
             title=getattr(result, "title", None),
             description=getattr(result, "description", None),
             file=file,
             caption=getattr(send, "message", None),
+            buttons=buttons,
         )
+
+
+def _raw_button(button: Any) -> Button:
+    """A raw inline keyboard button (the current layer nests its kind in `.type`)."""
+    kind = getattr(button, "type", button)
+    data = getattr(kind, "data", None)
+    return Button(
+        text=button.text,
+        data=data.decode() if isinstance(data, bytes) else None,
+        url=getattr(kind, "url", None),
+    )
 
 
 class _ErrorLogHandler(logging.Handler):

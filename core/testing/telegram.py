@@ -286,7 +286,9 @@ class TelegramDouble:
             raw.functions.messages.SetBotCallbackAnswer: self._set_callback_answer,
             raw.functions.messages.SetInlineBotResults: self._set_inline_results,
             raw.functions.channels.GetParticipant: self._get_participant,
+            raw.functions.messages.ExportChatInvite: self._export_chat_invite,
         }
+        self.invite_links: list[tuple[int, str, bool]] = []  # (chat id, link, request needed)
 
     # --- the world --------------------------------------------------------------------------------
 
@@ -419,12 +421,19 @@ class TelegramDouble:
         await self.client.handle_updates(roundtrip(envelope))  # type: ignore[no-untyped-call]
 
     async def user_sends(
-        self, user_id: int, text: str, *, channel: ChannelState | None = None
+        self,
+        user_id: int,
+        text: str,
+        *,
+        channel: ChannelState | None = None,
+        reply_to: int | None = None,
     ) -> StoredMessage:
-        """A user writes to the bot in private chat, or in a group (`channel` = the supergroup)."""
+        """A user writes to the bot in private chat, or in a group (`channel` = the supergroup),
+        optionally as a reply to message `reply_to` of that chat."""
+        header = raw.types.MessageReplyHeader(reply_to_msg_id=reply_to) if reply_to else None
         if channel is None:
             message = await self._store(
-                user_id, next(self._private_ids), text, out=False, sender=user_id
+                user_id, next(self._private_ids), text, out=False, sender=user_id, reply_to=header
             )
             update: Any = raw.types.UpdateNewMessage(
                 message=message.raw, pts=self._next_pts(), pts_count=1
@@ -432,13 +441,61 @@ class TelegramDouble:
             await self.deliver(update, users=[user_id])
         else:
             message = await self._store(
-                channel.id, self._next_channel_id(channel), text, out=False, sender=user_id
+                channel.id,
+                self._next_channel_id(channel),
+                text,
+                out=False,
+                sender=user_id,
+                reply_to=header,
             )
             update = raw.types.UpdateNewChannelMessage(
                 message=message.raw, pts=self._next_pts(), pts_count=1
             )
             await self.deliver(update, users=[user_id], chats=[channel.raw_id])
         return message
+
+    async def user_edits(self, message: StoredMessage, text: str) -> StoredMessage:
+        """The author of `message` (in a group or private chat) edits its text."""
+        edited = await self._store(
+            message.chat_id, message.id, text, out=False, sender=message.sender_id
+        )
+        edited.edited = True
+        chats: list[int] = []
+        if message.chat_id > 0:
+            update: Any = raw.types.UpdateEditMessage(
+                message=edited.raw, pts=self._next_pts(), pts_count=1
+            )
+        else:
+            chats = [self.channel_by_chat_id(message.chat_id).raw_id]
+            update = raw.types.UpdateEditChannelMessage(
+                message=edited.raw, pts=self._next_pts(), pts_count=1
+            )
+        senders = [message.sender_id] if message.sender_id is not None else []
+        await self.deliver(update, users=senders, chats=chats)
+        return edited
+
+    async def join_request(self, user_id: int, channel: ChannelState) -> None:
+        """`user_id` asks to join `channel` through an invite link that needs approval; the bot,
+        as an admin of the channel, is told (`UpdateBotChatInviteRequester`)."""
+        channel.join_requests.add(user_id)
+        links = [
+            link for chat, link, request in self.invite_links if chat == channel.id and request
+        ]
+        invite = raw.types.ChatInviteExported(
+            link=links[-1] if links else f"https://t.me/+request{channel.raw_id}",
+            admin_id=self.bot.id,
+            date=self.clock.timestamp(),
+            request_needed=True,
+        )
+        update = raw.types.UpdateBotChatInviteRequester(
+            peer=channel.peer(),
+            date=self.clock.timestamp(),
+            user_id=user_id,
+            about="",
+            invite=invite,
+            qts=self._next_pts(),
+        )
+        await self.deliver(update, users=[user_id, self.bot.id], chats=[channel.raw_id])
 
     async def channel_posts(
         self, channel: ChannelState, document: DocumentState | None, caption: str = ""
@@ -794,6 +851,10 @@ class TelegramDouble:
         senders: set[int] = set()
         for item in ids:
             message_id = getattr(item, "id", None)
+            if isinstance(item, raw.types.InputMessageReplyTo):  # "the message `id` replies to"
+                replying = self.messages.get(chat_id, {}).get(item.id)
+                header = getattr(replying.raw, "reply_to", None) if replying else None
+                message_id = getattr(header, "reply_to_msg_id", None)
             stored = self.messages.get(chat_id, {}).get(message_id or 0)
             if stored is None or stored.deleted:
                 found.append(raw.types.MessageEmpty(id=message_id or 0))
@@ -853,6 +914,23 @@ class TelegramDouble:
         )
         return True
 
+    def _export_chat_invite(self, query: Any) -> Any:
+        chat_id = self._chat_id_of(query.peer)
+        if chat_id is None or ZERO_CHANNEL_ID - chat_id not in self.channels:
+            raise PeerIdInvalid
+        channel = self.channel_by_chat_id(chat_id)
+        if not channel.bot_is_admin:
+            raise ChatAdminRequired
+        request = bool(query.request_needed)
+        link = f"https://t.me/+{abs(_hash('invite', chat_id, len(self.invite_links))):x}"
+        self.invite_links.append((chat_id, link, request))
+        return raw.types.ChatInviteExported(
+            link=link,
+            admin_id=self.bot.id,
+            date=self.clock.timestamp(),
+            request_needed=request or None,
+        )
+
     def _get_participant(self, query: Any) -> Any:
         chat_id = self._chat_id_of(query.channel)
         user_id = self._chat_id_of(query.participant)
@@ -889,7 +967,8 @@ class TelegramDouble:
         return raw.types.channels.ChannelParticipant(
             participant=participant,
             chats=[channel.raw()],
-            users=[self.users[user_id].raw()] if user_id in self.users else [],
+            # Like Telegram: the member and whoever promoted or kicked them (here the bot).
+            users=[self.users[u].raw() for u in {user_id, self.bot.id} if u in self.users],
         )
 
 

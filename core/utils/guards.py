@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -14,6 +14,7 @@ from core.utils.errors import (
     AccessError,
     AppError,
     BannedError,
+    ErrorCode,
     ErrorFactory,
     ErrorResponse,
     PremiumRequiredError,
@@ -46,6 +47,7 @@ class Decision:
     allowed: bool
     reason: Reason
     gate: Gate
+    premium_info: str = ""  # how to get premium (PREMIUM_INFO), added to the refusal
 
     def error(self) -> AppError | None:
         """The error this denial maps to (None when allowed)."""
@@ -54,7 +56,9 @@ class Decision:
         if self.reason is Reason.BANNED:
             return BannedError()
         if self.reason is Reason.PREMIUM_REQUIRED:
-            return PremiumRequiredError()
+            base = ErrorFactory.user_message(ErrorCode.PREMIUM_REQUIRED)
+            info = self.premium_info.strip()
+            return PremiumRequiredError(user_message=f"{base}\n\n{info}" if info else None)
         return AccessError()
 
     def response(self, correlation_id: str | None = None) -> ErrorResponse | None:
@@ -102,8 +106,10 @@ class Guards:
         users: UserLookup,
         global_gate: Callable[[], Gate] = lambda: Gate.FREE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        premium_info: str = "",
     ) -> None:
         self.admins = frozenset(admins)
+        self.premium_info = premium_info
         self._users = users
         self._global_gate = global_gate
         self._clock = clock
@@ -119,7 +125,7 @@ class Guards:
         link_gate: Gate | None = None,
         file_gate: Gate | None = None,
     ) -> Decision:
-        return decide(
+        decision = decide(
             user_id=user_id,
             user=user,
             admins=self.admins,
@@ -128,11 +134,22 @@ class Guards:
             link_gate=link_gate,
             file_gate=file_gate,
         )
+        if self.premium_info and decision.reason is Reason.PREMIUM_REQUIRED:
+            return replace(decision, premium_info=self.premium_info)
+        return decision
+
+    @property
+    def global_gate(self) -> Gate:
+        return self._global_gate()
+
+    async def user(self, user_id: int) -> User | None:
+        """The user record the policy needs (none is read for admins)."""
+        return None if self.is_admin(user_id) else await self._users(user_id)
 
     async def check(
         self, user_id: int, *, link_gate: Gate | None = None, file_gate: Gate | None = None
     ) -> Decision:
-        user = None if self.is_admin(user_id) else await self._users(user_id)
+        user = await self.user(user_id)
         return self.decide(user_id, user, link_gate=link_gate, file_gate=file_gate)
 
     # --- decorators for handlers `async def on_x(client, update)` ---------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.testing import BotHarness
+from tests.e2e.worlds import dark_city_in_three_types
 
 
 async def library(bot: BotHarness) -> None:
@@ -126,3 +127,62 @@ async def test_banned_users_get_one_answer_and_no_search(bot: BotHarness) -> Non
     (reply,) = await bot.user(1001, "Alice").send("dark city")
     assert reply.text.startswith("You are banned from using this bot.")
     assert reply.buttons == ()
+
+
+async def test_type_filters_appear_when_results_mix_types(bot: BotHarness) -> None:
+    await dark_city_in_three_types(bot)
+    alice = bot.user(1001, "Alice")
+    (mixed,) = await alice.send("dark city")
+    assert [b.text for b in mixed.buttons[-1]] == [
+        "✅ All 3",
+        "🎬 Videos 1",
+        "📄 Documents 1",
+        "🎵 Audio 1",
+    ]
+    (videos,) = await alice.click(mixed, "Videos")
+    assert videos.text == "🔎 1 file for dark city (videos only)"
+    assert next(b.text for b in videos.all_buttons) == "[700 MB] Dark City 1998 720p BluRay"
+    assert "✅ 🎬 Videos 1" in [b.text for b in videos.buttons[-1]]
+    await bot.restart()  # the filter is in the button, the query in the database
+    (everything,) = await alice.click(videos, "All 3")
+    assert everything.text == "🔎 3 files for dark city"
+    (single,) = await alice.send("soundtrack")
+    assert all("Audio" not in b.text for b in single.all_buttons)  # one type: no filter row
+
+
+async def test_type_filters_keep_paging(bot: BotHarness) -> None:
+    movies = bot.channel("Movies")
+    for part in range(1, 13):
+        await movies.post_video(f"Nature.Documentary.Part.{part:02d}.mkv", size=100_000_000)
+    await movies.post_audio("Nature.Documentary.Score.mp3", size=8_000_000)
+    alice = bot.user(1001, "Alice")
+    (first,) = await alice.send("nature documentary")
+    (videos,) = await alice.click(first, "Videos")
+    assert videos.text == "🔎 12 files for nature documentary (videos only)\nPage 1 of 2"
+    (second,) = await alice.click(videos, "Next")
+    assert second.text == "🔎 12 files for nature documentary (videos only)\nPage 2 of 2"
+    assert len([b for b in second.all_buttons if b.text.startswith("[")]) == 2
+
+
+async def test_deep_links_with_unknown_or_malformed_payloads(bot: BotHarness) -> None:
+    alice = bot.user(1001, "Alice")
+    (gone,) = await alice.send("/start f_AgADnotthere")
+    assert gone.text.startswith("This file is no longer available.")
+    assert "ref: " in gone.text
+    (greeting,) = await alice.send("/start something-else")
+    assert greeting.text.startswith("👋 Hi Alice!")
+    (bare,) = await alice.send("/start f_")
+    assert bare.text.startswith("👋 Hi Alice!")
+
+
+async def test_forged_try_again_and_file_buttons_grant_nothing(bot: BotHarness) -> None:
+    await library(bot)
+    alice = bot.user(1001, "Alice")
+    (results,) = await alice.send("dark city")
+    for data in ("1|fs|AgADx|000000000000", "1|f|AgADx|ffffffffffff", "fs", "x" * 64):
+        forged = await alice.press_data(results, data)
+        assert list(forged) == []
+        assert forged.answer is not None
+        assert forged.answer.text == "This button has expired. Please send your request again."
+    file_messages = [m for m in alice.chat if m.media is not None]
+    assert file_messages == []

@@ -19,7 +19,7 @@ def test_simulate_runs_the_bot_without_a_token(tmp_path: Path) -> None:
     assert "[bot] 🔎 1 file for city dark" in out  # the samples were indexed at start
     assert "[bot] [video: Dark.City.1998.Directors.Cut.720p.BluRay.x264-AMIABLE.mkv]" in out
     assert "(now typing as admin" in out
-    assert "Users: 1" in out
+    assert "Users: 2" in out  # Alice, and the admin asking
     assert "(virtual time is now 2026-01-01 12:10:00 UTC)" in out
     assert "Traceback" not in result.stderr
 

@@ -66,7 +66,7 @@ async def test_admin_stats_and_cache(bot: BotHarness) -> None:
     admin = bot.user(1, "Admin")
     await bot.user(1001, "Alice").send("/start")
     (stats,) = await admin.send("/stats")
-    assert "Users: 1" in stats.text
+    assert "Users: 2" in stats.text  # Alice, and the admin who asks: every interaction counts
     (cache,) = await admin.send("/cache")
     assert cache.text.startswith("Caches")
     assert "rate_limits" in cache.text

@@ -131,3 +131,23 @@ def test_caption_template_placeholders_are_checked(clean_env: pytest.MonkeyPatch
     assert caught.value.problems[0].startswith(
         "CUSTOM_FILE_CAPTION: unknown placeholder {filename}"
     )
+
+
+def test_force_subscribe_and_premium_settings(clean_env: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert (settings.auth_mode, settings.premium_only) == ("member", False)
+    assert settings.premium_info.startswith("Ask an admin")
+    clean_env.setenv("AUTH_MODE", "Request")
+    clean_env.setenv("PREMIUM_ONLY", "False")
+    clean_env.setenv("PREMIUM_INFO", "Write to @boss")
+    settings = load_settings()
+    assert (settings.auth_mode, settings.premium_only, settings.premium_info) == (
+        "request",
+        False,
+        "Write to @boss",
+    )
+    clean_env.setenv("AUTH_MODE", "members")
+    clean_env.setenv("PREMIUM_ONLY", "t")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert sorted(p.split(":")[0] for p in caught.value.problems) == ["AUTH_MODE", "PREMIUM_ONLY"]

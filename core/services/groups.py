@@ -1,0 +1,43 @@
+"""Groups the bot is in: recorded when first seen, with a per-group auto-filter switch."""
+
+from __future__ import annotations
+
+from core.cache.enhanced_cache import EnhancedCache
+from core.clock import Clock
+from core.models import ChatRecord
+from repositories.chats import ChatRepository
+
+__all__ = ["AUTOFILTER", "GroupService"]
+
+AUTOFILTER = "autofilter"  # chats.settings key; missing means on
+
+
+class GroupService:
+    def __init__(self, chats: ChatRepository, clock: Clock, *, cache_seconds: float = 60.0) -> None:
+        self._chats = chats
+        self._clock = clock
+        # A busy group sends many messages a minute: its record is read once per minute at most.
+        self._records: EnhancedCache[int, ChatRecord] = EnhancedCache(
+            "groups", maxsize=10_000, ttl=cache_seconds, timer=clock.monotonic
+        )
+
+    async def record(self, chat_id: int, title: str, kind: str) -> ChatRecord:
+        """The group's record, created (and marked active) the first time it is seen."""
+
+        async def load() -> ChatRecord:
+            found = await self._chats.get(chat_id)
+            if found is not None and found.active and found.title == title:
+                return found
+            return await self._chats.upsert(chat_id, title, kind, self._clock.now())
+
+        return await self._records.get_or_load(chat_id, load)
+
+    async def autofilter(self, chat_id: int, title: str, kind: str) -> bool:
+        record = await self.record(chat_id, title, kind)
+        return bool(record.settings.get(AUTOFILTER, True))
+
+    async def set_autofilter(self, chat_id: int, title: str, kind: str, *, enabled: bool) -> None:
+        await self.record(chat_id, title, kind)
+        updated = await self._chats.set_setting(chat_id, AUTOFILTER, enabled)
+        if updated is not None:
+            self._records.set(chat_id, updated)

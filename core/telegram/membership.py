@@ -1,0 +1,78 @@
+"""`MembershipSource` on a Pyrogram client: channel membership, titles and invite links."""
+
+from __future__ import annotations
+
+from pyrogram import Client, raw, utils
+from pyrogram.enums import ChatMemberStatus
+from pyrogram.errors import RPCError, UserNotParticipant
+
+from core.logging import get_logger
+from core.services.subscription import MemberStatus
+
+__all__ = ["PyrogramMembership"]
+
+log = get_logger(__name__)
+
+_STATUSES: dict[ChatMemberStatus, MemberStatus] = {
+    ChatMemberStatus.OWNER: "admin",
+    ChatMemberStatus.ADMINISTRATOR: "admin",
+    ChatMemberStatus.MEMBER: "member",
+    ChatMemberStatus.BANNED: "kicked",
+}
+
+
+class PyrogramMembership:
+    """Asks Telegram; the bot must be an admin of each force-subscribe channel."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def status(self, chat_id: int, user_id: int) -> MemberStatus:
+        try:
+            member = await self._client.get_chat_member(chat_id, user_id)
+        except UserNotParticipant:
+            return "left"
+        except RPCError as exc:
+            log.error(  # noqa: TRY400 - an expected refusal; its id says it all
+                "membership_check_failed", channel=chat_id, telegram_id=exc.ID
+            )
+            return "unknown"
+        if member.status is ChatMemberStatus.RESTRICTED:  # restricted users may or may not be in
+            return "member" if member.is_member else "left"
+        return _STATUSES.get(member.status, "left")
+
+    async def describe(self, chat: int | str) -> tuple[int, str, str | None] | None:
+        try:
+            peer = await self._client.resolve_peer(chat)
+            if not isinstance(peer, raw.types.InputPeerChannel):
+                log.error("auth_channel_not_a_channel", channel=str(chat))
+                return None
+            found = await self._client.invoke(
+                raw.functions.channels.GetChannels(
+                    id=[
+                        raw.types.InputChannel(
+                            channel_id=peer.channel_id, access_hash=peer.access_hash
+                        )
+                    ]
+                )
+            )
+        except (RPCError, KeyError, ValueError) as exc:  # resolve_peer raises KeyError/ValueError
+            log.error(  # noqa: TRY400 - a configuration problem, not a bug
+                "auth_channel_unavailable", channel=str(chat), error=type(exc).__name__
+            )
+            return None
+        channel = found.chats[0]
+        title = str(getattr(channel, "title", "") or "channel")
+        return utils.get_channel_id(channel.id), title, getattr(channel, "username", None)
+
+    async def invite_link(self, chat_id: int, *, request: bool) -> str | None:
+        try:
+            link = await self._client.create_chat_invite_link(
+                chat_id, name="File bot", creates_join_request=request
+            )
+        except RPCError as exc:
+            log.error(  # noqa: TRY400 - usually missing admin rights
+                "invite_link_failed", channel=chat_id, telegram_id=exc.ID
+            )
+            return None
+        return link.invite_link if link is not None else None

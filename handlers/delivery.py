@@ -1,0 +1,94 @@
+"""The one way a file reaches a user in private chat: file buttons, deep links and "try again"
+all call `send_file`, which asks `DeliveryService` (access policy, then force-subscribe) first."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pyrogram import Client
+from pyrogram.types import CallbackQuery
+
+from core.services import Services
+from core.utils.errors import PremiumRequiredError, SubscriptionRequiredError
+from handlers import views
+from handlers.callbacks import CallbackRoute
+
+__all__ = ["Sent", "make_on_try_again", "send_file", "send_join_request"]
+
+
+class Sent(StrEnum):
+    FILE = "file"
+    JOIN_FIRST = "join_first"  # the join buttons were sent instead
+    PREMIUM = "premium"  # the premium explanation was sent instead
+    NOTHING = "nothing"  # no file was asked for, and nothing stands in the way
+
+
+async def send_file(
+    client: Client, services: Services, user_id: int, file_id: str, *, fresh: bool = False
+) -> Sent:
+    """Deliver indexed file `file_id` (its unique id) to `user_id` in private chat.
+
+    Refusals that need more than one line get their own message: join buttons with a "try
+    again" button that carries the file, or the premium explanation. Other refusals (banned,
+    unknown file) are raised for the middleware to answer on the update itself.
+    """
+    try:
+        delivery = await services.delivery.prepare(user_id, file_id, fresh=fresh)
+    except SubscriptionRequiredError as exc:
+        if not fresh:  # "try again" answers with an alert instead of a second join message
+            await send_join_request(client, services, user_id, exc.channels, file_id)
+        return Sent.JOIN_FIRST
+    except PremiumRequiredError:
+        await client.send_message(user_id, views.premium_text(services.settings.premium_info))
+        return Sent.PREMIUM
+    sent = await client.send_cached_media(
+        user_id,
+        delivery.file.file_id,
+        caption=delivery.caption,
+        protect_content=delivery.protect_content,
+    )
+    if services.auto_delete.enabled and sent is not None:
+        await services.auto_delete.schedule(user_id, sent.id)
+        await client.send_message(user_id, views.auto_delete_notice(services.auto_delete.minutes))
+    return Sent.FILE
+
+
+async def send_join_request(
+    client: Client,
+    services: Services,
+    user_id: int,
+    channels: tuple[int | str, ...],
+    file_id: str | None,
+) -> None:
+    """The "join first" message: one button per missing channel, and "try again" (which
+    re-checks and then delivers `file_id`, if any)."""
+    links = await services.subscription.links(channels)
+    encode = services.callbacks.encode
+    retry = encode("fs", file_id) if file_id else encode("fs")
+    await client.send_message(
+        user_id,
+        views.join_text(request_mode=services.subscription.request_mode),
+        reply_markup=views.join_keyboard(links, retry),
+    )
+
+
+def make_on_try_again(services: Services) -> CallbackRoute:
+    """ "Try again" under the join buttons: re-check now (not from the cache), then deliver."""
+
+    async def on_try_again(client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
+        user_id = query.from_user.id
+        if fields:
+            outcome = await send_file(client, services, user_id, fields[0], fresh=True)
+        else:
+            missing = await services.subscription.missing(user_id, fresh=True)
+            outcome = Sent.JOIN_FIRST if missing else Sent.NOTHING
+        if outcome is Sent.JOIN_FIRST:
+            await query.answer(views.JOIN_FIRST, show_alert=True)
+            return
+        if query.message is not None:
+            await query.message.edit_text(
+                views.SUBSCRIBED if outcome is Sent.FILE else views.ALL_SET
+            )
+        await query.answer()
+
+    return on_try_again

@@ -1,0 +1,135 @@
+"""Groups: the auto-filter (titles written in a group get results there) and its switch.
+
+Results look like private chat, but file buttons are deep links: pressing one opens the bot in
+private chat, where `/start f_<file>` delivers it through the same path as a file button (access
+policy, force-subscribe, auto-delete). Searches that find nothing stay silent: a group's chatter
+must not get a "no files" reply to every sentence; for the same reason banned users are ignored
+in groups rather than told, message after message, that they are banned.
+"""
+
+from __future__ import annotations
+
+from pyrogram import Client
+from pyrogram.enums import ChatMemberStatus, ChatType
+from pyrogram.errors import RPCError
+from pyrogram.types import Message
+
+from core.services import Services
+from core.utils.guards import Reason
+from core.utils.validators import Validators
+from handlers import views
+from handlers.common import bot_username
+from handlers.middleware import Callback
+
+__all__ = [
+    "MAX_LENGTH",
+    "MIN_LENGTH",
+    "addressed",
+    "is_search_candidate",
+    "make_on_autofilter",
+    "make_on_group_text",
+]
+
+MIN_LENGTH = 3
+MAX_LENGTH = 100
+
+
+def _kind(message: Message) -> str:
+    return (
+        "group"
+        if message.chat is not None and message.chat.type is ChatType.GROUP
+        else "supergroup"
+    )
+
+
+def is_search_candidate(message: Message, own_id: int | None) -> bool:
+    """Whether a group message looks like a title someone wants: not a command, not a reply to
+    somebody else, not sent through an inline bot or by a bot, 3 to 100 characters."""
+    text = (message.text or "").strip()
+    if not MIN_LENGTH <= len(text) <= MAX_LENGTH or text.startswith("/"):
+        return False
+    if message.via_bot is not None or (message.from_user is not None and message.from_user.is_bot):
+        return False
+    if message.reply_to_message_id is not None:
+        replied = message.reply_to_message
+        replied_user = replied.from_user if replied is not None else None
+        if replied_user is None or replied_user.id != own_id:  # a reply to another person
+            return False
+    return True
+
+
+def addressed(client: Client, message: Message) -> bool:
+    """For the middleware: only search candidates count against the sender's rate limit."""
+    return is_search_candidate(message, client.me.id if client.me else None)
+
+
+def make_on_group_text(services: Services) -> Callback:
+    async def on_group_text(client: Client, message: Message) -> None:
+        if message.chat is None or message.chat.id is None:
+            return
+        if not is_search_candidate(message, client.me.id if client.me else None):
+            return
+        title = message.chat.title or ""
+        if not await services.groups.autofilter(message.chat.id, title, _kind(message)):
+            return
+        checked = Validators.search_query(message.text)
+        if not checked.ok or checked.value is None:
+            return
+        if message.from_user is not None:  # banned users are ignored here, not answered
+            decision = await services.guards.check(message.from_user.id)
+            if decision.reason is Reason.BANNED:
+                return
+        shown = await services.search.search_to_show(checked.value)
+        if shown.page.total == 0:
+            return
+        await message.reply_text(
+            views.results_text(shown.page),
+            reply_markup=views.results_keyboard(
+                shown.page,
+                shown.token,
+                services.callbacks.encode,
+                bot_username=bot_username(client),
+            ),
+        )
+
+    return on_group_text
+
+
+def make_on_autofilter(services: Services) -> Callback:
+    """`/autofilter on|off` in a group, for the group's admins and the bot's admins."""
+
+    async def on_autofilter(client: Client, message: Message) -> None:
+        if message.chat is None or message.chat.id is None:
+            return
+        chat_id, title, kind = message.chat.id, message.chat.title or "", _kind(message)
+        words = message.command or []
+        argument = words[1].lower() if len(words) > 1 else ""
+        if argument not in {"on", "off"}:
+            enabled = await services.groups.autofilter(chat_id, title, kind)
+            await message.reply_text(
+                f"{views.autofilter_text(enabled=enabled)}\n{views.AUTOFILTER_USAGE}"
+            )
+            return
+        if not await _may_configure(client, services, message, chat_id):
+            await message.reply_text(views.AUTOFILTER_ADMINS_ONLY)
+            return
+        enabled = argument == "on"
+        await services.groups.set_autofilter(chat_id, title, kind, enabled=enabled)
+        await message.reply_text(views.autofilter_text(enabled=enabled))
+
+    return on_autofilter
+
+
+async def _may_configure(
+    client: Client, services: Services, message: Message, chat_id: int
+) -> bool:
+    user = message.from_user
+    if user is None:  # an anonymous admin posts as the group itself
+        return message.sender_chat is not None and message.sender_chat.id == chat_id
+    if services.guards.is_admin(user.id):
+        return True
+    try:
+        member = await client.get_chat_member(chat_id, user.id)
+    except RPCError:
+        return False
+    return member.status in {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}

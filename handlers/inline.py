@@ -1,0 +1,113 @@
+"""Inline mode: `@bot title` in any chat answers with the files themselves.
+
+An inline pick posts the file straight into the user's chat, so every check happens here, before
+answering, with the same rules as private chat: banned users and users who have not joined the
+force-subscribe channels get no results and a "switch to PM" button to the bot; files behind a
+premium gate are left out for users without premium (with a button explaining premium). When
+who asks changes the answer, results are personal and cached briefly.
+
+With PROTECT_CONTENT=true a posted file could be forwarded freely, so results are then cards with
+a button that delivers the protected file in private chat instead.
+"""
+
+from __future__ import annotations
+
+from pyrogram import Client
+from pyrogram.file_id import FileId, FileType
+from pyrogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQuery,
+    InlineQueryResult,
+    InlineQueryResultArticle,
+    InlineQueryResultCachedAudio,
+    InlineQueryResultCachedDocument,
+    InlineQueryResultCachedVideo,
+    InputTextMessageContent,
+)
+
+from core.models import FileRecord
+from core.services import Services
+from core.utils.errors import BannedError, PremiumRequiredError, SubscriptionRequiredError
+from core.utils.validators import Validators
+from handlers import views
+from handlers.common import bot_username
+from handlers.middleware import Callback
+
+__all__ = ["PAGE_SIZE", "PERSONAL_CACHE_SECONDS", "SHARED_CACHE_SECONDS", "make_on_inline"]
+
+PAGE_SIZE = 50  # Telegram's limit per answer
+SHARED_CACHE_SECONDS = 300
+PERSONAL_CACHE_SECONDS = 10
+
+
+def make_on_inline(services: Services) -> Callback:
+    async def on_inline(client: Client, query: InlineQuery) -> None:
+        user_id = query.from_user.id
+        refusal = await services.delivery.refusal(user_id)
+        if isinstance(refusal, PremiumRequiredError) and await services.subscription.missing(
+            user_id
+        ):  # free files may still be shown, but only to subscribers
+            refusal = SubscriptionRequiredError()
+        if isinstance(refusal, BannedError | SubscriptionRequiredError):
+            banned = isinstance(refusal, BannedError)
+            await query.answer(
+                [],
+                cache_time=0,
+                is_personal=True,
+                switch_pm_text=views.INLINE_SWITCH_BANNED if banned else views.INLINE_SWITCH_JOIN,
+                switch_pm_parameter="start" if banned else "subscribe",
+            )
+            return
+        checked = Validators.search_query(query.query)
+        if not checked.ok or checked.value is None:  # typing has just started, or nonsense
+            await query.answer(
+                [],
+                cache_time=PERSONAL_CACHE_SECONDS,
+                is_personal=True,
+                switch_pm_text=views.INLINE_SWITCH_SEARCH,
+                switch_pm_parameter="start",
+            )
+            return
+        number = int(query.offset) if query.offset.isdigit() and int(query.offset) > 0 else 1
+        page = await services.search.search(
+            checked.value, page=number, page_size=PAGE_SIZE, prefix=True
+        )
+        records = await services.delivery.visible(user_id, page.items)
+        personal = services.delivery.gated or any(r.premium for r in page.items)
+        premium_hint = isinstance(refusal, PremiumRequiredError) or len(records) < len(page.items)
+        await query.answer(
+            [_result(services, r, bot_username(client)) for r in records],
+            cache_time=PERSONAL_CACHE_SECONDS if personal else SHARED_CACHE_SECONDS,
+            is_personal=personal,
+            next_offset=str(number + 1) if number < page.pages else "",
+            switch_pm_text=views.INLINE_SWITCH_PREMIUM if premium_hint else "",
+            switch_pm_parameter="premium" if premium_hint else "",
+        )
+
+    return on_inline
+
+
+def _result(services: Services, record: FileRecord, username: str) -> InlineQueryResult:
+    title = views.inline_title(record)
+    description = views.inline_description(record)
+    delivery = services.delivery.delivery_of(record)
+    if delivery.protect_content:
+        link = views.deep_link(username, views.file_payload(record.id))
+        return InlineQueryResultArticle(
+            title=title,
+            id=record.id,
+            description=description,
+            input_message_content=InputTextMessageContent(views.protected_inline_text(record)),
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("📥 Get file", url=link)]]),
+        )
+    kind = FileId.decode(record.file_id).file_type
+    if kind is FileType.VIDEO:
+        return InlineQueryResultCachedVideo(
+            record.file_id, title, id=record.id, description=description, caption=delivery.caption
+        )
+    if kind is FileType.AUDIO:
+        return InlineQueryResultCachedAudio(record.file_id, id=record.id, caption=delivery.caption)
+    return InlineQueryResultCachedDocument(
+        record.file_id, title, id=record.id, description=description, caption=delivery.caption
+    )
