@@ -71,6 +71,8 @@ class SubscriptionService:
         self._clock = clock
         self._admins = frozenset(admins)
         self._links: dict[ChatRef, ChannelLink] = {}
+        self._failed: dict[ChatRef, float] = {}  # when resolving last failed (monotonic)
+        self._retry_seconds = cache_seconds
         self._status: EnhancedCache[tuple[int, int], MemberStatus] = EnhancedCache(
             "membership", maxsize=50_000, ttl=cache_seconds, timer=clock.monotonic
         )
@@ -142,11 +144,24 @@ class SubscriptionService:
 
         Public channels are joined through their username in member mode. Otherwise the bot
         exports an invite link (one that needs approval in request mode), stored in the
-        `settings` collection so restarts do not pile up new links in the channel.
+        `settings` collection so restarts do not pile up new links in the channel. A channel
+        that cannot be resolved is retried after `cache_seconds`.
         """
         known = self._links.get(ref)
         if known is not None:
             return known
+        failed_at = self._failed.get(ref)
+        if failed_at is not None and self._clock.monotonic() - failed_at < self._retry_seconds:
+            return None  # asked Telegram recently: do not ask (and log) on every delivery
+        link = await self._resolve(ref)
+        if link is None:
+            self._failed[ref] = self._clock.monotonic()
+            return None
+        self._failed.pop(ref, None)
+        self._links[ref] = link
+        return link
+
+    async def _resolve(self, ref: ChatRef) -> ChannelLink | None:
         described = await self._source.describe(ref)
         if described is None:
             return None
@@ -164,6 +179,4 @@ class SubscriptionService:
                     return None
                 url = created
                 await self._settings.set(key, url)
-        link = ChannelLink(chat_id, title, url)
-        self._links[ref] = link
-        return link
+        return ChannelLink(chat_id, title, url)

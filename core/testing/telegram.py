@@ -29,6 +29,7 @@ from pyrogram.errors import (
     PeerIdInvalid,
     ResultsTooMuch,
     UserIsBlocked,
+    UsernameNotOccupied,
     UserNotParticipant,
 )
 from pyrogram.raw.core import TLObject
@@ -287,6 +288,7 @@ class TelegramDouble:
             raw.functions.messages.SetInlineBotResults: self._set_inline_results,
             raw.functions.channels.GetParticipant: self._get_participant,
             raw.functions.messages.ExportChatInvite: self._export_chat_invite,
+            raw.functions.contacts.ResolveUsername: self._resolve_username,
         }
         self.invite_links: list[tuple[int, str, bool]] = []  # (chat id, link, request needed)
 
@@ -913,6 +915,19 @@ class TelegramDouble:
             switch_pm_parameter=switch.start_param if switch else None,
         )
         return True
+
+    def _resolve_username(self, query: Any) -> Any:
+        wanted = query.username.lower()
+        for user in self.users.values():
+            if (user.username or "").lower() == wanted:
+                peer = raw.types.PeerUser(user_id=user.id)
+                return raw.types.contacts.ResolvedPeer(peer=peer, chats=[], users=[user.raw()])
+        for channel in self.channels.values():
+            if (channel.username or "").lower() == wanted:
+                return raw.types.contacts.ResolvedPeer(
+                    peer=channel.peer(), chats=[channel.raw()], users=[]
+                )
+        raise UsernameNotOccupied
 
     def _export_chat_invite(self, query: Any) -> Any:
         chat_id = self._chat_id_of(query.peer)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from core.testing import BotHarness, BotMessage, HarnessChannel, HarnessUser
+from tests.fakes import capture_events
 
 
 @asynccontextmanager
@@ -59,6 +60,19 @@ async def test_public_channels_are_joined_by_username(mongo_uri: str) -> None:
     async with gated_bot(mongo_uri, public=True) as (_, _news, alice):
         (gate,) = await ask_for_heat(alice)
         assert gate.button("Join").url == "https://t.me/filmnews"
+
+
+async def test_auth_channels_may_be_given_by_username(mongo_uri: str) -> None:
+    bot = BotHarness(database_uri=mongo_uri, AUTH_CHANNELS="@FilmNews")
+    news = bot.channel("Film News", username="filmnews")
+    async with bot:
+        await bot.channel("Movies").post_video("Heat.1995.1080p.mkv")
+        alice = bot.user(1001, "Alice")
+        (gate,) = await ask_for_heat(alice)
+        assert gate.button("Join Film News").url == "https://t.me/filmnews"
+        alice.join(news)
+        done = await alice.click(gate, "Try again")
+        assert done[-1].media is not None
 
 
 async def test_left_and_kicked_users_are_not_members_and_admins_are_exempt(
@@ -161,3 +175,23 @@ async def test_deep_links_from_groups_check_membership_too(mongo_uri: str) -> No
         alice.join(news)
         done = await alice.click(gate, "Try again")
         assert done[-1].media is not None
+
+
+async def test_a_channel_the_bot_cannot_check_lets_users_through_and_is_logged(
+    mongo_uri: str,
+) -> None:
+    bot = BotHarness(database_uri=mongo_uri)
+    news = bot.channel("Film News", bot_is_admin=False)  # the operator forgot to promote the bot
+    bot.configure(AUTH_CHANNELS=news.id)
+    async with bot:
+        await bot.channel("Movies").post_video("Heat.1995.1080p.mkv")
+        alice = bot.user(1001, "Alice")
+        with capture_events() as logs:
+            (delivered,) = await ask_for_heat(alice)
+            assert delivered.media is not None  # not locked out by a misconfiguration
+            (again,) = await ask_for_heat(alice)
+            assert again.media is not None
+        failures = [e for e in logs if e["event"] == "invite_link_failed"]
+        assert len(failures) == 1  # retried after a minute, not on every delivery
+        assert failures[0]["log_level"] == "error"
+        assert failures[0]["telegram_id"] == "CHAT_ADMIN_REQUIRED"
