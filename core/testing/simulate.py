@@ -18,6 +18,7 @@ HELP = """Type a message to send it to the bot as the current user. Commands:
   :as user|admin             switch who is typing
   :click N                   press button N of the last message that had buttons
   :inline QUERY              search inline (@bot QUERY)
+  :group TEXT                write TEXT in the group "Film Club" (the auto-filter answers)
   :post CHANNEL "name" SIZE  post a file to a channel (created if new),
                              e.g. :post Movies "Heat.1995.mkv" 2G
   :advance 10m               move virtual time forward (s, m, h, d)
@@ -62,6 +63,7 @@ class Simulation:
         self.current: HarnessUser = self.users["user"]
         self.channels: dict[str, HarnessChannel] = {}
         self.last_with_buttons: BotMessage | None = None
+        self.group = bot.group("Film Club", members=list(self.users.values()))
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -119,6 +121,12 @@ class Simulation:
             await self.click(int(args[0]))
         elif command == "inline":
             self.show_inline(await self.current.inline(" ".join(args)))
+        elif command == "group" and args:
+            replies = await self.group.send(self.current, " ".join(args))
+            if replies:
+                self.show(replies)
+            else:
+                self.say("(the group stays quiet)")
         elif command == "post" and len(args) == 3:  # noqa: PLR2004 - channel, name, size
             mime = "video/x-matroska" if args[1].lower().endswith((".mkv", ".mp4")) else ""
             await self.post(args[0], args[1], _size(args[2]), mime or "application/octet-stream")
@@ -137,6 +145,11 @@ class Simulation:
             self.say("(no such button)")
             return
         button = buttons[number - 1]
+        own = f"https://t.me/{self.bot.telegram.bot.username}?start="
+        if button.url is not None and button.url.startswith(own):
+            self.say(f"(following {button.url} to the private chat)")
+            self.show(await self.current.open_link(button.url))
+            return
         if button.data is None:
             target = button.url or f"inline query {button.switch_inline!r}"
             self.say(f"(that button opens {target}; nothing to press here)")

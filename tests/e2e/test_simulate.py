@@ -28,3 +28,14 @@ def test_simulate_ends_cleanly_at_end_of_input(tmp_path: Path) -> None:
     result = run_bot(tmp_path, "simulate", input_text="/help\n")
     assert result.returncode == 0, result.stderr
     assert "How to search" in result.stdout
+
+
+def test_simulate_has_a_group_whose_buttons_deliver_in_private(tmp_path: Path) -> None:
+    script = ":group hello\n:group city dark\n:click 1\n:quit\n"
+    result = run_bot(tmp_path, "simulate", input_text=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "(the group stays quiet)" in out  # "hello" matches nothing
+    assert "[bot] 🔎 1 file for city dark" in out
+    assert "(following https://t.me/FileSearchBot?start=f_" in out
+    assert "[bot] [video: Dark.City.1998.Directors.Cut.720p.BluRay.x264-AMIABLE.mkv]" in out
