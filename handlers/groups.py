@@ -79,16 +79,14 @@ def make_on_group_text(services: Services) -> Callback:
             decision = await services.guards.check(message.from_user.id)
             if decision.reason is Reason.BANNED:
                 return
-        shown = await services.search.search_to_show(checked.value)
-        if shown.page.total == 0:
+        page = await services.search.search(checked.value, suggest=False)
+        if page.total == 0:  # chatter: no reply, and nothing written to the database
             return
+        token = await services.search.remember(page.query, checked.value)
         await message.reply_text(
-            views.results_text(shown.page),
+            views.results_text(page),
             reply_markup=views.results_keyboard(
-                shown.page,
-                shown.token,
-                services.callbacks.encode,
-                bot_username=bot_username(client),
+                page, token, services.callbacks.encode, bot_username=bot_username(client)
             ),
         )
 

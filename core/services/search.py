@@ -97,14 +97,28 @@ class SearchService:
         self._results.clear()
 
     async def search(
-        self, text: str, *, page: int = 1, page_size: int = 10, prefix: bool = False
+        self,
+        text: str,
+        *,
+        page: int = 1,
+        page_size: int = 10,
+        prefix: bool = False,
+        suggest: bool = True,
     ) -> SearchPage:
-        """One page of results for a (validated) query text."""
-        result = await self.search_parsed(parse_query(text, prefix=prefix), page, page_size)
+        """One page of results for a (validated) query text; `suggest=False` skips "did you
+        mean" (group chatter that matches nothing is answered with silence anyway)."""
+        parsed = parse_query(text, prefix=prefix)
+        result = await self.search_parsed(parsed, page, page_size, suggest=suggest)
         return replace(result, text=text)
 
     async def search_parsed(
-        self, query: ParsedQuery, page: int = 1, page_size: int = 10, *, kind: str | None = None
+        self,
+        query: ParsedQuery,
+        page: int = 1,
+        page_size: int = 10,
+        *,
+        kind: str | None = None,
+        suggest: bool = True,
     ) -> SearchPage:
         """Pages are addressed by (query key, type filter, page number): recomputed from the
         cache or the database, so the same page comes back after a restart."""
@@ -120,7 +134,7 @@ class SearchService:
         else:
             items = await self._files.get_many(wanted)
         suggestions: tuple[str, ...] = ()
-        if ranked.total == 0:
+        if ranked.total == 0 and suggest:
             suggestions = tuple(await self.suggest(query))
         return SearchPage(
             query,

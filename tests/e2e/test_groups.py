@@ -55,7 +55,10 @@ async def test_the_auto_filter_ignores_chatter(bot: BotHarness) -> None:
     assert list(await club.send(alice, "ok")) == []  # shorter than 3 characters
     assert list(await club.send(alice, "dark city " * 11)) == []  # longer than 100
     assert list(await club.send(alice, "/dark city")) == []  # a command
+    searches = bot.app.database.collection("searches")
+    stored = await searches.count_documents({})
     assert list(await club.send(alice, "nothing matches this at all")) == []  # no noise
+    assert await searches.count_documents({}) == stored  # and no page token written for it
     (question,) = await club.send(alice, "dark city")
     said = await club.send(bob, "any good movie tonight?")
     assert list(said) == []
