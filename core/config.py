@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     channels: Annotated[list[ChatRef], NoDecode] = Field(default_factory=list)
     database_uri: SecretStr | None = None
     database_name: str = Field(default="filesearch", pattern=r"^[A-Za-z0-9_-]{1,63}$")
+    database_timeout: float = Field(default=5.0, gt=0, le=300)
     data_dir: Path = Path("./data")
     log_channel: int | None = None
     auth_channels: Annotated[list[ChatRef], NoDecode] = Field(default_factory=list)

@@ -15,13 +15,7 @@ __all__ = ["make_on_cache", "make_on_stats"]
 
 def make_on_stats(services: Services) -> Callback:
     async def on_stats(_client: Client, message: Message) -> None:
-        await message.reply_text(
-            views.admin_stats_text(
-                users=await services.users.count(),
-                uptime_seconds=services.clock.monotonic() - services.started_at,
-                database=services.database_description,
-            )
-        )
+        await message.reply_text(views.admin_stats_text(await services.stats.snapshot()))
 
     return services.guards.admin_only(on_stats)
 

@@ -29,21 +29,12 @@ def incoming_file(message: Message) -> IncomingFile | None:
     )
 
 
-def _watched(services: Services, message: Message) -> bool:
-    channels = services.settings.channels
-    if not channels:
-        return True  # every channel the bot administers
-    chat = message.chat
-    if chat is None:
-        return False
-    username = f"@{chat.username}".lower() if chat and chat.username else None
-    return any(c == chat.id or (isinstance(c, str) and c.lower() == username) for c in channels)
-
-
 def make_on_channel_post(services: Services) -> Callback:
     async def on_channel_post(_client: Client, message: Message) -> None:
         incoming = incoming_file(message)
-        if incoming is None or not _watched(services, message):
+        if incoming is None or message.chat is None:
+            return
+        if not services.indexing.watches(incoming.chat_id, message.chat.username):
             return
         await services.indexing.index([incoming])
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pyrogram import Client
+from pyrogram.enums import ChatType
 
-__all__ = ["bot_username"]
+__all__ = ["GROUP_TYPES", "bot_username"]
+
+GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 
 
 def bot_username(client: Client) -> str:

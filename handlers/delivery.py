@@ -39,17 +39,19 @@ async def send_file(
             await send_join_request(client, services, user_id, exc.channels, file_id)
         return Sent.JOIN_FIRST
     except PremiumRequiredError:
-        await client.send_message(user_id, views.premium_text(services.settings.premium_info))
+        await client.send_message(user_id, views.premium_text(services.guards.premium_info))
         return Sent.PREMIUM
     sent = await client.send_cached_media(
         user_id,
         delivery.file.file_id,
-        caption=delivery.caption,
+        caption=views.render_caption(delivery.caption_template, delivery.file),
         protect_content=delivery.protect_content,
     )
     if services.auto_delete.enabled and sent is not None:
         await services.auto_delete.schedule(user_id, sent.id)
-        await client.send_message(user_id, views.auto_delete_notice(services.auto_delete.minutes))
+        # The file has arrived: the notice must not turn that into an error. It is sent in the
+        # background, where a FloodWait postpones it instead of failing this request.
+        services.notices.post(user_id, views.auto_delete_notice(services.auto_delete.minutes))
     return Sent.FILE
 
 

@@ -4,18 +4,17 @@ Results look like private chat, but file buttons are deep links: pressing one op
 private chat, where `/start f_<file>` delivers it through the same path as a file button (access
 policy, force-subscribe, auto-delete). Searches that find nothing stay silent: a group's chatter
 must not get a "no files" reply to every sentence; for the same reason banned users are ignored
-in groups rather than told, message after message, that they are banned.
+in groups rather than told, message after message, that they are banned (the middleware drops
+their group messages).
 """
 
 from __future__ import annotations
 
 from pyrogram import Client
-from pyrogram.enums import ChatMemberStatus, ChatType
-from pyrogram.errors import RPCError
+from pyrogram.enums import ChatType
 from pyrogram.types import Message
 
 from core.services import Services
-from core.utils.guards import Reason
 from core.utils.validators import Validators
 from handlers import views
 from handlers.common import bot_username
@@ -75,10 +74,6 @@ def make_on_group_text(services: Services) -> Callback:
         checked = Validators.search_query(message.text)
         if not checked.ok or checked.value is None:
             return
-        if message.from_user is not None:  # banned users are ignored here, not answered
-            decision = await services.guards.check(message.from_user.id)
-            if decision.reason is Reason.BANNED:
-                return
         page = await services.search.search(checked.value, suggest=False)
         if page.total == 0:  # chatter: no reply, and nothing written to the database
             return
@@ -108,7 +103,7 @@ def make_on_autofilter(services: Services) -> Callback:
                 f"{views.autofilter_text(enabled=enabled)}\n{views.AUTOFILTER_USAGE}"
             )
             return
-        if not await _may_configure(client, services, message, chat_id):
+        if not await _may_configure(services, message, chat_id):
             await message.reply_text(views.AUTOFILTER_ADMINS_ONLY)
             return
         enabled = argument == "on"
@@ -118,16 +113,8 @@ def make_on_autofilter(services: Services) -> Callback:
     return on_autofilter
 
 
-async def _may_configure(
-    client: Client, services: Services, message: Message, chat_id: int
-) -> bool:
+async def _may_configure(services: Services, message: Message, chat_id: int) -> bool:
     user = message.from_user
     if user is None:  # an anonymous admin posts as the group itself
         return message.sender_chat is not None and message.sender_chat.id == chat_id
-    if services.guards.is_admin(user.id):
-        return True
-    try:
-        member = await client.get_chat_member(chat_id, user.id)
-    except RPCError:
-        return False
-    return member.status in {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
+    return await services.groups.may_configure(chat_id, user.id)

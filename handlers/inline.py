@@ -1,10 +1,15 @@
 """Inline mode: `@bot title` in any chat answers with the files themselves.
 
 An inline pick posts the file straight into the user's chat, so every check happens here, before
-answering, with the same rules as private chat: banned users and users who have not joined the
-force-subscribe channels get no results and a "switch to PM" button to the bot; files behind a
-premium gate are left out for users without premium (with a button explaining premium). When
-who asks changes the answer, results are personal and cached briefly.
+answering, with the same rules as private chat: banned users (refused by the middleware) and
+users who have not joined the force-subscribe channels get no results and a "switch to PM"
+button carrying the error's reference; files behind a premium gate are left out for users
+without premium (with a button explaining premium).
+
+Telegram may serve a cached answer to anyone who types the same query within `cache_time`, so an
+answer is shared (not personal) only when it cannot reach someone who must be refused: nothing is
+gated, no result has its own gate, and nobody is banned. Otherwise results are personal and
+cached briefly.
 
 With PROTECT_CONTENT=true a posted file could be forwarded freely, so results are then cards with
 a button that delivers the protected file in private chat instead.
@@ -50,15 +55,7 @@ def make_on_inline(services: Services) -> Callback:
         ):  # free files may still be shown, but only to subscribers
             refusal = SubscriptionRequiredError()
         if isinstance(refusal, BannedError | SubscriptionRequiredError):
-            banned = isinstance(refusal, BannedError)
-            await query.answer(
-                [],
-                cache_time=0,
-                is_personal=True,
-                switch_pm_text=views.INLINE_SWITCH_BANNED if banned else views.INLINE_SWITCH_JOIN,
-                switch_pm_parameter="start" if banned else "subscribe",
-            )
-            return
+            raise refusal  # the middleware answers: no results, a button with the reference
         checked = Validators.search_query(query.query)
         if not checked.ok or checked.value is None:  # typing has just started, or nonsense
             await query.answer(
@@ -69,12 +66,16 @@ def make_on_inline(services: Services) -> Callback:
                 switch_pm_parameter="start",
             )
             return
-        number = int(query.offset) if query.offset.isdigit() and int(query.offset) > 0 else 1
+        number = Validators.page_number(query.offset)
         page = await services.search.search(
             checked.value, page=number, page_size=PAGE_SIZE, prefix=True
         )
         records = await services.delivery.visible(user_id, page.items)
-        personal = services.delivery.gated or any(r.premium for r in page.items)
+        personal = (
+            services.delivery.gated
+            or any(r.premium for r in page.items)
+            or await services.users.any_banned()
+        )
         premium_hint = isinstance(refusal, PremiumRequiredError) or len(records) < len(page.items)
         await query.answer(
             [_result(services, r, bot_username(client)) for r in records],
@@ -101,13 +102,14 @@ def _result(services: Services, record: FileRecord, username: str) -> InlineQuer
             input_message_content=InputTextMessageContent(views.protected_inline_text(record)),
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("📥 Get file", url=link)]]),
         )
+    caption = views.render_caption(delivery.caption_template, record)
     kind = FileId.decode(record.file_id).file_type
     if kind is FileType.VIDEO:
         return InlineQueryResultCachedVideo(
-            record.file_id, title, id=record.id, description=description, caption=delivery.caption
+            record.file_id, title, id=record.id, description=description, caption=caption
         )
     if kind is FileType.AUDIO:
-        return InlineQueryResultCachedAudio(record.file_id, id=record.id, caption=delivery.caption)
+        return InlineQueryResultCachedAudio(record.file_id, id=record.id, caption=caption)
     return InlineQueryResultCachedDocument(
-        record.file_id, title, id=record.id, description=description, caption=delivery.caption
+        record.file_id, title, id=record.id, description=description, caption=caption
     )

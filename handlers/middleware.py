@@ -1,4 +1,5 @@
-"""The wrapper every handler runs in: context binding, per-user rate limit, the error boundary."""
+"""The wrapper every handler runs in: context binding, per-user rate limit, the ban, and the one
+error boundary (which also renders every error the user sees, with its reference)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,33 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pyrogram
+from pyrogram.enums import ChatType
 from pyrogram.errors import RPCError
+from pyrogram.types import CallbackQuery, InlineQuery, Message
 
 from core.logging import get_logger
+from core.services.notices import GONE_CODES
+from core.telegram.errors import Kind, info_for
 from core.utils.errors import (
     AppError,
+    BannedError,
     ErrorFactory,
     ErrorResponse,
     RateLimitedError,
     bind_update_context,
 )
-from core.utils.guards import answer_with
 from core.utils.ratelimit import UserRateLimiter
+from handlers import views
 
-__all__ = ["Callback", "Middleware"]
+__all__ = ["Callback", "Middleware", "answer_with"]
 
 Callback = Callable[[pyrogram.Client, Any], Awaitable[None]]
 SeenHook = Callable[[int, str, str | None], Awaitable[None]]
+UserCheck = Callable[[int], Awaitable[bool]]
+UserHook = Callable[[int], Awaitable[None]]
 log = get_logger(__name__)
+
+_GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
 
 
 def _ids(update: Any) -> tuple[int | None, int | None, int | str | None]:
@@ -37,6 +47,23 @@ def _ids(update: Any) -> tuple[int | None, int | None, int | str | None]:
     return user_id, chat_id, update_id
 
 
+async def _allowed(update: Any, user_id: int, is_banned: UserCheck) -> bool:
+    """False for a banned user's group message (ignored: no reply to every sentence in a
+    group); a `BannedError` everywhere else, which the boundary answers; True otherwise."""
+    if not await is_banned(user_id):
+        return True
+    if _in_group(update):
+        log.info("banned_user_ignored")
+        return False
+    raise BannedError
+
+
+def _in_group(update: Any) -> bool:
+    """A message written in a group (where the bot answers refusals with silence)."""
+    chat = getattr(update, "chat", None) if isinstance(update, Message) else None
+    return chat is not None and chat.type in _GROUPS
+
+
 class Middleware:
     """Wraps handler callbacks; `wrap` is applied to every handler by `register_handlers`."""
 
@@ -47,10 +74,14 @@ class Middleware:
         limiter: UserRateLimiter,
         on_unhandled_error: Callable[[BaseException], None] | None = None,
         on_user: SeenHook | None = None,
+        is_banned: UserCheck | None = None,
+        on_recipient_gone: UserHook | None = None,
     ) -> None:
         self._admins = admins
         self._limiter = limiter
         self._on_user = on_user
+        self._is_banned = is_banned
+        self._on_gone = on_recipient_gone
         self.on_unhandled_error = on_unhandled_error
 
     def wrap(
@@ -61,13 +92,14 @@ class Middleware:
         addressed: Callable[[pyrogram.Client, Any], bool] | None = None,
     ) -> Callback:
         """`record_user=False` for updates that are not the user talking to the bot (a join
-        request to a channel), so they do not count as the bot's users.
+        request to a channel): they neither count as the bot's users nor meet the ban.
 
         `addressed(client, update)` tells updates meant for the bot from those it merely sees
         (group chatter): only the former are rate-limited and make the sender a user.
         """
         name = callback.__name__
         on_user = self._on_user if record_user else None
+        is_banned = self._is_banned if record_user else None
 
         @functools.wraps(callback)
         async def wrapped(client: pyrogram.Client, update: Any) -> None:
@@ -87,27 +119,59 @@ class Middleware:
                         return
                 if user_id is not None and on_user is not None:
                     await self._seen(on_user, update)
-                try:
-                    await callback(client, update)
-                except (pyrogram.StopPropagation, pyrogram.ContinuePropagation):
-                    raise
-                except AppError as exc:
-                    response = ErrorFactory.from_exception(exc)
-                    log.info("handler_refused", code=response.code.value, error=str(exc))
-                    await self._answer(update, response)
-                except RPCError as exc:
-                    # Telegram refused a request (FloodWait, blocked user, ...): not a bug.
-                    response = ErrorFactory.from_exception(exc)
-                    log.warning("telegram_refused", code=response.code.value, telegram_id=exc.ID)
-                    await self._answer(update, response)
-                except Exception as exc:
-                    response = ErrorFactory.from_exception(exc)
-                    log.exception("unhandled_error", code=response.code.value)
-                    if self.on_unhandled_error is not None:
-                        self.on_unhandled_error(exc)
-                    await self._answer(update, response)
+                await self._run(callback, client, update, user_id, is_banned)
 
         return wrapped
+
+    async def _run(
+        self,
+        callback: Callback,
+        client: pyrogram.Client,
+        update: Any,
+        user_id: int | None,
+        is_banned: UserCheck | None,
+    ) -> None:
+        """The error boundary: whatever the handler raises ends here, answered or logged."""
+        try:
+            if (
+                user_id is not None
+                and is_banned is not None
+                and not await _allowed(update, user_id, is_banned)
+            ):
+                return
+            await callback(client, update)
+        except (pyrogram.StopPropagation, pyrogram.ContinuePropagation):
+            raise
+        except AppError as exc:
+            response = ErrorFactory.from_exception(exc)
+            log.info("handler_refused", code=response.code.value, error=str(exc))
+            await self._answer(update, response)
+        except RPCError as exc:
+            await self._telegram_refused(update, exc)
+        except Exception as exc:
+            response = ErrorFactory.from_exception(exc)
+            log.exception("unhandled_error", code=response.code.value)
+            if self.on_unhandled_error is not None:
+                self.on_unhandled_error(exc)
+            await self._answer(update, response)
+
+    async def _telegram_refused(self, update: Any, exc: RPCError) -> None:
+        """Telegram refused a request (FloodWait, blocked user, ...): not a bug."""
+        info = info_for(exc)
+        if info is not None and info.kind is Kind.NO_OP:
+            # An edit into the same content (a double tap, the filter already selected):
+            # nothing changed and nothing went wrong; stop the button's spinner silently.
+            log.debug("telegram_no_op", telegram_id=exc.ID)
+            if isinstance(update, CallbackQuery):
+                await self._quietly(update.answer())
+            return
+        response = ErrorFactory.from_exception(exc)
+        log.warning("telegram_refused", code=response.code.value, telegram_id=exc.ID)
+        user = getattr(update, "from_user", None)
+        if response.code in GONE_CODES and self._on_gone is not None and user is not None:
+            await self._quietly(self._on_gone(user.id))
+            return  # nobody to tell
+        await self._answer(update, response)
 
     @staticmethod
     async def _seen(hook: SeenHook, update: Any) -> None:
@@ -122,7 +186,26 @@ class Middleware:
 
     async def _answer(self, update: Any, response: ErrorResponse) -> None:
         """Tell the user; if even that fails, log it — nothing escapes the boundary."""
+        await self._quietly(answer_with(update, response), code=response.code.value)
+
+    @staticmethod
+    async def _quietly(action: Awaitable[object], code: str = "") -> None:
         try:
-            await answer_with(update, response)
+            await action
         except Exception as exc:  # noqa: BLE001 - the boundary must not raise
-            log.warning("error_reply_failed", error=type(exc).__name__, code=response.code.value)
+            log.warning("error_reply_failed", error=type(exc).__name__, code=code)
+
+
+async def answer_with(update: Any, response: ErrorResponse) -> None:
+    """Show `response`, with its reference, on whatever kind of update this is."""
+    if isinstance(update, Message):
+        await update.reply_text(views.error_text(response))
+    elif isinstance(update, InlineQuery):  # no results, a button to the bot instead
+        text, parameter = views.error_switch(response)
+        await update.answer(
+            [], cache_time=0, is_personal=True, switch_pm_text=text, switch_pm_parameter=parameter
+        )
+    elif isinstance(update, CallbackQuery):  # a plain-text alert, at most 200 characters
+        await update.answer(views.error_alert(response), show_alert=True)
+    else:
+        log.info("error_not_shown", code=response.code.value, update=type(update).__name__)

@@ -47,6 +47,14 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         )
     )
 
+    # Group 0, after the commands: any other "/command" in private chat is answered as unknown
+    # (in groups other bots' commands are none of our business: silence).
+    client.add_handler(
+        MessageHandler(
+            wrap(start.make_on_unknown_command()), private & filters.text & filters.regex(r"^/")
+        )
+    )
+
     # Group 0, after the commands: any other private text is a search. Pyrogram stops at the
     # first matching handler of a group, so "/start" never reaches it; unknown "/commands" are
     # excluded by the filter rather than searched for.

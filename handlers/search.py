@@ -9,7 +9,7 @@ from core.services import Services
 from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import CallbackRoute
-from handlers.common import bot_username
+from handlers.common import GROUP_TYPES, bot_username
 from handlers.delivery import send_file
 from handlers.middleware import Callback
 
@@ -30,7 +30,7 @@ def make_on_private_text(services: Services) -> Callback:
             ),
         )
 
-    return services.guards.not_banned(on_private_text)
+    return on_private_text
 
 
 def make_on_page_button(services: Services) -> CallbackRoute:
@@ -41,13 +41,13 @@ def make_on_page_button(services: Services) -> CallbackRoute:
 
     async def on_page_button(client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
         token = fields[0] if fields else ""
-        number = int(fields[1]) if fields[1:] and fields[1].isdigit() else 1
+        number = Validators.page_number(fields[1]) if fields[1:] else 1
         kind = views.KIND_BY_CODE.get(fields[2]) if fields[2:] else None
         page = await services.search.page_for_token(token, max(1, number), kind=kind)
         if page is None or query.message is None:
             await query.answer(views.STALE_SEARCH, show_alert=True)
             return
-        in_group = query.message.chat is not None and (query.message.chat.id or 0) < 0
+        in_group = query.message.chat is not None and query.message.chat.type in GROUP_TYPES
         await query.message.edit_text(
             views.results_text(page),
             reply_markup=views.results_keyboard(

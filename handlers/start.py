@@ -12,7 +12,13 @@ from handlers.common import bot_username
 from handlers.delivery import send_file, send_join_request
 from handlers.middleware import Callback
 
-__all__ = ["make_on_help", "make_on_help_button", "make_on_start", "make_on_start_button"]
+__all__ = [
+    "make_on_help",
+    "make_on_help_button",
+    "make_on_start",
+    "make_on_start_button",
+    "make_on_unknown_command",
+]
 
 
 def make_on_start(services: Services) -> Callback:
@@ -37,22 +43,20 @@ def make_on_start(services: Services) -> Callback:
                 )
                 return
         if private and payload == "premium":
-            await message.reply_text(views.premium_text(services.settings.premium_info))
+            await message.reply_text(views.premium_text(services.guards.premium_info))
             return
         await message.reply_text(
             views.start_text(user.first_name or "", bot_username(client)),
             reply_markup=views.start_keyboard(services.callbacks.encode, bot_username(client)),
         )
 
-    return services.guards.not_banned(on_start)
+    return on_start
 
 
 def make_on_help(services: Services) -> Callback:
     async def on_help(_client: Client, message: Message) -> None:
         is_admin = message.from_user is not None and services.guards.is_admin(message.from_user.id)
-        await message.reply_text(
-            views.help_text(is_admin=is_admin, debug_enabled=services.settings.enable_debug_cmd)
-        )
+        await message.reply_text(views.help_text(is_admin=is_admin))
 
     return on_help
 
@@ -64,7 +68,7 @@ def make_on_help_button(services: Services) -> CallbackRoute:
             await query.answer()
             return
         await query.message.edit_text(
-            views.help_text(is_admin=is_admin, debug_enabled=services.settings.enable_debug_cmd),
+            views.help_text(is_admin=is_admin),
             reply_markup=views.help_keyboard(services.callbacks.encode),
         )
         await query.answer()
@@ -84,3 +88,10 @@ def make_on_start_button(services: Services) -> CallbackRoute:
         await query.answer()
 
     return on_start_button
+
+
+def make_on_unknown_command() -> Callback:
+    async def on_unknown_command(_client: Client, message: Message) -> None:
+        await message.reply_text(views.UNKNOWN_COMMAND)
+
+    return on_unknown_command

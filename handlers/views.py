@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Mapping, Sequence
-from html import escape
 
 from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.cache.enhanced_cache import CacheStats
 from core.models import FileRecord
 from core.search.normalize import strip_extension
-from core.services.delivery import human_size
 from core.services.search import SearchPage
+from core.services.stats import BotStats
 from core.services.subscription import ChannelLink
+from core.utils.errors import ErrorCode, ErrorResponse
+from core.utils.validators import MAX_CAPTION, utf16_length
 
 __all__ = [
     "admin_stats_text",
@@ -25,6 +27,84 @@ __all__ = [
 ]
 
 Encode = Callable[..., str]
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def escape(text: str) -> str:
+    """Text exactly as typed, inside the HTML the bot sends.
+
+    Pyrogram's HTML parser unescapes twice (`HTMLParser` converts character references, then
+    its `handle_data` calls `html.unescape` again), so text escaped once would show `&amp;` as
+    `&` and `&lt;3` as `<3`. Escaped twice, it arrives as it was written.
+    """
+    return html.escape(html.escape(text, quote=False), quote=False)
+
+
+def plain(markup: str) -> str:
+    """What Telegram shows for `markup` (tags dropped, entities decoded as the parser does)."""
+    return html.unescape(html.unescape(_TAGS.sub("", markup)))
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":  # noqa: PLR2004 - binary units
+            return f"{value:.0f} {unit}" if unit in {"B", "KB", "MB"} else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"  # pragma: no cover - the loop always returns
+
+
+def _cut(text: str, over: int) -> str:
+    keep = len(text) - over - 1
+    return text[:keep].rstrip() + "…" if keep > 0 else ""
+
+
+def render_caption(template: str, record: FileRecord) -> str:
+    """The caption template with escaped values, shortened (the file's own caption first, then
+    the name) until Telegram's 1,024-character limit holds."""
+    name, caption = record.file_name, record.caption or ""
+    while True:
+        rendered = template.format(
+            file_name=escape(name), file_size=human_size(record.file_size), caption=escape(caption)
+        )
+        over = utf16_length(plain(rendered)) - MAX_CAPTION
+        if over <= 0 or not (caption or name):
+            return rendered  # fits (a template too long by itself is the operator's to fix)
+        if caption:
+            caption = _cut(caption, over)
+        else:
+            name = _cut(name, over)
+
+
+def error_text(response: ErrorResponse) -> str:
+    """An error as a message: what went wrong, a retry hint, and the quotable reference."""
+    parts = [escape(response.message)]
+    if response.retry_after is not None:
+        parts.append(f"Try again in {max(1, round(response.retry_after))} s.")
+    return " ".join(parts) + f"\n<i>{escape(response.reference)}</i>"
+
+
+def error_alert(response: ErrorResponse) -> str:
+    """An error as a callback alert (plain text, at most 200 characters), reference kept."""
+    hint = (
+        f" Try again in {max(1, round(response.retry_after))} s."
+        if response.retry_after is not None
+        else ""
+    )
+    return _with_reference(response.message + hint, response.reference, 200)
+
+
+def error_switch(response: ErrorResponse) -> tuple[str, str]:
+    """An error as an inline answer's "switch to PM" button: its text (at most 64 characters,
+    reference kept) and the `/start` parameter it opens the bot with."""
+    text, parameter = _INLINE_REFUSALS.get(response.code, (response.message, "start"))
+    return _with_reference(text, response.reference, 64), parameter
+
+
+def _with_reference(text: str, reference: str, limit: int) -> str:
+    suffix = f" ({reference})"
+    return _shorten(text, limit - len(suffix)) + suffix
+
 
 USER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "What this bot does"),
@@ -60,7 +140,7 @@ def start_keyboard(encode: Encode, bot_username: str) -> InlineKeyboardMarkup:
     )
 
 
-def help_text(*, is_admin: bool, debug_enabled: bool = False) -> str:
+def help_text(*, is_admin: bool) -> str:
     lines = [
         "<b>How to search</b>",
         (
@@ -74,8 +154,6 @@ def help_text(*, is_admin: bool, debug_enabled: bool = False) -> str:
     if is_admin:
         lines += ["", "<b>Admin commands</b>"]
         lines += [f"/{name} — {escape(text)}" for name, text in ADMIN_COMMANDS]
-        if debug_enabled:
-            lines.append("Debug traces are enabled (ENABLE_DEBUG_CMD).")
     return "\n".join(lines)
 
 
@@ -83,27 +161,31 @@ def help_keyboard(encode: Encode) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton("« Back", callback_data=encode("start"))]])
 
 
-def admin_stats_text(*, users: int, uptime_seconds: float, database: str) -> str:
-    hours, rest = divmod(int(uptime_seconds), 3600)
+def admin_stats_text(stats: BotStats) -> str:
+    hours, rest = divmod(int(stats.uptime_seconds), 3600)
     minutes = rest // 60
     return (
         "<b>Bot statistics</b>\n"
-        f"Users: <b>{users}</b>\n"
+        f"Users: <b>{stats.users}</b>\n"
         f"Uptime: {hours} h {minutes} min\n"
-        f"Database: {escape(database)}"
+        f"Database: {escape(stats.database)}"
     )
 
 
 def cache_stats_text(stats: Mapping[str, CacheStats]) -> str:
+    """One aligned row per cache; the name column is as wide as the longest name."""
     if not stats:
         return "No caches are in use yet."
+    width = max(5, *(len(s.name) for s in stats.values()))
+    sizes = [f"{s.size}/{s.maxsize}" for s in stats.values()]
+    size_width = max(8, *(len(x) for x in sizes))
     rows: Sequence[str] = [
-        f"{s.name:<14} {s.size:>6}/{s.maxsize:<7} {s.hit_ratio:>6.1%} "
+        f"{s.name:<{width}} {size:>{size_width}} {s.hit_ratio:>6.1%} "
         f"{s.hits:>7} {s.misses:>7} {s.evictions:>6} {s.expirations:>6}"
-        for s in stats.values()
+        for s, size in zip(stats.values(), sizes, strict=True)
     ]
     header = (
-        f"{'cache':<14} {'size/max':>14} {'hits%':>6} {'hits':>7} {'misses':>7} "
+        f"{'cache':<{width}} {'size/max':>{size_width}} {'hits%':>6} {'hits':>7} {'misses':>7} "
         f"{'evict':>6} {'expire':>6}"
     )
     return "<b>Caches</b>\n<pre>" + escape("\n".join([header, *rows])) + "</pre>"
@@ -252,10 +334,12 @@ def join_keyboard(channels: Sequence[ChannelLink], retry_data: str | None) -> In
 
 
 def premium_text(info: str) -> str:
-    return (
-        "⭐ <b>Premium only</b>\nThis file is available to premium users. "
-        f"Admins can give you premium.\n\n{escape(info)}"
-    )
+    """Why a premium file was refused; `info` is the operator's PREMIUM_INFO (how to get it)."""
+    text = "⭐ <b>Premium only</b>\nThis file is available to premium users only."
+    return f"{text}\n\n{escape(info.strip())}" if info.strip() else text
+
+
+UNKNOWN_COMMAND = "Unknown command — see /help"
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -280,6 +364,12 @@ INLINE_SWITCH_SEARCH = "Search in private chat"
 INLINE_SWITCH_JOIN = "Join the channel first — tap here"
 INLINE_SWITCH_PREMIUM = "Premium only — tap to learn more"
 INLINE_SWITCH_BANNED = "You are banned from this bot"
+
+
+_INLINE_REFUSALS = {
+    ErrorCode.BANNED: (INLINE_SWITCH_BANNED, "start"),
+    ErrorCode.SUBSCRIPTION_REQUIRED: (INLINE_SWITCH_JOIN, "subscribe"),
+}
 
 
 def inline_description(record: FileRecord) -> str:

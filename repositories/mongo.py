@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
-from pymongo import ASCENDING
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo import ASCENDING, uri_parser
+from pymongo.errors import (
+    AutoReconnect,
+    ConfigurationError,
+    InvalidURI,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 from core.logging import get_logger, redactor
 from core.utils.errors import StorageError
@@ -21,6 +29,7 @@ __all__ = [
     "Database",
     "IndexSpec",
     "SchemaStatus",
+    "describe_driver_error",
     "storage_errors",
 ]
 
@@ -61,13 +70,37 @@ class SchemaStatus:
         return self.found == self.expected
 
 
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+_TIMEOUT_OPTIONS = ("serverSelectionTimeoutMS", "connectTimeoutMS", "timeoutMS", "socketTimeoutMS")
+
+
+def describe_driver_error(exc: PyMongoError) -> str:
+    """A driver error in one short line: "cannot reach 127.0.0.1:1: connection refused"
+    instead of the topology description (hundreds of characters) the driver puts in its
+    message."""
+    if isinstance(exc, AutoReconnect):  # ServerSelectionTimeoutError, NetworkTimeout, ...
+        first = str(exc).split(" (configured timeouts", 1)[0].split(", Timeout:", 1)[0]
+        where, _, why = first.partition(": ")
+        why = _ERRNO.sub("", why).strip().rstrip(".").lower()
+        if isinstance(exc, ServerSelectionTimeoutError) and not why:
+            why = "no server answered in time"
+        if why and " " not in where:
+            return f"cannot reach {where}: {why}"
+        return f"cannot reach the database: {why or first}"
+    if getattr(exc, "timeout", False):
+        return "the database did not answer in time"
+    text = str(exc).split(", full error:", 1)[0]
+    return text if len(text) <= 200 else text[:199] + "…"  # noqa: PLR2004 - one log line
+
+
 @contextlib.contextmanager
 def storage_errors(operation: str) -> Iterator[None]:
     """Map every driver error raised inside the block to `StorageError(operation)`."""
     try:
         yield
     except PyMongoError as exc:
-        raise StorageError(operation, f"{operation} failed: {redactor.redact(str(exc))}") from exc
+        reason = redactor.redact(describe_driver_error(exc))
+        raise StorageError(operation, f"{operation} failed: {reason}") from exc
 
 
 class Database:
@@ -80,17 +113,31 @@ class Database:
         *,
         data_dir: Path = Path("./data"),
         server_selection_timeout: float = 10.0,
+        operation_timeout: float | None = None,
+        embedded_server: bool = False,
     ) -> None:
+        """`operation_timeout` (DATABASE_TIMEOUT) bounds every operation of the bot, so a
+        database that stops answering costs a user seconds, not a worker for good; start-up
+        work (`prepare`) is not bounded by it. `embedded_server`: the URI points at an
+        embedded server somebody else started (the test harness)."""
         self._uri = uri
         self.name = name
         self.data_dir = data_dir
         self.server_selection_timeout = server_selection_timeout
+        self.operation_timeout = operation_timeout
+        self._embedded_server = embedded_server
         self.embedded: EmbeddedServer | None = None
         self._client: AsyncIOMotorClient[_Doc] | None = None
+        self._uri_options = _uri_options(uri)
 
     @property
     def is_embedded(self) -> bool:
         return self._uri is None
+
+    @property
+    def description(self) -> str:
+        """ "embedded" or "external", for `/stats` and the health check."""
+        return "embedded" if self.is_embedded or self._embedded_server else "external"
 
     @property
     def started(self) -> bool:
@@ -119,13 +166,35 @@ class Database:
                 advice="fine for trying the bot and small deployments; use MongoDB/Atlas "
                 "(DATABASE_URI) in production",
             )
-        self._client = AsyncIOMotorClient(
-            uri,
-            serverSelectionTimeoutMS=int(self.server_selection_timeout * 1000),
-            connectTimeoutMS=int(self.server_selection_timeout * 1000),
-            tz_aware=True,
-            appname="filesearch-bot",
-        )
+        self._client = self._new_client(uri, bounded=True)
+
+    def _new_client(self, uri: str, *, bounded: bool) -> AsyncIOMotorClient[_Doc]:
+        """A client with our timeouts, except where the URI sets its own (the operator's word
+        wins: `?serverSelectionTimeoutMS=1000` is honoured)."""
+        options: dict[str, Any] = {
+            "serverSelectionTimeoutMS": int(self.server_selection_timeout * 1000),
+            "connectTimeoutMS": int(self.server_selection_timeout * 1000),
+        }
+        if bounded and self.operation_timeout:
+            bound = int(self.operation_timeout * 1000)
+            if not self._uri_options:
+                options["timeoutMS"] = bound  # the whole operation, retries included
+            elif not self._uri_options & {"timeoutMS", "socketTimeoutMS"}:
+                # The URI's own server selection timeout must stay exact, and timeoutMS would
+                # keep retrying past it: bound each network read instead.
+                options["socketTimeoutMS"] = bound
+        for name in self._uri_options:
+            options.pop(name, None)
+        return AsyncIOMotorClient(uri, tz_aware=True, appname="filesearch-bot", **options)
+
+    @property
+    def uri(self) -> str:
+        """The URI the client uses (the embedded server's once started)."""
+        if self._uri is not None:
+            return self._uri
+        if self.embedded is None:
+            raise RuntimeError("Database.start() has not been awaited")
+        return self.embedded.uri
 
     async def close(self) -> None:
         """Close the client and stop the embedded server; safe to call twice."""
@@ -187,9 +256,19 @@ class Database:
         return await self.schema_status()
 
     async def prepare(self, specs: Sequence[IndexSpec]) -> None:
-        """Everything start-up does to the database: indexes, then the schema version."""
-        await self.ensure_indexes(specs)
-        await self.ensure_schema()
+        """Everything start-up does to the database: indexes, then the schema version.
+
+        Index builds on a large collection may take longer than DATABASE_TIMEOUT, so this runs
+        on a client of its own without that bound (server selection is still bounded).
+        """
+        bounded, self._client = self._client, self._new_client(self.uri, bounded=False)
+        try:
+            await self.ensure_indexes(specs)
+            await self.ensure_schema()
+        finally:
+            if self._client is not None:
+                self._client.close()
+            self._client = bounded
 
     async def _migrate(self, from_version: int | None) -> None:
         """Upgrade data written by an older schema; v1 is the first, so nothing to do yet."""
@@ -200,3 +279,15 @@ class Database:
         if self._client is not None:
             with storage_errors("drop database"):
                 await self._client.drop_database(self.name)
+
+
+def _uri_options(uri: str | None) -> frozenset[str]:
+    """The timeout options a URI sets itself (case as the driver normalises them)."""
+    if uri is None:
+        return frozenset()
+    try:
+        options = uri_parser.parse_uri(uri, validate=False, warn=True)["options"]
+    except (InvalidURI, ConfigurationError, ValueError):
+        return frozenset()  # the driver reports a bad URI itself, when it is used
+    wanted = {name.lower(): name for name in _TIMEOUT_OPTIONS}
+    return frozenset(wanted[str(k).lower()] for k in options if str(k).lower() in wanted)

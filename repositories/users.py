@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo import ReturnDocument
@@ -11,6 +11,8 @@ from core.models import BanRecord, User
 from repositories.mongo import Database, IndexSpec, storage_errors
 
 __all__ = ["INDEXES", "MongoUserRepository", "UserRepository"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 INDEXES = (
     IndexSpec.on("users", "premium_until", sparse=True),
@@ -29,6 +31,7 @@ class UserRepository(Protocol):
     async def set_premium_until(self, user_id: int, until: datetime | None) -> User | None: ...
     async def mark_blocked(self, user_id: int, *, blocked: bool = True) -> None: ...
     async def count(self) -> int: ...
+    async def any_banned(self) -> bool: ...
 
 
 class MongoUserRepository:
@@ -102,6 +105,12 @@ class MongoUserRepository:
     async def count(self) -> int:
         with storage_errors("users.count"):
             return int(await self._users.estimated_document_count())
+
+    async def any_banned(self) -> bool:
+        """Whether anyone is banned: a range on the sparse `banned.at` index, one key read."""
+        with storage_errors("users.any_banned"):
+            doc = await self._users.find_one({"banned.at": {"$gte": _EPOCH}}, projection={"_id": 1})
+        return doc is not None
 
 
 def _from_doc(doc: dict[str, Any]) -> User:

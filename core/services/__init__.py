@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.clock import Clock
-from core.config import Settings
 from core.services.autodelete import AutoDeleteService
 from core.services.callbacks import CallbackCodec
 from core.services.delivery import DeliveryService
 from core.services.groups import GroupService
 from core.services.indexing import IndexingService
+from core.services.notices import Notices
 from core.services.search import SearchService
+from core.services.stats import StatsService
 from core.services.subscription import SubscriptionService
 from core.services.users import UserService
 from core.utils.guards import Guards
@@ -21,10 +21,8 @@ __all__ = ["Services"]
 
 @dataclass
 class Services:
-    """Everything a handler may call, built once by `bot.build_app`."""
+    """Everything a handler may call, built once by `app.build_app`; no settings, no clock."""
 
-    settings: Settings
-    clock: Clock
     users: UserService
     callbacks: CallbackCodec
     guards: Guards
@@ -34,5 +32,5 @@ class Services:
     auto_delete: AutoDeleteService
     subscription: SubscriptionService
     groups: GroupService
-    started_at: float
-    database_description: str
+    stats: StatsService
+    notices: Notices

@@ -2,61 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape, unescape
 
 from core.models import FileRecord
 from core.services.subscription import SubscriptionService
 from core.utils.errors import AppError, NotFoundError, SubscriptionRequiredError
 from core.utils.guards import Gate, Guards
-from core.utils.validators import MAX_CAPTION, utf16_length
 from repositories.files import FileRepository
 
-__all__ = ["Delivery", "DeliveryService", "file_gate", "human_size", "render_caption"]
-
-_TAGS = re.compile(r"<[^>]+>")
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":  # noqa: PLR2004 - binary units
-            return f"{value:.0f} {unit}" if unit in {"B", "KB", "MB"} else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"  # pragma: no cover - the loop always returns
+__all__ = ["Delivery", "DeliveryService", "file_gate"]
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """What to send: a cached Telegram file and its (HTML) caption."""
+    """What to send: a cached Telegram file, the caption template to render it with (the
+    handlers' views fill it in), and whether Telegram should protect it from forwarding."""
 
     file: FileRecord
-    caption: str
+    caption_template: str
     protect_content: bool = False
-
-
-def _shorten(text: str, over: int) -> str:
-    keep = len(text) - over - 1
-    return text[:keep].rstrip() + "…" if keep > 0 else ""
-
-
-def render_caption(template: str, record: FileRecord) -> str:
-    """The caption template with HTML-escaped values, shortened (the file's own caption first,
-    then the name) until Telegram's 1,024-character limit holds."""
-    name, caption = record.file_name, record.caption or ""
-    while True:
-        rendered = template.format(
-            file_name=escape(name), file_size=human_size(record.file_size), caption=escape(caption)
-        )
-        over = utf16_length(unescape(_TAGS.sub("", rendered))) - MAX_CAPTION
-        if over <= 0 or not (caption or name):
-            return rendered  # fits (a template too long by itself is the operator's to fix)
-        if caption:
-            caption = _shorten(caption, over)
-        else:
-            name = _shorten(name, over)
 
 
 def file_gate(record: FileRecord) -> Gate | None:
@@ -118,7 +83,7 @@ class DeliveryService:
         return self.delivery_of(record)
 
     def delivery_of(self, record: FileRecord) -> Delivery:
-        return Delivery(record, render_caption(self._template, record), self._protect)
+        return Delivery(record, self._template, self._protect)
 
     async def visible(self, user_id: int, records: Sequence[FileRecord]) -> list[FileRecord]:
         """The records `user_id` may receive (one user lookup for all of them); for inline

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from core.cache.enhanced_cache import EnhancedCache
 from core.clock import Clock
 from core.models import ChatRecord
+from core.services.subscription import MembershipSource
 from repositories.chats import ChatRepository
 
 __all__ = ["AUTOFILTER", "GroupService"]
@@ -13,9 +16,19 @@ AUTOFILTER = "autofilter"  # chats.settings key; missing means on
 
 
 class GroupService:
-    def __init__(self, chats: ChatRepository, clock: Clock, *, cache_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        chats: ChatRepository,
+        clock: Clock,
+        *,
+        members: MembershipSource | None = None,
+        admins: Iterable[int] = (),
+        cache_seconds: float = 60.0,
+    ) -> None:
         self._chats = chats
         self._clock = clock
+        self._members = members
+        self._admins = frozenset(admins)
         # A busy group sends many messages a minute: its record is read once per minute at most.
         self._records: EnhancedCache[int, ChatRecord] = EnhancedCache(
             "groups", maxsize=10_000, ttl=cache_seconds, timer=clock.monotonic
@@ -35,6 +48,14 @@ class GroupService:
     async def autofilter(self, chat_id: int, title: str, kind: str) -> bool:
         record = await self.record(chat_id, title, kind)
         return bool(record.settings.get(AUTOFILTER, True))
+
+    async def may_configure(self, chat_id: int, user_id: int) -> bool:
+        """The bot's admins and the group's own admins may change the group's settings."""
+        if user_id in self._admins:
+            return True
+        if self._members is None:
+            return False
+        return await self._members.status(chat_id, user_id) == "admin"
 
     async def set_autofilter(self, chat_id: int, title: str, kind: str, *, enabled: bool) -> None:
         await self.record(chat_id, title, kind)

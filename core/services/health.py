@@ -41,6 +41,11 @@ class HealthReport:
     def healthy(self) -> bool:
         return all(c.status is not CheckStatus.FAIL for c in self.checks)
 
+    @property
+    def configuration_failed(self) -> bool:
+        """The configuration itself is wrong (exit status 2, like the bot's own start)."""
+        return any(c.name == "configuration" and c.status is CheckStatus.FAIL for c in self.checks)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": "healthy" if self.healthy else "unhealthy",
@@ -98,10 +103,19 @@ async def run_health_checks(
     telegram_skip_reason: str,
     timeout: float,
     check_timeout: float = 10.0,
+    configuration_problem: str = "",
 ) -> HealthReport:
-    """Run every check within `timeout` seconds overall and `check_timeout` each."""
+    """Run every check within `timeout` seconds overall and `check_timeout` each.
+
+    `configuration_problem`: why the bot could not run with this configuration (missing
+    credentials); the other checks still run, so one report says everything.
+    """
     budget = _Budget(timeout)
-    results = [CheckResult("configuration", CheckStatus.OK, f"valid ({environment})")]
+    if configuration_problem:
+        config = CheckResult("configuration", CheckStatus.FAIL, configuration_problem)
+    else:
+        config = CheckResult("configuration", CheckStatus.OK, f"valid ({environment})")
+    results = [config]
 
     async def check_database() -> str:
         await database.start(timeout=budget.left(timeout))

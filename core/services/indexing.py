@@ -50,12 +50,24 @@ class IndexingService:
         *,
         skip_duplicates: bool = True,
         use_guessit: bool = True,
+        channels: Sequence[int | str] = (),
     ) -> None:
         self._files = files
         self._search = search
         self._clock = clock
         self._skip_duplicates = skip_duplicates
         self._use_guessit = use_guessit
+        self._channel_ids = frozenset(c for c in channels if isinstance(c, int))
+        self._channel_names = frozenset(c.lower() for c in channels if isinstance(c, str))
+
+    def watches(self, chat_id: int, username: str | None) -> bool:
+        """Whether posts of this channel are indexed: `CHANNELS` (ids or @usernames), or every
+        channel the bot administers when `CHANNELS` is empty."""
+        if not self._channel_ids and not self._channel_names:
+            return True
+        if chat_id in self._channel_ids:
+            return True
+        return username is not None and f"@{username}".lower() in self._channel_names
 
     def build(self, incoming: IncomingFile) -> FileRecord | None:
         """The record to store, or None for a file type the bot does not index."""

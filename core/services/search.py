@@ -150,13 +150,15 @@ class SearchService:
         )
 
     async def remember(self, query: ParsedQuery, text: str | None = None) -> str:
-        """A short durable token for the query (8 url-safe characters, same query → same token);
-        `text` is how the user typed it, shown again on later pages."""
+        """A short durable token for the query as typed (8 url-safe characters): `text` is how
+        the user wrote it, shown again on later pages. The token covers the text as well as the
+        query key, so two wordings of the same query never share a token, and one user's
+        wording never shows up on another user's pages."""
         if self._searches is None:
             raise RuntimeError("SearchService was built without a search-key repository")
-        digest = hashlib.blake2b(query.key.encode(), digest_size=6).digest()
-        token = base64.urlsafe_b64encode(digest).decode()
         display = text if text is not None else " ".join(query.words)
+        digest = hashlib.blake2b(f"{query.key}\x00{display}".encode(), digest_size=6).digest()
+        token = base64.urlsafe_b64encode(digest).decode()
         await self._searches.remember(token, query.key, display, self._clock.now())
         return token
 

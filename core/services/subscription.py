@@ -26,7 +26,9 @@ from repositories.settings import SettingsRepository
 __all__ = ["ChannelLink", "MemberStatus", "MembershipSource", "SubscriptionService"]
 
 MemberStatus = Literal["member", "admin", "left", "kicked", "unknown"]
-"""`unknown`: Telegram would not say (the bot is not an admin there, or the request failed)."""
+"""`unknown`: the bot cannot check this chat (it is not an admin there): a configuration problem,
+logged, and the user is let through. A check that fails for a passing reason (FloodWait, a
+timeout) raises instead: force-subscribe fails closed, and the failure is not cached."""
 
 ChatRef = int | str
 log = get_logger(__name__)

@@ -35,8 +35,17 @@ class UserService:
         self._touched.set(user_id, (first_name, username))
         return user
 
+    async def mark_blocked(self, user_id: int) -> None:
+        """Telegram said the user blocked the bot or deleted the account; the flag clears the
+        next time they write (`seen`)."""
+        await self._users.mark_blocked(user_id)
+        self._touched.delete(user_id)
+
     async def get(self, user_id: int) -> User | None:
         return await self._users.get(user_id)
+
+    async def any_banned(self) -> bool:
+        return await self._users.any_banned()
 
     async def count(self) -> int:
         return await self._users.count()

@@ -17,18 +17,10 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from cachetools import LRUCache
-from pyrogram.errors import (
-    ChatAdminRequired,
-    ChatWriteForbidden,
-    FloodWait,
-    InputUserDeactivated,
-    PeerIdInvalid,
-    UserBannedInChannel,
-    UserDeactivated,
-    UserIsBlocked,
-)
+from pyrogram.errors import FloodWait, RPCError
 
 from core.logging import get_logger
+from core.telegram.errors import info_for
 from core.utils.errors import ErrorCode, FloodWaitError
 from core.utils.ratelimit import TokenBucket
 
@@ -36,18 +28,6 @@ __all__ = ["RateLimits", "SendResult", "TelegramAPI", "TokenBucket", "WrapperSta
 
 T = TypeVar("T")
 log = get_logger(__name__)
-
-# Errors that will not go away by retrying this recipient.
-_TERMINAL: dict[type[Exception], ErrorCode] = {
-    UserIsBlocked: ErrorCode.TELEGRAM_USER_BLOCKED,
-    InputUserDeactivated: ErrorCode.TELEGRAM_USER_DEACTIVATED,
-    UserDeactivated: ErrorCode.TELEGRAM_USER_DEACTIVATED,
-    PeerIdInvalid: ErrorCode.TELEGRAM_PEER_INVALID,
-    ChatWriteForbidden: ErrorCode.TELEGRAM_WRITE_FORBIDDEN,
-    ChatAdminRequired: ErrorCode.TELEGRAM_WRITE_FORBIDDEN,
-    UserBannedInChannel: ErrorCode.TELEGRAM_WRITE_FORBIDDEN,
-}
-_TERMINAL_TYPES = tuple(_TERMINAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +134,11 @@ class TelegramAPI:
                 self.stats.flood_wait_seconds += delay
                 waited += delay
                 await self._sleep(delay)
-            except _TERMINAL_TYPES as exc:
-                code = next(c for t, c in _TERMINAL.items() if isinstance(exc, t))
+            except RPCError as exc:
+                info = info_for(exc)
+                if info is None or not info.terminal:
+                    raise
+                code = info.code
                 self.stats.terminal_errors[code.value] = (
                     self.stats.terminal_errors.get(code.value, 0) + 1
                 )

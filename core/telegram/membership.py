@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from pyrogram import Client, raw, utils
 from pyrogram.enums import ChatMemberStatus
-from pyrogram.errors import RPCError, UserNotParticipant
+from pyrogram.errors import FloodWait, RPCError, UserNotParticipant
 
 from core.logging import get_logger
 from core.services.subscription import MemberStatus
+from core.utils.errors import FloodWaitError, TelegramError
 
 __all__ = ["PyrogramMembership"]
 
 log = get_logger(__name__)
+
+# Refusals that say the bot cannot check this chat at all (a configuration problem the operator
+# is told about in the log): the user is let through. Anything else may pass (FloodWait, a
+# timeout, Telegram's internal errors) and fails closed: the user is asked to try again.
+_CANNOT_CHECK = frozenset(
+    {"CHAT_ADMIN_REQUIRED", "CHANNEL_PRIVATE", "CHANNEL_INVALID", "PEER_ID_INVALID"}
+)
 
 _STATUSES: dict[ChatMemberStatus, MemberStatus] = {
     ChatMemberStatus.OWNER: "admin",
@@ -32,11 +40,18 @@ class PyrogramMembership:
             member = await self._client.get_chat_member(chat_id, user_id)
         except UserNotParticipant:
             return "left"
+        except FloodWait as exc:
+            wait = float(exc.value) if isinstance(exc.value, int | float) else 1.0
+            raise FloodWaitError(wait, "get_chat_member") from exc
         except RPCError as exc:
+            if exc.ID not in _CANNOT_CHECK:
+                raise TelegramError(str(exc.ID), "get_chat_member") from exc
             log.error(  # noqa: TRY400 - an expected refusal; its id says it all
                 "membership_check_failed", channel=chat_id, telegram_id=exc.ID
             )
             return "unknown"
+        except (TimeoutError, OSError) as exc:
+            raise TelegramError("TIMEOUT", "get_chat_member") from exc
         if member.status is ChatMemberStatus.RESTRICTED:  # restricted users may or may not be in
             return "member" if member.is_member else "left"
         return _STATUSES.get(member.status, "left")

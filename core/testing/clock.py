@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections import deque
 from datetime import UTC, datetime, timedelta
 
 __all__ = ["VirtualClock"]
@@ -13,13 +14,25 @@ DEFAULT_START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 class VirtualClock:
-    """Implements `core.clock.Clock`; `advance()` wakes every sleeper whose time has come."""
+    """Implements `core.clock.Clock`; `advance()` wakes every sleeper whose time has come.
 
-    def __init__(self, start: datetime = DEFAULT_START) -> None:
+    The one fake clock of the test suite. In the harness, time moves when a test advances it.
+    With `autojump=True` (unit tests of code that only sleeps, with nobody to advance time),
+    `sleep(s)` moves the clock by `s` itself and returns at once. Either way the last
+    sleeps are kept in `sleeps`, for tests that check how long something waited.
+    """
+
+    def __init__(self, start: datetime = DEFAULT_START, *, autojump: bool = False) -> None:
         self._start = start
         self._elapsed = 0.0
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self._autojump = autojump
+        self.sleeps: deque[float] = deque(maxlen=1000)
+
+    def __call__(self) -> float:
+        """The monotonic reading, for code that takes a `timer` callable (caches, buckets)."""
+        return self._elapsed
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=self._elapsed)
@@ -32,7 +45,12 @@ class VirtualClock:
         return int(self.now().timestamp())
 
     async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
         if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        if self._autojump:
+            self.advance(seconds)
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

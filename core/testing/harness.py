@@ -1,4 +1,4 @@
-"""`BotHarness`: the real app (`bot.build_app`) on the Telegram double, a database and a virtual
+"""`BotHarness`: the real app (`app.build_app`) on the Telegram double, a database and a virtual
 clock, driven the way users drive the bot. Documented in docs/TESTING.md."""
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from typing import Any
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from pyrogram import types
 
+from app import App, build_app
 from core.config import Settings
 from core.logging import configure_logging
 from core.testing.clock import VirtualClock
+from core.testing.dbproxy import DatabaseProxy
 from core.testing.telegram import (
     ChannelState,
     DoubleClient,
@@ -50,7 +52,8 @@ __all__ = [
 ]
 
 IDLE_TIMEOUT = 30.0
-AUTOJUMP_SECONDS = 10.0  # background work waiting this long or less (pacing) is let through
+AUTOJUMP_SECONDS = 10.0  # work waiting this long or less (pacing, short FloodWaits) is let through
+STUCK_TURNS = 20  # loop turns without progress before a busy handler's short timer is let pass
 
 
 class HarnessError(AssertionError):
@@ -465,26 +468,63 @@ class BotHarness:
         self,
         *,
         database_uri: str | None = None,
+        database_name: str | None = None,
         keep_database: bool = False,
         configure_logs: bool = True,
+        base_settings: Settings | None = None,
         **settings: str | int,
     ) -> None:
+        """`database_uri`/`database_name`: use that database (another harness's, see
+        `beside`); `base_settings`: start from these settings (what `simulate` read from the
+        environment) instead of the defaults; keyword arguments override either."""
         self._settings_overrides = {k.lower(): v for k, v in settings.items()}
-        self._database_uri = database_uri or os.environ.get("TEST_DATABASE_URI")
-        self._database_name = f"harness_{uuid.uuid4().hex[:12]}"
+        self._base_settings = base_settings
+        self._upstream_uri = database_uri or os.environ.get("TEST_DATABASE_URI")
+        self._database_uri: str | None = None
+        self._database_name = database_name or f"harness_{uuid.uuid4().hex[:12]}"
         self._keep_database = keep_database
         self._configure_logs = configure_logs
         self._embedded: EmbeddedServer | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self._data_dir: tempfile.TemporaryDirectory[str] | None = None
+        self.database: DatabaseProxy | None = None
         self.clock = VirtualClock()
         self.telegram = TelegramDouble(self.clock)
         self.settings: Settings | None = None
-        self.app: Any = None
+        self.app: App | None = None
         self._queue: _TrackingQueue | None = None
         self._errors: list[str] = []
         self._expecting: list[list[str]] = []
         self._log_handler = _ErrorLogHandler(self._errors)
         self._user_ids = iter(range(2_000_001, 3_000_000))
+
+    @classmethod
+    def beside(cls, other: BotHarness, **settings: str | int) -> BotHarness:
+        """A second bot instance on `other`'s database (its own double, clock and DATA_DIR),
+        for what several instances sharing one database must get right. Start it after
+        `other`; `other` drops the database when it stops."""
+        if other.upstream_uri is None:
+            raise RuntimeError("start the first harness before building one beside it")
+        harness = cls(
+            database_uri=other.upstream_uri, database_name=other.database_name, keep_database=True
+        )
+        harness.configure(**settings)
+        return harness
+
+    @property
+    def upstream_uri(self) -> str | None:
+        """The database server itself (not the fault proxy in front of it)."""
+        return self._upstream_uri
+
+    @property
+    def database_name(self) -> str:
+        return self._database_name
+
+    @property
+    def data_dir(self) -> Path:
+        """This harness's own DATA_DIR (a temporary directory, removed at `stop`)."""
+        assert self.settings is not None  # noqa: S101 - set by start()
+        return self.settings.data_dir
 
     def configure(self, **settings: str | int) -> None:
         """More settings, before `start`: for values that name chats created on the double
@@ -510,27 +550,42 @@ class BotHarness:
             self._raise_errors()
 
     async def start(self) -> None:
-        if self._database_uri is None:
+        if self._upstream_uri is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="filesearch-harness-")
             self._embedded = EmbeddedServer(Path(self._tempdir.name) / "db")
-            self._database_uri = await self._embedded.start()
+            self._upstream_uri = await self._embedded.start()
+        if _proxiable(self._upstream_uri):
+            self.database = DatabaseProxy(*_host_port(self._upstream_uri))
+            self._database_uri = await self.database.start()
+        else:  # a replica set (TEST_DATABASE_URI): the driver must see its real members
+            self._database_uri = self._upstream_uri
+        self._data_dir = tempfile.TemporaryDirectory(prefix="filesearch-data-")
+        base = self._base_settings.model_dump() if self._base_settings is not None else {}
         values: dict[str, Any] = {
+            **base,
             "database_uri": self._database_uri,
             "database_name": self._database_name,
-            "data_dir": str(Path(tempfile.gettempdir()) / "filesearch-harness"),
+            "data_dir": self._data_dir.name,
             **self._settings_overrides,
         }
         self.settings = _HarnessSettings(**values)
         if self._configure_logs:
             configure_logging(level=self.settings.log_level, json=self.settings.enable_json_logging)
         logging.getLogger("pyrogram").addHandler(self._log_handler)
+        for admin_id in self.settings.admins:  # the operator's own accounts exist on Telegram
+            if admin_id not in self.telegram.users:
+                self.telegram.add_user(admin_id, "Admin")
         await self._start_app()
 
     async def _start_app(self) -> None:
-        from bot import build_app  # noqa: PLC0415 - the composition root imports this package
-
         assert self.settings is not None  # noqa: S101 - set by start()
-        database = Database(self._database_uri, self._database_name)
+        database = Database(
+            self._database_uri,
+            self._database_name,
+            data_dir=self.settings.data_dir,
+            operation_timeout=self.settings.database_timeout,
+            embedded_server=self._embedded is not None,
+        )
         client = DoubleClient(self.telegram)
         self._queue = _TrackingQueue()
         client.dispatcher.updates_queue = self._queue
@@ -538,9 +593,16 @@ class BotHarness:
         self.app.on_unhandled_error = self._record_exception
         await self.app.start()
 
+    @property
+    def running(self) -> App:
+        """The app, once started."""
+        if self.app is None:
+            raise RuntimeError("the harness has not started")
+        return self.app
+
     async def restart(self) -> None:
         """Stop the app and build a new one on the same database, double and clock."""
-        await self.app.stop()
+        await self.running.stop()
         await self._start_app()
 
     async def restart_stopped(self) -> None:
@@ -552,17 +614,21 @@ class BotHarness:
         try:
             if self.app is not None:
                 await self.app.stop()
-            if not self._keep_database and self._database_uri is not None:
-                cleanup = Database(self._database_uri, self._database_name)
+            if not self._keep_database and self._upstream_uri is not None:
+                cleanup = Database(self._upstream_uri, self._database_name)
                 await cleanup.start()
                 await cleanup.drop()
                 await cleanup.close()
         finally:
             logging.getLogger("pyrogram").removeHandler(self._log_handler)
+            if self.database is not None:
+                await self.database.stop()
             if self._embedded is not None:
                 await self._embedded.stop()
             if self._tempdir is not None:
                 self._tempdir.cleanup()
+            if self._data_dir is not None:
+                self._data_dir.cleanup()
 
     # --- the world --------------------------------------------------------------------------------
 
@@ -597,22 +663,29 @@ class BotHarness:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         quiet = 0
+        busy = 0
         while quiet < 3:  # noqa: PLR2004 - idle for three consecutive loop turns
             await asyncio.sleep(0)
-            if self._queue is not None and self._queue.idle and self.app.activity.idle:
+            if self._queue is not None and self._queue.idle and self.running.activity.idle:
+                busy = 0
                 quiet += 1
                 continue
             quiet = 0
-            self._autojump()
+            busy += 1
+            self._autojump(stuck=busy >= STUCK_TURNS)
             if loop.time() > deadline:
                 raise HarnessError(f"the bot did not become idle within {timeout:g} s")
             await asyncio.sleep(0.001)  # database calls run in Motor's threads
         self._raise_errors()
 
-    def _autojump(self) -> None:
-        """Background work in progress waiting only on a short timer (rate pacing) would wait
-        forever on a virtual clock: move time to that timer, as it would pass for real."""
-        if self._queue is None or not self._queue.idle or self.app.activity.idle:
+    def _autojump(self, *, stuck: bool) -> None:
+        """Work waiting only on a short timer would wait forever on a virtual clock: move time
+        to that timer, as it would pass for real. Background work (rate pacing) is let through
+        at once; a handler (sleeping through a short FloodWait, as Pyrogram does) once the
+        loop has made no progress for a while."""
+        if self._queue is None or (self.running.activity.idle and self._queue.idle):
+            return
+        if not self._queue.idle and not stuck:
             return
         deadline = self.clock.next_deadline()
         if deadline is not None and deadline - self.clock.monotonic() <= AUTOJUMP_SECONDS:
@@ -695,3 +768,16 @@ class _ErrorLogHandler(logging.Handler):
                 return  # reported through the double's own list, with its name
             text += "\n" + "".join(traceback.format_exception(exc))
         self._sink.append(f"{record.name}: {text}")
+
+
+def _proxiable(uri: str) -> bool:
+    netloc = urllib.parse.urlsplit(uri).netloc
+    return uri.startswith("mongodb://") and "," not in netloc and "replicaset" not in uri.lower()
+
+
+def _host_port(uri: str) -> tuple[str, int]:
+    """Host and port of a single-server `mongodb://` URI (the proxy forwards to it)."""
+    parsed = urllib.parse.urlsplit(uri)
+    if parsed.hostname is None:
+        raise ValueError(f"not a single-server MongoDB URI: {uri!r}")
+    return parsed.hostname, parsed.port or 27017

@@ -15,7 +15,8 @@ Exception tree::
     └── TelegramError             code=TELEGRAM               .telegram_id, .method
 
 `ErrorResponse` is a frozen value built from any exception by `ErrorFactory`; it is never raised.
-Pyrogram is not imported here: its RPC errors are recognised by their class's module and `ID`.
+Pyrogram is not imported here: its RPC errors are recognised by their class's module and `ID`,
+and mapped by the one table in `core/telegram/errors.py`.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, ClassVar
 
 import structlog
+
+from core.telegram.errors import code_for, rpc_id
+from core.utils.error_codes import ErrorCode
 
 __all__ = [
     "AccessError",
@@ -53,24 +56,6 @@ __all__ = [
 ]
 
 
-class ErrorCode(StrEnum):
-    VALIDATION = "validation"
-    PERMISSION_DENIED = "permission_denied"
-    BANNED = "banned"
-    PREMIUM_REQUIRED = "premium_required"
-    SUBSCRIPTION_REQUIRED = "subscription_required"
-    NOT_FOUND = "not_found"
-    RATE_LIMITED = "rate_limited"
-    FLOOD_WAIT = "flood_wait"
-    STORAGE = "storage"
-    TELEGRAM = "telegram"
-    TELEGRAM_USER_BLOCKED = "telegram_user_blocked"
-    TELEGRAM_USER_DEACTIVATED = "telegram_user_deactivated"
-    TELEGRAM_PEER_INVALID = "telegram_peer_invalid"
-    TELEGRAM_WRITE_FORBIDDEN = "telegram_write_forbidden"
-    INTERNAL = "internal"
-
-
 # What the user reads for each code. Short, actionable, no internals.
 _USER_MESSAGES: Mapping[ErrorCode, str] = {
     ErrorCode.VALIDATION: "That input is not valid.",
@@ -88,16 +73,6 @@ _USER_MESSAGES: Mapping[ErrorCode, str] = {
     ErrorCode.TELEGRAM_PEER_INVALID: "That chat is unknown to the bot.",
     ErrorCode.TELEGRAM_WRITE_FORBIDDEN: "The bot cannot write in that chat.",
     ErrorCode.INTERNAL: "Something went wrong on our side.",
-}
-
-# Telegram RPC error IDs that have a stable code of their own.
-_TELEGRAM_CODES: Mapping[str, ErrorCode] = {
-    "USER_IS_BLOCKED": ErrorCode.TELEGRAM_USER_BLOCKED,
-    "INPUT_USER_DEACTIVATED": ErrorCode.TELEGRAM_USER_DEACTIVATED,
-    "USER_DEACTIVATED": ErrorCode.TELEGRAM_USER_DEACTIVATED,
-    "PEER_ID_INVALID": ErrorCode.TELEGRAM_PEER_INVALID,
-    "CHAT_WRITE_FORBIDDEN": ErrorCode.TELEGRAM_WRITE_FORBIDDEN,
-    "CHAT_ADMIN_REQUIRED": ErrorCode.TELEGRAM_WRITE_FORBIDDEN,
 }
 
 
@@ -217,7 +192,7 @@ class TelegramError(AppError):
 
     @property
     def specific_code(self) -> ErrorCode:
-        return _TELEGRAM_CODES.get(self.telegram_id, ErrorCode.TELEGRAM)
+        return code_for(self.telegram_id)
 
     def details(self) -> dict[str, Any]:
         return {"telegram_id": self.telegram_id, "method": self.method}
@@ -356,15 +331,6 @@ class SuccessResponse:
         return html.escape(self.message)
 
 
-def _telegram_rpc_id(exc: BaseException) -> str | None:
-    """The RPC error ID of a Pyrogram error (`FLOOD_WAIT_X`, `USER_IS_BLOCKED`, ...), else None."""
-    for klass in type(exc).__mro__:
-        if klass.__module__.startswith("pyrogram.errors"):
-            value = getattr(exc, "ID", None)
-            return value if isinstance(value, str) else None
-    return None
-
-
 class ErrorFactory:
     """Builds `ErrorResponse`s from exceptions and codes."""
 
@@ -412,15 +378,16 @@ class ErrorFactory:
             return cls.create(
                 exc.code, exc.user_message, correlation_id=correlation_id, details=exc.details()
             )
-        rpc_id = _telegram_rpc_id(exc)
-        if rpc_id == "FLOOD_WAIT_X":
+        found = rpc_id(exc)
+        if found == "FLOOD_WAIT_X":
             # Pyrogram 2 keeps the wait in `.value`; `.x` does not exist.
             value = getattr(exc, "value", 0)
             wait = float(value) if isinstance(value, int | float) else 0.0
             return cls.create(
                 ErrorCode.RATE_LIMITED, correlation_id=correlation_id, retry_after=wait
             )
-        if rpc_id is not None:
-            code = _TELEGRAM_CODES.get(rpc_id, ErrorCode.TELEGRAM)
-            return cls.create(code, correlation_id=correlation_id, details={"telegram_id": rpc_id})
+        if found is not None:
+            return cls.create(
+                code_for(found), correlation_id=correlation_id, details={"telegram_id": found}
+            )
         return cls.create(ErrorCode.INTERNAL, correlation_id=correlation_id)

@@ -153,6 +153,7 @@ class Guards:
         return self.decide(user_id, user, link_gate=link_gate, file_gate=file_gate)
 
     # --- decorators for handlers `async def on_x(client, update)` ---------------------------------
+    # They raise the refusal; the middleware (the one error boundary) answers it.
 
     def admin_only(self, handler: Handler) -> Handler:
         """Run the handler for admins only; others get a permission-denied answer."""
@@ -161,52 +162,18 @@ class Guards:
         async def wrapper(client: Any, update: Any, *args: Any, **kwargs: Any) -> Any:
             user_id = _user_id(update)
             if user_id is None or not self.is_admin(user_id):
-                await answer_with(update, ErrorFactory.from_exception(AccessError()))
-                return None
+                raise AccessError
             return await handler(client, update, *args, **kwargs)
 
         return wrapper  # type: ignore[return-value]  # same signature as `handler`
 
-    def not_banned(self, handler: Handler) -> Handler:
-        """Banned users get the banned answer instead of the handler."""
-        return self._gated(handler, None)
-
-    def premium_required(self, handler: Handler) -> Handler:
-        """Only admins and users with active premium run the handler."""
-        return self._gated(handler, Gate.PREMIUM)
-
-    def _gated(self, handler: Handler, gate: Gate | None) -> Handler:
-        @functools.wraps(handler)
-        async def wrapper(client: Any, update: Any, *args: Any, **kwargs: Any) -> Any:
-            user_id = _user_id(update)
-            if user_id is not None:
-                decision = await self.check(user_id, link_gate=gate or Gate.FREE)
-                response = decision.response()
-                if response is not None:
-                    await answer_with(update, response)
-                    return None
-            return await handler(client, update, *args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]  # same signature as `handler`
+    async def banned(self, user_id: int) -> bool:
+        """Whether `user_id` is refused everything (admins never are)."""
+        user = await self.user(user_id)
+        return user is not None and user.banned is not None
 
 
 def _user_id(update: Any) -> int | None:
     user = getattr(update, "from_user", None)
     user_id = getattr(user, "id", None)
     return user_id if isinstance(user_id, int) else None
-
-
-async def answer_with(update: Any, response: ErrorResponse) -> None:
-    """Show `response` on whatever kind of update this is (message, callback or inline query)."""
-    if hasattr(update, "reply_text"):  # Message: HTML reply (the client's parse mode is HTML)
-        await update.reply_text(response.to_telegram())
-    elif hasattr(update, "offset"):  # InlineQuery: no results, a button to the bot instead
-        await update.answer(
-            [],
-            cache_time=0,
-            is_personal=True,
-            switch_pm_text=response.message[:64],
-            switch_pm_parameter="start",
-        )
-    else:  # CallbackQuery: a plain-text alert, at most 200 characters
-        await update.answer(f"{response.message} ({response.reference})"[:200], show_alert=True)

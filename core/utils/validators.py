@@ -138,7 +138,7 @@ def _as_int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,20}\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,20}\s*", value, re.ASCII):
         return int(value)
     return None
 
@@ -187,6 +187,13 @@ class Validators:
         if (number - 1) * size >= MAX_OFFSET:
             return ValidationResult.failure("page", f"goes past the first {MAX_OFFSET} results")
         return ValidationResult.success(Page(number, size))
+
+    @staticmethod
+    def page_number(value: object) -> int:
+        """The page an inline offset or a page button asks for: plain ASCII digits within range,
+        and page 1 for anything else (`"²"`, `"①"`, `"-3"`, `""`), never an exception."""
+        number = _as_int(value)
+        return number if number is not None and 1 <= number <= MAX_OFFSET else 1
 
     @staticmethod
     def file_type(mime_type: str | None, file_name: str | None) -> ValidationResult[str]:

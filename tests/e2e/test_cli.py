@@ -36,7 +36,7 @@ def run_bot(
 
 
 def test_health_check_on_the_embedded_database_is_healthy(tmp_path: Path) -> None:
-    result = run_bot(tmp_path, "--health-check", "--json")
+    result = run_bot(tmp_path, "--health-check", "--json", "--offline")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["status"] == "healthy"
@@ -49,7 +49,22 @@ def test_health_check_on_the_embedded_database_is_healthy(tmp_path: Path) -> Non
         "telegram": "skipped",
     }
     assert "embedded" in checks["database"]["detail"]
-    assert "BOT_TOKEN" in checks["telegram"]["detail"]
+    assert "--offline" in checks["telegram"]["detail"]
+
+
+def test_health_check_without_credentials_is_a_configuration_failure(tmp_path: Path) -> None:
+    """`make run` would exit 2 here, so the health check must not say healthy."""
+    result = run_bot(tmp_path, "--health-check", "--json", API_ID="12345")
+    assert result.returncode == 2, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "unhealthy"
+    configuration = report["checks"]["configuration"]
+    assert configuration["status"] == "fail"
+    assert "BOT_TOKEN" in configuration["detail"]
+    assert "API_HASH" in configuration["detail"]
+    assert "API_ID," not in configuration["detail"]  # it is set
+    assert "--offline" in configuration["detail"]
+    assert report["checks"]["database"]["status"] == "ok"  # the rest is still checked
 
 
 def test_health_check_prints_a_table_by_default(tmp_path: Path) -> None:
@@ -67,6 +82,7 @@ def test_unreachable_database_is_unhealthy_within_the_timeout(tmp_path: Path) ->
         tmp_path,
         "--health-check",
         "--json",
+        "--offline",
         "--startup-timeout",
         "4",
         DATABASE_URI="mongodb://bot:pa55w0rd@127.0.0.1:1/",
@@ -130,4 +146,93 @@ def test_malformed_secrets_are_named_but_not_echoed(tmp_path: Path, name: str, v
     assert result.returncode == 2
     assert name in result.stderr
     assert "s3cr3t" not in result.stderr
+    assert "pa55w0rd" not in result.stderr
+
+
+def _json_lines(text: str) -> list[dict[str, object]]:
+    """Every line must be a JSON log record: nothing printed outside the logger."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_a_failed_telegram_login_is_one_json_line_with_a_reason(tmp_path: Path) -> None:
+    """Well-formed but unusable credentials (and here no route to Telegram at all)."""
+    result = run_bot(
+        tmp_path,
+        "--startup-timeout",
+        "8",
+        BOT_TOKEN=TOKEN,
+        API_ID="12345",
+        API_HASH=API_HASH,
+        ENABLE_JSON_LOGGING="true",
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    records = _json_lines(result.stderr)  # raises on a traceback or any plain-text line
+    failures = [r for r in records if r["event"] == "startup_failed"]
+    assert len(failures) == 1
+    reason = str(failures[0]["reason"])
+    assert any(
+        phrase in reason
+        for phrase in (
+            "no network route to Telegram",
+            "BOT_TOKEN was rejected",
+            "log in to Telegram",
+        )
+    ), reason
+    assert "KeyError: 0" not in reason
+    assert not [r for r in records if r["event"] == "bot_stopped"]  # it never started
+    output = result.stdout + result.stderr
+    for secret in (TOKEN, API_HASH, TOKEN.split(":")[1]):
+        assert secret not in output
+
+
+def test_the_health_check_gives_the_same_telegram_reason(tmp_path: Path) -> None:
+    result = run_bot(
+        tmp_path,
+        "--health-check",
+        "--json",
+        "--startup-timeout",
+        "8",
+        BOT_TOKEN=TOKEN,
+        API_ID="12345",
+        API_HASH=API_HASH,
+    )
+    assert result.returncode == 1
+    telegram = json.loads(result.stdout)["checks"]["telegram"]
+    assert telegram["status"] == "fail"
+    assert "Telegram" in telegram["detail"] or "BOT_TOKEN" in telegram["detail"]
+    assert "KeyError" not in telegram["detail"].replace("(KeyError)", "")
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_the_uris_server_selection_timeout_is_honoured_with_a_short_reason(
+    tmp_path: Path,
+) -> None:
+    result = run_bot(
+        tmp_path,
+        "--health-check",
+        "--json",
+        "--offline",
+        DATABASE_URI="mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=1000",
+    )
+    assert result.returncode == 1
+    database = json.loads(result.stdout)["checks"]["database"]
+    assert database["status"] == "fail"
+    assert database["duration_ms"] < 2_500  # 1 s as the URI says, not the 5-10 s default
+    assert database["detail"] == "ping failed: cannot reach 127.0.0.1:1: connection refused"
+
+
+def test_an_unreachable_database_at_start_is_one_log_line(tmp_path: Path) -> None:
+    result = run_bot(
+        tmp_path,
+        BOT_TOKEN=TOKEN,
+        API_ID="12345",
+        API_HASH=API_HASH,
+        ENABLE_JSON_LOGGING="true",
+        DATABASE_URI="mongodb://bot:pa55w0rd@127.0.0.1:1/?serverSelectionTimeoutMS=500",
+    )
+    assert result.returncode == 1
+    records = _json_lines(result.stderr)
+    (failure,) = [r for r in records if r["event"] == "startup_failed"]
+    assert "cannot reach 127.0.0.1:1: connection refused" in str(failure["reason"])
     assert "pa55w0rd" not in result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pyrogram import Client, filters, raw
 from pyrogram.errors import FloodWait, InputUserDeactivated, UserIsBlocked
@@ -101,16 +103,38 @@ async def test_rate_enforcement_raises_flood_wait_per_chat(bot: BotHarness) -> N
     alice = bot.user(1001, "Alice")
     group = bot.group("Club", members=[alice])
     bot.telegram.enforce_rate_limits = True
-    await bot.app.client.send_message(alice.id, "one")
+    client = bot.running.client
+    client.sleep_threshold = 0  # every FloodWait reaches the caller
+    await client.send_message(alice.id, "one")
     with pytest.raises(FloodWait) as caught:
-        await bot.app.client.send_message(alice.id, "two")
+        await client.send_message(alice.id, "two")
     assert caught.value.value == 1
     bot.clock.advance(1)
-    await bot.app.client.send_message(alice.id, "two")
+    await client.send_message(alice.id, "two")
     for i in range(20):
-        await bot.app.client.send_message(group.id, f"g{i}")
+        await client.send_message(group.id, f"g{i}")
     with pytest.raises(FloodWait):
-        await bot.app.client.send_message(group.id, "one too many")
+        await client.send_message(group.id, "one too many")
+
+
+async def test_short_flood_waits_are_slept_through_like_pyrogram(bot: BotHarness) -> None:
+    """Under `sleep_threshold` (10 s) the client waits on the virtual clock and retries."""
+    alice = bot.user(1001, "Alice")
+    bot.telegram.enforce_rate_limits = True
+    client = bot.running.client
+    await client.send_message(alice.id, "one")
+    second = asyncio.create_task(client.send_message(alice.id, "two"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not second.done()  # waiting for the FloodWait to pass
+    bot.clock.advance(1)
+    sent = await second
+    assert sent.text == "two"
+    assert bot.telegram.slept_through == [1.0]
+    bot.telegram.flood_wait("SendMessage", 42)
+    with pytest.raises(FloodWait) as caught:
+        await client.send_message(alice.id, "three")
+    assert caught.value.value == 42  # longer than the threshold: the caller decides
 
 
 async def test_group_messages_reach_the_bot_with_the_sender(bot: BotHarness) -> None:

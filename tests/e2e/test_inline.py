@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from core.testing import BotHarness
 from tests.e2e.worlds import dark_city_in_three_types, strict_rate_limit
 
@@ -52,7 +54,8 @@ async def test_banned_users_get_no_inline_results(bot: BotHarness) -> None:
     await bot.app.users.ban(1001, "spam", 1, bot.clock.now())
     answer = await bot.user(1001, "Alice").inline("heat")
     assert answer.results == ()
-    assert answer.switch_pm_text == "You are banned from this bot"
+    assert answer.switch_pm_text is not None
+    assert re.fullmatch(r"You are banned from this bot \(ref: [0-9a-f]{8}\)", answer.switch_pm_text)
     assert answer.cache_time == 0
 
 
@@ -82,7 +85,11 @@ async def test_a_flood_across_surfaces_shares_one_budget(mongo_uri: str) -> None
         assert len(await club.send(alice, "heat")) == 1
         told = await alice.inline("heat")  # the fourth update in a burst of three
         assert told.results == ()
-        assert told.switch_pm_text == "You are going too fast. Please wait a moment."
+        assert told.switch_pm_text is not None
+        assert re.fullmatch(
+            r"You are going too fast\. Please wait a moment\. \(ref: [0-9a-f]{8}\)",
+            told.switch_pm_text,
+        )
         assert not (await alice.inline("heat")).answered  # told once, then ignored
         assert list(await club.send(alice, "heat")) == []
         assert (await bot.user(1002, "Bob").inline("heat")).results  # others are served

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from pyrogram import Client, filters
@@ -14,11 +15,16 @@ from core.utils.errors import NotFoundError
 from tests.fakes import capture_events
 
 
-def add_command(bot: BotHarness, name: str, callback: object) -> None:
-    """Register an extra handler the way `register_handlers` does: through the middleware."""
-    bot.app.client.add_handler(
-        MessageHandler(bot.app.middleware.wrap(callback), filters.command(name)), group=-1
-    )
+def add_command(bot: BotHarness, name: str, callback: Any) -> None:
+    """Register an extra command the way `register_handlers` does: through the middleware,
+    and known (it stops there, so the "unknown command" answer of group 0 does not follow)."""
+    wrapped = bot.running.middleware.wrap(callback)
+
+    async def known(client: Client, message: Message) -> None:
+        await wrapped(client, message)
+        message.stop_propagation()
+
+    bot.running.client.add_handler(MessageHandler(known, filters.command(name)), group=-1)
 
 
 async def test_a_crashing_handler_answers_with_a_reference_and_the_bot_keeps_serving(

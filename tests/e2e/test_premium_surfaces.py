@@ -10,10 +10,7 @@ from core.testing import BotHarness, HarnessUser
 from repositories.files import MongoFileRepository
 
 INFO = "Premium is 3 $/month: write to @filmboss <fast & friendly>."
-PREMIUM_TEXT = (
-    "⭐ Premium only\nThis file is available to premium users. Admins can give you premium.\n\n"
-    + INFO
-)
+PREMIUM_TEXT = "⭐ Premium only\nThis file is available to premium users only.\n\n" + INFO
 
 
 @asynccontextmanager

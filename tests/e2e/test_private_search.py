@@ -93,10 +93,14 @@ async def test_banned_users_are_told_and_get_nothing(bot: BotHarness) -> None:
 async def test_bad_queries_get_a_clear_answer_and_commands_are_not_searched(
     bot: BotHarness,
 ) -> None:
+    await library(bot)
     alice = bot.user(1001, "Alice")
     (short,) = await alice.send("x")
     assert short.text.startswith("I can't search for that: must be at least 2 characters.")
-    assert list(await alice.send("/nonexistent")) == []
+    for command in ("/nonexistent", "/ban 5", "/broadcast hi", "/index", "/Heat"):
+        (reply,) = await alice.send(command)
+        assert reply.text == "Unknown command — see /help"
+        assert reply.buttons == ()
 
 
 async def test_regex_metacharacters_are_searched_safely(bot: BotHarness) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pyrogram.parser.html import HTML
+
 from core.models import FileRecord
-from core.services.delivery import human_size, render_caption
 from core.utils.validators import utf16_length
+from handlers.views import human_size, render_caption
 
 
 def record(name: str, caption: str | None = None, size: int = 734_003_200) -> FileRecord:
@@ -27,11 +29,24 @@ def record(name: str, caption: str | None = None, size: int = 734_003_200) -> Fi
     )
 
 
-def test_values_are_escaped_and_the_template_is_kept() -> None:
+async def shown(markup: str) -> str:
+    """What Telegram shows: the text Pyrogram's own HTML parser extracts from the markup."""
+    parsed = await HTML(None).parse(markup)
+    return str(parsed["message"])
+
+
+async def test_values_are_shown_exactly_and_the_template_is_kept() -> None:
     rendered = render_caption(
         "<b>{file_name}</b> [{file_size}]\n{caption}", record("Tom & Jerry <1>.mkv", "a<b")
     )
-    assert rendered == "<b>Tom &amp; Jerry &lt;1&gt;.mkv</b> [700 MB]\na&lt;b"
+    assert await shown(rendered) == "Tom & Jerry <1>.mkv [700 MB]\na<b"
+    assert rendered.startswith("<b>")  # the template's own markup stays markup
+
+
+async def test_text_that_looks_like_an_entity_is_not_decoded() -> None:
+    name = "Tom &amp; Jerry &lt;3 &#0; R&D &copy 2020.mkv"
+    rendered = render_caption("{file_name}\n{caption}", record(name, "&amp;&lt;&gt;"))
+    assert await shown(rendered) == name + "\n&amp;&lt;&gt;"
 
 
 def test_long_captions_are_shortened_first_then_names() -> None:

@@ -21,22 +21,13 @@ from core.search.normalize import (
 from core.search.query import parse_query
 from core.search.ranking import matches, rank
 from core.services.indexing import IncomingFile, IndexingService
-from tests.fakes import FakeClock
-
-
-class _Clock:
-    def now(self) -> datetime:
-        return datetime(2026, 1, 1, tzinfo=UTC)
-
-    def monotonic(self) -> float:
-        return FakeClock()()
-
-    async def sleep(self, seconds: float) -> None:  # pragma: no cover - unused here
-        return None
+from core.testing.clock import VirtualClock
 
 
 def build(name: str, *, size: int = 1000, mime: str = "video/x-matroska", guess: bool = False):  # type: ignore[no-untyped-def]
-    service = IndexingService(None, None, _Clock(), use_guessit=guess)  # type: ignore[arg-type]
+    service = IndexingService(
+        None, None, VirtualClock(datetime(2026, 1, 1, tzinfo=UTC)), use_guessit=guess
+    )  # type: ignore[arg-type]
     record = service.build(IncomingFile(f"u{name}", f"f{name}", name, size, mime, None, -100, 1))
     assert record is not None
     return record

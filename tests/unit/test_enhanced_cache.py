@@ -20,7 +20,7 @@ from core.cache.enhanced_cache import (
     expire_all_caches,
     get_all_cache_stats,
 )
-from tests.fakes import FakeClock
+from core.testing.clock import VirtualClock
 
 
 def test_hits_and_misses_are_counted_once_per_lookup() -> None:
@@ -47,7 +47,7 @@ def test_capacity_evicts_the_least_recently_used() -> None:
 
 
 def test_ttl_entries_expire_on_the_injected_clock() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     cache: EnhancedCache[str, int] = EnhancedCache("ttl", maxsize=10, ttl=60, timer=clock)
     cache.set("a", 1)
     clock.advance(59.9)
@@ -60,7 +60,7 @@ def test_ttl_entries_expire_on_the_injected_clock() -> None:
 
 
 def test_ttl_caches_are_lru_bounded_too() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     cache: EnhancedCache[int, int] = EnhancedCache("ttl-lru", maxsize=3, ttl=60, timer=clock)
     for i in range(5):
         cache.set(i, i)
@@ -69,7 +69,7 @@ def test_ttl_caches_are_lru_bounded_too() -> None:
 
 
 def test_periodic_cleanup_frees_entries_nobody_reads() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     cache: EnhancedCache[int, int] = EnhancedCache("cleanup", maxsize=100, ttl=10, timer=clock)
     for i in range(50):
         cache.set(i, i)
@@ -80,7 +80,7 @@ def test_periodic_cleanup_frees_entries_nobody_reads() -> None:
 
 
 async def test_cleanup_loop_runs_on_the_injected_sleep() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     cache: EnhancedCache[int, int] = EnhancedCache("loop", maxsize=10, ttl=5, timer=clock)
     cache.set(1, 1)
     ticks = 0
@@ -247,7 +247,7 @@ class CacheModel(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = FakeClock()
+        self.clock = VirtualClock(autojump=True)
         self.cache: EnhancedCache[str, int] = EnhancedCache(
             "model", maxsize=self.MAXSIZE, ttl=self.TTL, timer=self.clock
         )
@@ -256,14 +256,14 @@ class CacheModel(RuleBasedStateMachine):
         self.misses = 0
 
     def _expire_model(self) -> None:
-        for key in [k for k, (_, exp) in self.model.items() if exp <= self.clock.now]:
+        for key in [k for k, (_, exp) in self.model.items() if exp <= self.clock.monotonic()]:
             del self.model[key]
 
     @rule(key=KEYS, value=st.integers())
     def set(self, key: str, value: int) -> None:
         self._expire_model()
         self.cache.set(key, value)
-        self.model[key] = (value, self.clock.now + self.TTL)
+        self.model[key] = (value, self.clock.monotonic() + self.TTL)
         self.model.move_to_end(key)
         while len(self.model) > self.MAXSIZE:
             self.model.popitem(last=False)
@@ -272,7 +272,7 @@ class CacheModel(RuleBasedStateMachine):
     def get(self, key: str) -> None:
         found = self.cache.get(key)
         entry = self.model.get(key)
-        if entry is not None and entry[1] > self.clock.now:
+        if entry is not None and entry[1] > self.clock.monotonic():
             assert found == entry[0]
             self.model.move_to_end(key)
             self.hits += 1
@@ -299,7 +299,7 @@ class CacheModel(RuleBasedStateMachine):
 
     @invariant()
     def same_live_keys_and_counts(self) -> None:
-        live = {k for k, (_, exp) in self.model.items() if exp > self.clock.now}
+        live = {k for k, (_, exp) in self.model.items() if exp > self.clock.monotonic()}
         assert {k for k in "abcdef" if k in self.cache} == live
         stats = self.cache.stats()
         assert (stats.hits, stats.misses) == (self.hits, self.misses)

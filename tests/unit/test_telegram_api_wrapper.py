@@ -10,12 +10,12 @@ from pyrogram.errors import FloodWait, InputUserDeactivated, PeerIdInvalid, User
 from structlog.testing import capture_logs
 
 from core.telegram.api_wrapper import RateLimits, TelegramAPI
+from core.testing.clock import VirtualClock
 from core.utils.errors import ErrorCode, FloodWaitError
 from core.utils.ratelimit import TokenBucket
-from tests.fakes import FakeClock
 
 
-def make_api(clock: FakeClock, **limits: float) -> TelegramAPI:
+def make_api(clock: VirtualClock, **limits: float) -> TelegramAPI:
     return TelegramAPI(
         limits=RateLimits(jitter=0.0, **limits),  # type: ignore[arg-type]
         clock=clock,
@@ -38,7 +38,7 @@ def scripted(*outcomes: object) -> Callable[[], Awaitable[object]]:
 
 
 async def test_flood_waits_are_waited_out_then_retried() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     api = make_api(clock)
     with capture_logs() as logs:
         result = await api.call(
@@ -58,7 +58,7 @@ async def test_flood_waits_are_waited_out_then_retried() -> None:
 
 
 async def test_waits_longer_than_pyrogram_sleep_threshold_are_handled() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     api = make_api(clock)
     result = await api.call("copy_message", 5, scripted(FloodWait(value=420), "ok"))
     assert result.ok
@@ -66,7 +66,7 @@ async def test_waits_longer_than_pyrogram_sleep_threshold_are_handled() -> None:
 
 
 async def test_jitter_adds_up_to_the_configured_fraction() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     api = TelegramAPI(
         limits=RateLimits(jitter=0.1), clock=clock, sleep=clock.sleep, rng=random.Random(1)
     )
@@ -76,7 +76,7 @@ async def test_jitter_adds_up_to_the_configured_fraction() -> None:
 
 
 async def test_retry_cap_raises_flood_wait_error() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     api = make_api(clock, max_retries=2)
     with pytest.raises(FloodWaitError) as caught:
         await api.call("send_message", 5, scripted(*[FloodWait(value=1)] * 3))
@@ -84,7 +84,7 @@ async def test_retry_cap_raises_flood_wait_error() -> None:
 
 
 async def test_total_wait_cap_raises_without_sleeping_past_it() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     api = make_api(clock, max_total_wait=60)
     with pytest.raises(FloodWaitError):
         await api.call("send_message", 5, scripted(FloodWait(value=30), FloodWait(value=31)))
@@ -100,7 +100,7 @@ async def test_total_wait_cap_raises_without_sleeping_past_it() -> None:
     ],
 )
 async def test_terminal_errors_are_values(error: Exception, code: ErrorCode) -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     api = make_api(clock)
     result = await api.call("send_message", 77, scripted(error))
     assert not result.ok
@@ -109,41 +109,41 @@ async def test_terminal_errors_are_values(error: Exception, code: ErrorCode) -> 
 
 
 async def test_other_errors_propagate() -> None:
-    api = make_api(FakeClock())
+    api = make_api(VirtualClock(autojump=True))
     with pytest.raises(RuntimeError):
         await api.call("send_message", 5, scripted(RuntimeError("bug")))
 
 
 async def test_private_chats_get_one_message_per_second() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     api = make_api(clock)
-    start = clock.now
+    start = clock.monotonic()
     for _ in range(5):
         await api.call("send_message", 42, scripted("ok"))
-    assert clock.now - start == pytest.approx(4.0)
+    assert clock.monotonic() - start == pytest.approx(4.0)
 
 
 async def test_groups_get_twenty_messages_per_minute() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     api = make_api(clock)
-    start = clock.now
+    start = clock.monotonic()
     for _ in range(21):
         await api.call("send_message", -1001234567890, scripted("ok"))
-    assert clock.now - start == pytest.approx(60.0)
+    assert clock.monotonic() - start == pytest.approx(60.0)
 
 
 async def test_the_global_rate_bounds_a_broadcast() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     api = make_api(clock, global_per_second=25)
-    start = clock.now
+    start = clock.monotonic()
     for user_id in range(1, 256):  # 255 different private chats
         await api.call("send_message", user_id, scripted("ok"))
-    elapsed = clock.now - start
+    elapsed = clock.monotonic() - start
     assert elapsed == pytest.approx((255 - 5) / 25)  # a burst of 5, then 25 per second
 
 
 def test_token_bucket_refills_over_time() -> None:
-    clock = FakeClock()
+    clock = VirtualClock(autojump=True)
     bucket = TokenBucket(rate=2, capacity=2, clock=clock)
     assert [bucket.reserve(), bucket.reserve()] == [0, 0]
     assert bucket.reserve() == pytest.approx(0.5)

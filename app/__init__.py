@@ -1,0 +1,9 @@
+"""The composition root: `build_app` wires settings → database → repositories → services →
+handlers; `App` starts and stops what it wired. `bot.py` (the command line) and the test harness
+both build the bot here, so what is tested is what runs."""
+
+from __future__ import annotations
+
+from app.build import App, build_app, build_database, build_telegram_client
+
+__all__ = ["App", "build_app", "build_database", "build_telegram_client"]

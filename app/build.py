@@ -1,0 +1,286 @@
+"""`App` and `build_app`: the one place that wires the bot together."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pyrogram import Client
+from pyrogram.enums import ParseMode
+from pyrogram.errors import RPCError
+from pyrogram.types import BotCommand, BotCommandScopeChat
+
+from core.cache.enhanced_cache import cache_cleanup_loop
+from core.clock import Clock, SystemClock
+from core.config import ConfigurationError, Settings, missing_telegram_credentials
+from core.logging import get_logger
+from core.services import Services
+from core.services.autodelete import AutoDeleteService
+from core.services.callbacks import CallbackCodec
+from core.services.delivery import DeliveryService
+from core.services.groups import GroupService
+from core.services.indexing import IndexingService
+from core.services.notices import GONE_CODES, Notices
+from core.services.search import SearchService
+from core.services.stats import StatsService
+from core.services.subscription import SubscriptionService
+from core.services.users import UserService
+from core.telegram.api_wrapper import TelegramAPI
+from core.telegram.login import telegram_login_failure
+from core.telegram.membership import PyrogramMembership
+from core.utils.activity import Activity
+from core.utils.guards import Gate, Guards
+from core.utils.ratelimit import UserRateLimiter
+from handlers import views
+from handlers.middleware import Middleware
+from handlers.registry import register_handlers
+from repositories import ALL_INDEXES
+from repositories.chats import MongoChatRepository
+from repositories.deletions import MongoDeletionRepository
+from repositories.files import MongoFileRepository
+from repositories.join_requests import MongoJoinRequestRepository
+from repositories.mongo import Database
+from repositories.searches import MongoSearchKeyRepository
+from repositories.settings import MongoSettingsRepository
+from repositories.users import MongoUserRepository, UserRepository
+
+__all__ = ["App", "build_app", "build_database", "build_telegram_client"]
+
+log = get_logger("bot")
+
+CACHE_CLEANUP_SECONDS = 60.0
+AUTO_DELETE_SWEEP_SECONDS = 30.0
+
+
+@dataclass
+class App:
+    """Everything `build_app` wired together; `start`/`stop` bracket its lifetime."""
+
+    settings: Settings
+    database: Database
+    client: Client
+    clock: Clock
+    services: Services
+    middleware: Middleware
+    users: UserRepository
+    activity: Activity
+    api: TelegramAPI
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    started: bool = False
+
+    @property
+    def on_unhandled_error(self) -> Callable[[BaseException], None] | None:
+        return self.middleware.on_unhandled_error
+
+    @on_unhandled_error.setter
+    def on_unhandled_error(self, hook: Callable[[BaseException], None] | None) -> None:
+        self.middleware.on_unhandled_error = hook
+
+    async def start(self, *, login_timeout: float | None = None) -> None:
+        """Database, then Telegram, then background tasks; `stop()` undoes whatever happened.
+
+        A Telegram login that fails raises `TelegramLoginError` with a reason a person reads
+        ("BOT_TOKEN was rejected by Telegram", "no network route to Telegram ...").
+        """
+        await self.database.start()
+        await self.database.prepare(ALL_INDEXES)
+        await self.services.callbacks.load()
+        try:
+            await asyncio.wait_for(self.client.start(), login_timeout)
+        except Exception as exc:
+            raise telegram_login_failure(exc) from exc
+        await self._set_commands()
+        self.tasks.append(
+            asyncio.create_task(cache_cleanup_loop(CACHE_CLEANUP_SECONDS, self.clock.sleep))
+        )
+        self.tasks.append(
+            asyncio.create_task(
+                self.services.auto_delete.run(
+                    self._delete_message, self._tell_deleted, AUTO_DELETE_SWEEP_SECONDS
+                )
+            )
+        )
+        me = self.client.me
+        self.started = True
+        log.info("bot_started", username=me.username if me else None, bot_id=me.id if me else None)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()
+        await self.services.notices.close()
+        try:
+            if self.client.is_connected:
+                await self.client.stop()
+        except Exception as exc:  # noqa: BLE001 - a half-started client must not hide the cause
+            log.debug("telegram_stop_failed", error=type(exc).__name__)
+        finally:
+            await self.database.close()
+        if self.started:
+            self.started = False
+            log.info("bot_stopped")
+
+    async def _delete_message(self, chat_id: int, message_id: int) -> bool:
+        """Bulk work goes through the wrapper: paced, FloodWait-safe, terminal errors as values."""
+        result = await self.api.call(
+            "delete_messages", chat_id, lambda: self.client.delete_messages(chat_id, message_id)
+        )
+        return result.ok
+
+    async def _tell_deleted(self, chat_id: int, count: int) -> None:
+        result = await self.api.call(
+            "send_message",
+            chat_id,
+            lambda: self.client.send_message(chat_id, views.auto_deleted_text(count)),
+        )
+        if result.error in GONE_CODES:
+            await self.services.users.mark_blocked(chat_id)
+
+    async def _set_commands(self) -> None:
+        """The command menu: user commands for everyone, admin ones in each admin's chat."""
+        user_commands = [BotCommand(name, text) for name, text in views.USER_COMMANDS]
+        await self.client.set_bot_commands(user_commands)
+        admin_commands = user_commands + [
+            BotCommand(name, text) for name, text in views.ADMIN_COMMANDS
+        ]
+        for admin_id in self.settings.admins:
+            try:
+                await self.client.set_bot_commands(
+                    admin_commands, scope=BotCommandScopeChat(admin_id)
+                )
+            except (RPCError, KeyError, ValueError) as exc:
+                # Telegram only knows chats with users who have started the bot.
+                log.warning("admin_commands_not_set", admin_id=admin_id, reason=type(exc).__name__)
+
+
+def build_database(settings: Settings) -> Database:
+    uri = settings.database_uri.get_secret_value() if settings.database_uri else None
+    return Database(
+        uri,
+        settings.database_name,
+        data_dir=settings.data_dir,
+        operation_timeout=settings.database_timeout,
+    )
+
+
+def build_telegram_client(
+    settings: Settings, *, name: str = "bot", in_memory: bool = False
+) -> Client:
+    """The real Pyrogram client; its session file lives in DATA_DIR so restarts skip sign-in."""
+    if settings.api_id is None or settings.api_hash is None or settings.bot_token is None:
+        raise ConfigurationError([f"{n}: not set" for n in missing_telegram_credentials(settings)])
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Client(
+        name,
+        api_id=settings.api_id,
+        api_hash=settings.api_hash.get_secret_value(),
+        bot_token=settings.bot_token.get_secret_value(),
+        workdir=str(settings.data_dir),
+        in_memory=in_memory,
+    )
+
+
+def build_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    telegram: Client | None = None,
+    clock: Clock | None = None,
+) -> App:
+    """The one composition root: settings → database → repositories → services → handlers.
+
+    Real adapters are the defaults; the test harness passes the Telegram double, its own
+    database and a virtual clock, so what is tested is what runs.
+    """
+    clock = clock or SystemClock()
+    database = db or build_database(settings)
+    client = telegram or build_telegram_client(settings)
+    client.set_parse_mode(ParseMode.HTML)
+
+    users = MongoUserRepository(database)
+    files = MongoFileRepository(database)
+    runtime_settings = MongoSettingsRepository(database)
+    activity = Activity()
+    api = TelegramAPI(clock=clock.monotonic, sleep=clock.sleep)
+
+    user_service = UserService(users, clock)
+    premium_gate = Gate.PREMIUM if settings.premium_only else Gate.FREE
+    guards = Guards(
+        settings.admins,
+        users=user_service.get,
+        clock=clock.now,
+        global_gate=lambda: premium_gate,
+        premium_info=settings.premium_info,
+    )
+    membership = PyrogramMembership(client)
+    subscription = SubscriptionService(
+        settings.auth_channels,
+        mode=settings.auth_mode,
+        source=membership,
+        requests=MongoJoinRequestRepository(database),
+        settings=runtime_settings,
+        clock=clock,
+        admins=settings.admins,
+    )
+    search = SearchService(files, clock, searches=MongoSearchKeyRepository(database))
+
+    async def send_text(chat_id: int, text: str) -> object:
+        return await client.send_message(chat_id, text)
+
+    services = Services(
+        users=user_service,
+        callbacks=CallbackCodec(runtime_settings),
+        guards=guards,
+        search=search,
+        indexing=IndexingService(
+            files,
+            search,
+            clock,
+            skip_duplicates=settings.skip_duplicates,
+            channels=settings.channels,
+        ),
+        subscription=subscription,
+        groups=GroupService(
+            MongoChatRepository(database), clock, members=membership, admins=settings.admins
+        ),
+        delivery=DeliveryService(
+            files,
+            guards,
+            subscription=subscription,
+            caption_template=settings.custom_file_caption,
+            protect_content=settings.protect_content,
+        ),
+        auto_delete=AutoDeleteService(
+            MongoDeletionRepository(database),
+            clock,
+            minutes=settings.auto_delete_minutes,
+            activity=activity,
+        ),
+        stats=StatsService(user_service, clock, database=database.description),
+        notices=Notices(send_text, user_service, clock, activity=activity),
+    )
+    middleware = Middleware(
+        on_user=user_service.interacted,
+        is_banned=guards.banned,
+        on_recipient_gone=user_service.mark_blocked,
+        admins=frozenset(settings.admins),
+        limiter=UserRateLimiter(
+            per_minute=settings.rate_limit_per_minute,
+            burst=settings.rate_limit_burst,
+            clock=clock.monotonic,
+        ),
+    )
+    register_handlers(client, services, middleware)
+    return App(
+        settings=settings,
+        database=database,
+        client=client,
+        clock=clock,
+        services=services,
+        middleware=middleware,
+        users=users,
+        activity=activity,
+        api=api,
+    )

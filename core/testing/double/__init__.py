@@ -1,0 +1,1 @@
+"""The Telegram double, split by concern; `core.testing.telegram` composes it."""

@@ -1,0 +1,148 @@
+"""What users and channels do: the incoming side of the double (updates delivered to the bot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyrogram import raw
+
+from core.testing.double.limits import check_inline_query, check_user_text
+from core.testing.double.state import (
+    ChannelState,
+    DocumentState,
+    DoubleState,
+    StoredMessage,
+    _hash,
+)
+
+
+class UserActions(DoubleState):
+    """Users write, edit, press buttons, query inline and ask to join; channels post."""
+
+    async def user_sends(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        channel: ChannelState | None = None,
+        reply_to: int | None = None,
+    ) -> StoredMessage:
+        """A user writes to the bot in private chat, or in a group (`channel` = the supergroup),
+        optionally as a reply to message `reply_to` of that chat."""
+        check_user_text(text)
+        header = raw.types.MessageReplyHeader(reply_to_msg_id=reply_to) if reply_to else None
+        if channel is None:
+            message = await self._store(
+                user_id, next(self._private_ids), text, out=False, sender=user_id, reply_to=header
+            )
+            update: Any = raw.types.UpdateNewMessage(
+                message=message.raw, pts=self._next_pts(), pts_count=1
+            )
+            await self.deliver(update, users=[user_id])
+        else:
+            message = await self._store(
+                channel.id,
+                self._next_channel_id(channel),
+                text,
+                out=False,
+                sender=user_id,
+                reply_to=header,
+            )
+            update = raw.types.UpdateNewChannelMessage(
+                message=message.raw, pts=self._next_pts(), pts_count=1
+            )
+            await self.deliver(update, users=[user_id], chats=[channel.raw_id])
+        return message
+
+    async def user_edits(self, message: StoredMessage, text: str) -> StoredMessage:
+        """The author of `message` (in a group or private chat) edits its text."""
+        edited = await self._store(
+            message.chat_id, message.id, text, out=False, sender=message.sender_id
+        )
+        edited.edited = True
+        chats: list[int] = []
+        if message.chat_id > 0:
+            update: Any = raw.types.UpdateEditMessage(
+                message=edited.raw, pts=self._next_pts(), pts_count=1
+            )
+        else:
+            chats = [self.channel_by_chat_id(message.chat_id).raw_id]
+            update = raw.types.UpdateEditChannelMessage(
+                message=edited.raw, pts=self._next_pts(), pts_count=1
+            )
+        senders = [message.sender_id] if message.sender_id is not None else []
+        await self.deliver(update, users=senders, chats=chats)
+        return edited
+
+    async def join_request(self, user_id: int, channel: ChannelState) -> None:
+        """`user_id` asks to join `channel` through an invite link that needs approval; the bot,
+        as an admin of the channel, is told (`UpdateBotChatInviteRequester`)."""
+        channel.join_requests.add(user_id)
+        links = [
+            link for chat, link, request in self.invite_links if chat == channel.id and request
+        ]
+        invite = raw.types.ChatInviteExported(
+            link=links[-1] if links else f"https://t.me/+request{channel.raw_id}",
+            admin_id=self.bot.id,
+            date=self.clock.timestamp(),
+            request_needed=True,
+        )
+        update = raw.types.UpdateBotChatInviteRequester(
+            peer=channel.peer(),
+            date=self.clock.timestamp(),
+            user_id=user_id,
+            about="",
+            invite=invite,
+            qts=self._next_pts(),
+        )
+        await self.deliver(update, users=[user_id, self.bot.id], chats=[channel.raw_id])
+
+    async def channel_posts(
+        self, channel: ChannelState, document: DocumentState | None, caption: str = ""
+    ) -> StoredMessage:
+        message = await self._store(
+            channel.id,
+            self._next_channel_id(channel),
+            caption,
+            out=False,
+            sender=None,
+            document=document,
+        )
+        update = raw.types.UpdateNewChannelMessage(
+            message=message.raw, pts=self._next_pts(), pts_count=1
+        )
+        await self.deliver(update, chats=[channel.raw_id])
+        return message
+
+    async def press(self, user_id: int, message: StoredMessage, data: bytes) -> int:
+        """A user presses an inline button; returns the callback query id."""
+        query_id = next(self._query_ids)
+        if message.chat_id > 0:
+            peer: Any = raw.types.PeerUser(user_id=message.chat_id)
+            chats: list[int] = []
+        else:
+            channel = self.channel_by_chat_id(message.chat_id)
+            peer, chats = channel.peer(), [channel.raw_id]
+        update = raw.types.UpdateBotCallbackQuery(
+            query_id=query_id,
+            user_id=user_id,
+            peer=peer,
+            msg_id=message.id,
+            chat_instance=_hash("instance", message.chat_id),
+            data=data,
+        )
+        await self.deliver(update, users=[user_id, self.bot.id], chats=chats)
+        return query_id
+
+    async def inline_query(self, user_id: int, query: str, offset: str = "") -> int:
+        check_inline_query(query)
+        query_id = next(self._query_ids)
+        update = raw.types.UpdateBotInlineQuery(
+            query_id=query_id,
+            user_id=user_id,
+            query=query,
+            offset=offset,
+            peer_type=raw.types.InlineQueryPeerTypeSameBotPM(),
+        )
+        await self.deliver(update, users=[user_id])
+        return query_id

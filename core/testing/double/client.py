@@ -1,0 +1,69 @@
+"""`DoubleClient`: a real Pyrogram `Client` whose network is the double."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyrogram import Client
+from pyrogram.errors import FloodWait
+from pyrogram.raw.core import TLObject
+
+if TYPE_CHECKING:
+    from core.testing.telegram import TelegramDouble
+
+
+class DoubleClient(Client):
+    """A real Pyrogram `Client` with in-memory storage whose network is the double."""
+
+    def __init__(self, double: TelegramDouble, *, workers: int = 4, **kwargs: Any) -> None:
+        super().__init__(
+            "double",
+            api_id=1,
+            api_hash="0" * 32,
+            bot_token=f"{double.bot.id}:{'A' * 35}",
+            in_memory=True,
+            workers=workers,
+            **kwargs,
+        )
+        self.double = double
+        double.client = self
+
+    async def connect(self) -> bool:
+        if self.is_connected:
+            raise ConnectionError("Client is already connected")
+        await self.storage.open()  # type: ignore[no-untyped-call]  # unannotated upstream
+        await self.storage.dc_id(2)
+        await self.storage.api_id(1)
+        await self.storage.test_mode(False)
+        await self.storage.auth_key(b"\x00" * 256)
+        await self.storage.user_id(self.double.bot.id)
+        await self.storage.is_bot(True)
+        await self.storage.date(0)
+        self.is_connected = True
+        return True
+
+    async def disconnect(self) -> None:
+        if not self.is_connected:
+            raise ConnectionError("Client is already disconnected")
+        if self.is_initialized:
+            raise ConnectionError("Can't disconnect an initialized client")
+        await self.storage.close()  # type: ignore[no-untyped-call]  # unannotated upstream
+        self.is_connected = False
+
+    async def invoke(self, query: TLObject[Any], *args: Any, **kwargs: Any) -> Any:
+        """Like `Client.invoke`, with the double as the session. Like Pyrogram's session, a
+        FloodWait of at most `sleep_threshold` seconds (10 by default) is slept through on the
+        double's clock and the request retried; a longer one reaches the caller."""
+        while True:
+            try:
+                result = await self.double.invoke(query)
+                break
+            except FloodWait as exc:
+                wait = float(exc.value) if isinstance(exc.value, int | float) else 0.0
+                if wait > self.sleep_threshold:
+                    raise
+                self.double.slept_through.append(wait)
+                await self.double.clock.sleep(wait)
+        await self.fetch_peers(getattr(result, "users", []))
+        await self.fetch_peers(getattr(result, "chats", []))
+        return result
