@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import Iterator, Sequence
@@ -200,7 +201,7 @@ class Database:
         """Close the client and stop the embedded server; safe to call twice."""
         client, self._client = self._client, None
         if client is not None:
-            client.close()
+            await _close(client)
         if self.embedded is not None:
             await self.embedded.stop()
             self.embedded = None
@@ -267,7 +268,7 @@ class Database:
             await self.ensure_schema()
         finally:
             if self._client is not None:
-                self._client.close()
+                await _close(self._client)
             self._client = bounded
 
     async def _migrate(self, from_version: int | None) -> None:
@@ -279,6 +280,13 @@ class Database:
         if self._client is not None:
             with storage_errors("drop database"):
                 await self._client.drop_database(self.name)
+
+
+async def _close(client: AsyncIOMotorClient[_Doc]) -> None:
+    """Motor's `close()` blocks: it ends server sessions over the network, synchronously. Off
+    the event loop, so that a slow or unreachable database never freezes the bot (or anything
+    else on the loop, such as a proxy in front of the database) while it shuts down."""
+    await asyncio.to_thread(client.close)
 
 
 def _uri_options(uri: str | None) -> frozenset[str]:

@@ -35,7 +35,9 @@ class DatabaseProxy:
 
     @property
     def uri(self) -> str:
-        return f"mongodb://127.0.0.1:{self._port}/"
+        # directConnection: the driver must not follow the server's own address (a replica
+        # set member names itself in `hello`) around the proxy.
+        return f"mongodb://127.0.0.1:{self._port}/?directConnection=true"
 
     async def start(self) -> str:
         await self._listen()

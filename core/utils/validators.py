@@ -192,7 +192,12 @@ class Validators:
     def page_number(value: object) -> int:
         """The page an inline offset or a page button asks for: plain ASCII digits within range,
         and page 1 for anything else (`"²"`, `"①"`, `"-3"`, `""`), never an exception."""
-        number = _as_int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            number: int | None = value
+        elif isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value, re.ASCII):
+            number = int(value)  # exactly what the bot itself writes into offsets and buttons
+        else:
+            number = None
         return number if number is not None and 1 <= number <= MAX_OFFSET else 1
 
     @staticmethod

@@ -182,3 +182,28 @@ def test_message_and_caption_limits_count_like_telegram() -> None:
     assert not Validators.message_text("   ").ok
     assert Validators.caption("b" * 1024).ok
     assert not Validators.caption("b" * 1025).ok
+
+
+@pytest.mark.parametrize(
+    ("raw", "page"),
+    [
+        ("1", 1),
+        ("2", 2),
+        ("17", 17),
+        ("", 1),
+        ("0", 1),
+        ("-3", 1),
+        (" 5", 1),
+        ("5\n", 1),
+        ("²", 1),
+        ("①", 1),
+        ("¹²", 1),
+        ("٣", 1),  # Arabic-Indic digit: `str.isdigit()` accepts it, `int()` too
+        ("1e3", 1),
+        ("9" * 40, 1),
+        (True, 1),
+        (None, 1),
+    ],
+)
+def test_page_numbers_are_plain_ascii_digits_or_page_one(raw: object, page: int) -> None:
+    assert Validators.page_number(raw) == page
