@@ -143,6 +143,16 @@ def _print_config_error(problems: Sequence[str]) -> None:
     print(f"See {CONFIG_DOC} for every setting.", file=sys.stderr)
 
 
+def _simulate(settings: Settings) -> int:
+    from core.testing.simulate import run_simulation  # noqa: PLC0415 - test kit, on demand
+
+    try:
+        return asyncio.run(run_simulation(settings, sys.stdin, sys.stdout))
+    except KeyboardInterrupt:  # Ctrl-C leaves like Ctrl-D: the harness has shut down
+        print(file=sys.stdout)
+        return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     overrides = {"environment": args.environment} if args.environment else {}
@@ -169,9 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK if report.healthy else EXIT_UNHEALTHY
 
     if args.command == "simulate":
-        from core.testing.simulate import run_simulation  # noqa: PLC0415 - test kit, on demand
-
-        return asyncio.run(run_simulation(settings, sys.stdin, sys.stdout))
+        return _simulate(settings)
 
     missing = missing_telegram_credentials(settings)
     if missing:

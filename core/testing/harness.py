@@ -25,6 +25,7 @@ from core.config import Settings
 from core.logging import configure_logging
 from core.testing.clock import VirtualClock
 from core.testing.dbproxy import DatabaseProxy
+from core.testing.double.state import ZERO_CHANNEL_ID
 from core.testing.telegram import (
     ChannelState,
     DoubleClient,
@@ -640,9 +641,23 @@ class BotHarness:
         return HarnessUser(self, uid, name)
 
     def channel(
-        self, title: str, *, username: str | None = None, bot_is_admin: bool = True
+        self,
+        title: str,
+        *,
+        username: str | None = None,
+        bot_is_admin: bool = True,
+        chat_id: int | None = None,
     ) -> HarnessChannel:
-        state = self.telegram.add_channel(title, username=username, bot_is_admin=bot_is_admin)
+        """A channel the bot administers (unless `bot_is_admin=False`); `chat_id` gives it a
+        chosen id (`-100...`, e.g. one that settings name), else a new one is made up."""
+        raw_id = None
+        if chat_id is not None:
+            raw_id = ZERO_CHANNEL_ID - chat_id
+            if raw_id <= 0:
+                raise ValueError(f"{chat_id} is not a channel id (they start with -100)")
+        state = self.telegram.add_channel(
+            title, username=username, bot_is_admin=bot_is_admin, raw_id=raw_id
+        )
         return HarnessChannel(self, state)
 
     def group(self, title: str, members: Sequence[HarnessUser] = ()) -> HarnessGroup:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
+import threading
+import time
+from collections.abc import Callable
 from importlib import resources
 from typing import TextIO
 
@@ -18,10 +21,12 @@ HELP = """Type a message to send it to the bot as the current user. Commands:
   :as user|admin             switch who is typing
   :click N                   press button N of the last message that had buttons
   :inline QUERY              search inline (@bot QUERY)
+  :join                      join every force-subscribe channel (AUTH_CHANNELS)
   :group TEXT                write TEXT in the group "Film Club" (the auto-filter answers)
   :post CHANNEL "name" SIZE  post a file to a channel (created if new),
                              e.g. :post Movies "Heat.1995.mkv" 2G
-  :advance 10m               move virtual time forward (s, m, h, d)
+  :advance 10m               move time forward (s, m, h, d); typed sessions also
+                             follow the wall clock, piped scripts only this
   :help                      this text
   :quit                      leave"""
 
@@ -53,7 +58,7 @@ def _samples() -> list[tuple[str, int, str]]:
 
 
 class Simulation:
-    def __init__(self, bot: BotHarness, out: TextIO) -> None:
+    def __init__(self, bot: BotHarness, out: TextIO, channels: World) -> None:
         self.bot = bot
         self.out = out
         self.users = {
@@ -61,7 +66,9 @@ class Simulation:
             "admin": bot.user(ADMIN_ID, "Admin", "admin"),
         }
         self.current: HarnessUser = self.users["user"]
-        self.channels: dict[str, HarnessChannel] = {}
+        self.channels: dict[str, HarnessChannel] = dict(channels.indexed)
+        self.auth_channels = channels.auth
+        self.samples_channel = channels.samples
         self.last_with_buttons: BotMessage | None = None
         self.group = bot.group("Film Club", members=list(self.users.values()))
 
@@ -76,7 +83,8 @@ class Simulation:
             label = "edited" if message.edited else "bot"
             body = message.text or ""
             if message.media:
-                body = f"[{message.media.kind}: {message.media.file_name}] {body}".strip()
+                kind = message.media.kind + (", protected" if message.protect_content else "")
+                body = f"[{kind}: {message.media.file_name}] {body}".strip()
             self.say(f"[{label}] " + body.replace("\n", "\n      "))
             buttons = message.all_buttons
             if buttons:
@@ -107,6 +115,13 @@ class Simulation:
 
     async def handle(self, line: str) -> bool:
         """Run one input line; False means quit."""
+        try:
+            return await self._handle(line)
+        except ValueError as exc:  # a bad size or duration, an over-long message, bad quoting
+            self.say(f"({exc})")
+            return True
+
+    async def _handle(self, line: str) -> bool:
         if not line.startswith(":"):
             self.show(await self.current.send(line))
             return True
@@ -114,28 +129,68 @@ class Simulation:
         command, args = (parts[0].lower(), parts[1:]) if parts else ("help", [])
         if command in {"quit", "exit", "q"}:
             return False
-        if command == "as" and args and args[0] in self.users:
-            self.current = self.users[args[0]]
-            self.say(f"(now typing as {args[0]}: {self.current.name}, id {self.current.id})")
-        elif command == "click" and args and args[0].isdigit():
-            await self.click(int(args[0]))
-        elif command == "inline":
-            self.show_inline(await self.current.inline(" ".join(args)))
-        elif command == "group" and args:
-            replies = await self.group.send(self.current, " ".join(args))
-            if replies:
-                self.show(replies)
-            else:
-                self.say("(the group stays quiet)")
-        elif command == "post" and len(args) == 3:  # noqa: PLR2004 - channel, name, size
-            mime = "video/x-matroska" if args[1].lower().endswith((".mkv", ".mp4")) else ""
-            await self.post(args[0], args[1], _size(args[2]), mime or "application/octet-stream")
-            self.say(f"(posted {args[1]} to {args[0]})")
-        elif command == "advance" and args:
-            await self.bot.advance(_seconds(args[0]))
-            self.say(f"(virtual time is now {self.bot.clock.now():%Y-%m-%d %H:%M:%S} UTC)")
-        else:
+        action = {
+            "as": self._switch,
+            "click": self._click_command,
+            "inline": self._inline,
+            "join": self._join,
+            "group": self._group,
+            "post": self._post_command,
+            "advance": self._advance,
+        }.get(command)
+        if action is None or not await action(args):
             self.say(HELP)
+        return True
+
+    async def _switch(self, args: list[str]) -> bool:
+        if not args or args[0] not in self.users:
+            return False
+        self.current = self.users[args[0]]
+        self.say(f"(now typing as {args[0]}: {self.current.name}, id {self.current.id})")
+        return True
+
+    async def _click_command(self, args: list[str]) -> bool:
+        if not args or not args[0].isascii() or not args[0].isdigit():
+            return False
+        await self.click(int(args[0]))
+        return True
+
+    async def _inline(self, args: list[str]) -> bool:
+        self.show_inline(await self.current.inline(" ".join(args)))
+        self.last_with_buttons = None  # :click must not press an older message's button
+        return True
+
+    async def _join(self, _args: list[str]) -> bool:
+        for channel in self.auth_channels:
+            self.current.join(channel)
+            self.say(f"(joined {channel.title})")
+        if not self.auth_channels:
+            self.say("(no AUTH_CHANNELS are set)")
+        return True
+
+    async def _group(self, args: list[str]) -> bool:
+        if not args:
+            return False
+        replies = await self.group.send(self.current, " ".join(args))
+        if replies:
+            self.show(replies)
+        else:
+            self.say("(the group stays quiet)")
+        return True
+
+    async def _post_command(self, args: list[str]) -> bool:
+        if len(args) != 3:  # noqa: PLR2004 - channel, name, size
+            return False
+        mime = "video/x-matroska" if args[1].lower().endswith((".mkv", ".mp4")) else ""
+        await self.post(args[0], args[1], _size(args[2]), mime or "application/octet-stream")
+        self.say(f"(posted {args[1]} to {args[0]})")
+        return True
+
+    async def _advance(self, args: list[str]) -> bool:
+        if not args:
+            return False
+        await self.bot.advance(_seconds(args[0]))
+        self.say(f"(virtual time is now {self.bot.clock.now():%Y-%m-%d %H:%M:%S} UTC)")
         return True
 
     async def click(self, number: int) -> None:
@@ -160,30 +215,97 @@ class Simulation:
         self.show(replies)
 
 
-async def _read_lines(stream: TextIO) -> list[str] | None:
-    line = await asyncio.to_thread(stream.readline)
-    return None if line == "" else [line.rstrip("\n")]
+class World:
+    """The chats the settings name, as stand-ins on the double (made before the bot starts)."""
+
+    def __init__(self, bot: BotHarness, settings: Settings) -> None:
+        self.indexed: dict[str, HarnessChannel] = {}
+        for number, ref in enumerate(settings.channels, 1):
+            channel = _stand_in(bot, ref, f"Channel {number}")
+            self.indexed[channel.title] = channel
+        if not self.indexed:
+            self.indexed["Movies"] = bot.channel("Movies")
+        self.samples = next(iter(self.indexed.values()))
+        self.auth = [
+            _stand_in(bot, ref, f"Auth channel {number}")
+            for number, ref in enumerate(settings.auth_channels, 1)
+        ]
 
 
-async def run_simulation(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
-    """Start the harness on the embedded database, post the samples, then read commands."""
-    admins = " ".join(str(a) for a in {*settings.admins, ADMIN_ID})
-    async with BotHarness(ADMINS=admins, LOG_LEVEL="WARNING", configure_logs=False) as bot:
-        sim = Simulation(bot, stdout)
+def _stand_in(bot: BotHarness, ref: int | str, title: str) -> HarnessChannel:
+    if isinstance(ref, str):  # @username
+        name = ref.lstrip("@")
+        return bot.channel(name, username=name)
+    return bot.channel(title, chat_id=ref)
+
+
+def _read_line(stream: TextIO) -> asyncio.Future[str]:
+    """The next line, read on a daemon thread: at Ctrl-C the process exits at once instead of
+    waiting for a thread blocked in `readline()`."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def settle(line: str) -> None:
+        if not future.done():
+            future.set_result(line)
+
+    def read() -> None:
+        line = stream.readline()
+        try:
+            loop.call_soon_threadsafe(settle, line)
+        except RuntimeError:  # the loop closed while we were waiting
+            return
+
+    threading.Thread(target=read, name="simulate-stdin", daemon=True).start()
+    return future
+
+
+async def run_simulation(
+    settings: Settings,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    real_time: bool | None = None,
+    wall_clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Start the harness with the bot's own settings (environment and `.env`) on an embedded
+    database, create the chats those settings name, post the samples, then read commands.
+
+    `real_time` (default: when stdin is a terminal): virtual time follows `wall_clock` between
+    lines, as it would for a live bot; otherwise it moves only with `:advance`, so that a piped
+    script gives the same answers however fast it runs."""
+    if real_time is None:
+        real_time = stdin.isatty()
+    admins = " ".join(str(a) for a in sorted({*settings.admins, ADMIN_ID}))
+    bot = BotHarness(
+        base_settings=settings, ADMINS=admins, LOG_LEVEL="WARNING", configure_logs=False
+    )
+    world = World(bot, settings)
+    bot.configure(
+        CHANNELS=" ".join(str(c.id) for c in world.indexed.values()) if settings.channels else "",
+        AUTH_CHANNELS=" ".join(str(c.id) for c in world.auth),
+    )
+    async with bot:
+        sim = Simulation(bot, stdout, world)
         for name, size, mime in _samples():
-            await sim.post("Movies", name, size, mime)
+            await sim.post(world.samples.title, name, size, mime)
         sim.say(
             f"Simulated @{bot.telegram.bot.username}: {len(_samples())} sample files posted to "
-            "'Movies'. You are 'user' (Alice). Type :help for commands."
+            f"'{world.samples.title}'. You are 'user' (Alice). Type :help for commands."
         )
+        last = wall_clock()
         while True:
             if stdin.isatty():
                 stdout.write(f"{sim.current.name}> ")
                 stdout.flush()
-            lines = await _read_lines(stdin)
-            if lines is None:
+            raw_line = await _read_line(stdin)
+            if raw_line == "":
                 break
-            line = lines[0].strip()
+            if real_time:
+                now = wall_clock()
+                await bot.advance(max(0.0, now - last))
+                last = now
+            line = raw_line.strip()
             if line and not await sim.handle(line):
                 break
     return 0

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.e2e.test_cli import run_bot
+from core.config import load_settings
+from core.testing.simulate import run_simulation
+from tests.conftest import SETTING_NAMES
+from tests.e2e.test_cli import BOT, run_bot
 
 
 def test_simulate_runs_the_bot_without_a_token(tmp_path: Path) -> None:
@@ -39,3 +47,75 @@ def test_simulate_has_a_group_whose_buttons_deliver_in_private(tmp_path: Path) -
     assert "[bot] 🔎 1 file for city dark" in out
     assert "(following https://t.me/FileSearchBot?start=f_" in out
     assert "[bot] [video: Dark.City.1998.Directors.Cut.720p.BluRay.x264-AMIABLE.mkv]" in out
+
+
+def test_simulate_reads_the_bots_settings_and_makes_the_chats_they_name(tmp_path: Path) -> None:
+    script = "dark city\n:click 1\n:join\n:click 2\n:as admin\n/help\n:quit\n"
+    result = run_bot(
+        tmp_path,
+        "simulate",
+        input_text=script,
+        AUTH_CHANNELS="@filmnews",
+        CHANNELS="-1001234567890",
+        AUTO_DELETE_MINUTES="5",
+        PROTECT_CONTENT="true",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "10 sample files posted to 'Channel 1'" in out  # the channel CHANNELS names
+    assert "🔒 Join first" in out  # AUTH_CHANNELS is enforced
+    assert "(joined filmnews)" in out
+    assert "[video, protected: Dark.City.1998" in out  # PROTECT_CONTENT
+    assert "This file will be deleted in 5 minutes" in out  # AUTO_DELETE_MINUTES
+    assert "admin_commands_not_set" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_premium_only_applies_in_the_simulator(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, "simulate", input_text=":inline dark\n", PREMIUM_ONLY="true")
+    assert result.returncode == 0, result.stderr
+    assert "[inline] button: Premium only" in result.stdout
+
+
+def test_click_after_inline_does_not_press_an_older_message(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, "simulate", input_text="/start\n:inline dark\n:click 2\n")
+    assert result.returncode == 0, result.stderr
+    assert "(no such button)" in result.stdout
+    assert "[edited] How to search" not in result.stdout
+
+
+def test_ctrl_c_leaves_cleanly(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    environ["DATA_DIR"] = str(tmp_path / "data")
+    with subprocess.Popen(
+        [sys.executable, str(BOT), "simulate"],
+        cwd=tmp_path,
+        env=environ,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("Simulated @FileSearchBot")
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+    assert "KeyboardInterrupt" not in stderr
+
+
+async def test_typed_sessions_follow_the_wall_clock(mongo_uri: str) -> None:
+    """Ten searches typed 2.5 s apart stay within the rate limit, as they would live."""
+    wall = iter(float(t) for t in range(0, 1000, 5))  # each reading 5 s after the last
+    lines = "".join(f"dark city {i}\n" for i in range(10))
+    out = io.StringIO()
+    settings = load_settings(database_uri=mongo_uri, rate_limit_burst=3, rate_limit_per_minute=12)
+    code = await run_simulation(
+        settings, io.StringIO(lines), out, real_time=True, wall_clock=lambda: next(wall)
+    )
+    assert code == 0
+    assert "too fast" not in out.getvalue()
+    piped = io.StringIO()
+    await run_simulation(settings, io.StringIO(lines), piped, real_time=False)
+    assert "too fast" in piped.getvalue()  # a script runs on virtual time: all at once
