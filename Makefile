@@ -27,6 +27,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy --strict $(CHECKED)
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(VENV)/bin/pytest
