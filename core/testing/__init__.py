@@ -6,6 +6,7 @@ Operators use it to test their own changes; see docs/TESTING.md.
 from __future__ import annotations
 
 from core.testing.clock import VirtualClock
+from core.testing.dbproxy import DatabaseProxy
 from core.testing.harness import (
     BotHarness,
     BotMessage,
@@ -23,6 +24,7 @@ __all__ = [
     "BotHarness",
     "BotMessage",
     "Button",
+    "DatabaseProxy",
     "DoubleClient",
     "HarnessChannel",
     "HarnessError",
