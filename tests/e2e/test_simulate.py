@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ def test_simulate_runs_the_bot_without_a_token(tmp_path: Path) -> None:
     assert "[bot] [video: Dark.City.1998.Directors.Cut.720p.BluRay.x264-AMIABLE.mkv]" in out
     assert "(now typing as admin" in out
     assert "Users: 2" in out  # Alice, and the admin asking
+    assert "Database: embedded" in out
     assert "(virtual time is now 2026-01-01 12:10:00 UTC)" in out
     assert "Traceback" not in result.stderr
 
@@ -119,3 +121,16 @@ async def test_typed_sessions_follow_the_wall_clock(mongo_uri: str) -> None:
     piped = io.StringIO()
     await run_simulation(settings, io.StringIO(lines), piped, real_time=False)
     assert "too fast" in piped.getvalue()  # a script runs on virtual time: all at once
+
+
+def test_the_cache_table_stays_aligned_with_long_cache_names(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, "simulate", input_text="dark city\n:as admin\n/cache\n")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split("[bot] Caches\n", 1)[1].splitlines()
+    table = [line.strip() for line in lines if line.startswith("      ") and line.strip()]
+    assert table[0].split()[:2] == ["cache", "size/max"]
+    assert any(row.startswith("search_vocabulary") for row in table)
+    # After the (left-aligned) names, every column ends where its header ends.
+    header_ends = [m.end() for m in re.finditer(r"\S+", table[0])][1:]
+    for row in table[1:]:
+        assert [m.end() for m in re.finditer(r"\S+", row)][1:] == header_ends, row
