@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.core
 	$(PY) -m bench.middleware
 	$(PY) -m bench.search
+	$(PY) -m bench.fulltext
 
 simulate: $(VENV)/.installed
 	$(PY) bot.py simulate

@@ -1,0 +1,298 @@
+"""The full-text index: a derived, rebuildable projection of the `files` collection on local
+disk (issue #12). MongoDB stays the source of truth; this index only answers "which file ids
+match these words", exactly or within a small edit distance.
+
+`FullTextIndex` is the interface the search service will use, so another engine can replace
+tantivy; `TantivyIndex` implements it. Every method that touches the index files runs in a
+worker thread (`asyncio.to_thread`): tantivy's writes, commits and searches never block the
+event loop.
+
+The index knows how far it has caught up with MongoDB (`watermark`, the change sequence of the
+last change applied). It is written to `state.json` only after tantivy has committed, so a crash
+in between leaves an older watermark: the changes after it are applied again, which is harmless
+because every change is keyed by file id (an upsert replaces, a delete deletes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import tantivy
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "FullTextIndex",
+    "Hit",
+    "IndexUnusableError",
+    "IndexedFile",
+    "TantivyIndex",
+    "fuzzy_distance",
+]
+
+SCHEMA_VERSION = 1
+_STATE = "state.json"
+_WRITER_HEAP = 15_000_000  # bytes; tantivy needs at least 3 MB per writer thread
+_MAX_HITS = 1_000
+
+
+class IndexUnusableError(Exception):
+    """The index on disk cannot be used (missing parts, corrupt, written by another schema):
+    the caller rebuilds it from MongoDB. `reason` says why, for the operator's log."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedFile:
+    """What the index holds of a file: its id, the terms it is found by, and its kind."""
+
+    id: str
+    terms: tuple[str, ...]
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: str
+    exact: bool  # every query word matched as written (else within the edit distance)
+
+
+def fuzzy_distance(term: str) -> int:
+    """The edit distance a query word may be off by: 0 below 4 characters, 1 from 4, 2 from 8
+    (a transposition counts as one edit). Numbers are never fuzzy: 1998 is not 1999."""
+    if term.isdigit() or len(term) < 4:  # noqa: PLR2004 - the issue's thresholds
+        return 0
+    return 2 if len(term) >= 8 else 1  # noqa: PLR2004
+
+
+class FullTextIndex(Protocol):
+    @property
+    def watermark(self) -> int: ...
+
+    async def documents(self) -> int: ...
+
+    async def apply(
+        self, upserts: Sequence[IndexedFile], deletes: Sequence[str], *, watermark: int
+    ) -> None: ...
+
+    async def search(
+        self,
+        terms: Sequence[str],
+        *,
+        prefix: str | None = None,
+        kind: str | None = None,
+        limit: int = _MAX_HITS,
+    ) -> list[Hit]: ...
+
+    async def close(self) -> None: ...
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("terms", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("kind", tokenizer_name="raw", index_option="basic")
+    # How many terms the name has: among files that match, the shortest names are the closest
+    # (searching "dark city", "Dark City" beats "Dark City Lights Tower").
+    builder.add_unsigned_field("n", fast=True)
+    return builder.build()
+
+
+class TantivyIndex:
+    """A tantivy index in one directory (`DATA_DIR/search` in the app)."""
+
+    def __init__(self, directory: Path, index: tantivy.Index, watermark: int) -> None:
+        self.directory = directory
+        self._index = index
+        self._schema = index.schema
+        self._watermark = watermark
+        self._writer: tantivy.IndexWriter | None = None
+        self._lock = threading.Lock()  # one writer; searches may run beside it
+
+    # --- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, directory: Path) -> TantivyIndex:
+        """The index in `directory`, created empty if there is none. Raises
+        `IndexUnusableError` when what is there cannot be used."""
+        return await asyncio.to_thread(cls._open, directory)
+
+    @classmethod
+    async def create(cls, directory: Path) -> TantivyIndex:
+        """A new, empty index in `directory`, replacing whatever was there (a rebuild)."""
+        return await asyncio.to_thread(cls._create, directory)
+
+    @classmethod
+    def _open(cls, directory: Path) -> TantivyIndex:
+        state_path = directory / _STATE
+        if not state_path.exists():
+            if directory.exists() and any(directory.iterdir()):
+                raise IndexUnusableError(f"{directory} holds files but no {_STATE}")
+            return cls._create(directory)
+        try:
+            state = json.loads(state_path.read_text("utf-8"))
+            schema = int(state["schema"])
+            watermark = int(state["watermark"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexUnusableError(f"unreadable {_STATE}: {exc}") from exc
+        if schema != SCHEMA_VERSION:
+            raise IndexUnusableError(f"index schema v{schema}, this bot uses v{SCHEMA_VERSION}")
+        try:
+            index = tantivy.Index(_schema(), path=str(directory), reuse=True)
+            index.reload()
+            searcher = index.searcher()
+            searcher.search(tantivy.Query.all_query(), limit=1)  # touches every segment's meta
+        except (ValueError, OSError) as exc:
+            raise IndexUnusableError(f"corrupt index: {exc}") from exc
+        return cls(directory, index, watermark)
+
+    @classmethod
+    def _create(cls, directory: Path) -> TantivyIndex:
+        if directory.exists():
+            shutil.rmtree(directory)
+        directory.mkdir(parents=True)
+        index = tantivy.Index(_schema(), path=str(directory), reuse=False)
+        created = cls(directory, index, 0)
+        created._write_state()
+        return created
+
+    # --- reading -----------------------------------------------------------------------------
+
+    @property
+    def watermark(self) -> int:
+        """The change sequence of the last change applied and committed."""
+        return self._watermark
+
+    async def documents(self) -> int:
+        return await asyncio.to_thread(lambda: int(self._index.searcher().num_docs))
+
+    async def search(
+        self,
+        terms: Sequence[str],
+        *,
+        prefix: str | None = None,
+        kind: str | None = None,
+        limit: int = _MAX_HITS,
+    ) -> list[Hit]:
+        """Ids of the files that have every term (and a term starting with `prefix`), exact
+        matches first, then those within each word's edit distance, each group shortest name
+        first; at most `limit`."""
+        return await asyncio.to_thread(self._search, tuple(terms), prefix, kind, limit)
+
+    def _search(
+        self, terms: tuple[str, ...], prefix: str | None, kind: str | None, limit: int
+    ) -> list[Hit]:
+        if not terms and prefix is None:
+            return []
+        try:
+            searcher = self._index.searcher()
+            exact = self._ids(searcher, self._query(terms, prefix, kind, fuzzy=False), limit)
+            hits = [Hit(i, exact=True) for i in exact]
+            if len(hits) < limit and any(fuzzy_distance(t) for t in terms):
+                seen = set(exact)
+                fuzzy = self._ids(searcher, self._query(terms, prefix, kind, fuzzy=True), limit)
+                hits += [Hit(i, exact=False) for i in fuzzy if i not in seen][: limit - len(hits)]
+        except ValueError as exc:
+            raise IndexUnusableError(f"search failed: {exc}") from exc
+        return hits
+
+    def _query(
+        self, terms: tuple[str, ...], prefix: str | None, kind: str | None, *, fuzzy: bool
+    ) -> tantivy.Query:
+        must = tantivy.Occur.Must
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for term in dict.fromkeys(terms):
+            distance = fuzzy_distance(term) if fuzzy else 0
+            if distance:
+                query = tantivy.Query.fuzzy_term_query(
+                    self._schema, "terms", term, distance=distance, transposition_cost_one=True
+                )
+            else:
+                query = tantivy.Query.term_query(self._schema, "terms", term)
+            clauses.append((must, query))
+        if prefix is not None:
+            pattern = _regex_literal(prefix) + ".*"
+            clauses.append((must, tantivy.Query.regex_query(self._schema, "terms", pattern)))
+        if kind is not None:
+            clauses.append((must, tantivy.Query.term_query(self._schema, "kind", kind)))
+        return tantivy.Query.boolean_query(clauses)
+
+    def _ids(self, searcher: tantivy.Searcher, query: tantivy.Query, limit: int) -> list[str]:
+        result = searcher.search(
+            query, limit=limit, count=False, order_by_field="n", order=tantivy.Order.Asc
+        )
+        ids: list[str] = []
+        for _score, address in result.hits:
+            values = searcher.doc(address).get_all("id")
+            if values:
+                ids.append(str(values[0]))
+        return ids
+
+    # --- writing -----------------------------------------------------------------------------
+
+    async def apply(
+        self, upserts: Sequence[IndexedFile], deletes: Sequence[str], *, watermark: int
+    ) -> None:
+        """Apply changes and commit; then record `watermark`. Idempotent per file id."""
+        await asyncio.to_thread(self._apply, tuple(upserts), tuple(deletes), watermark)
+
+    def _apply(
+        self, upserts: tuple[IndexedFile, ...], deletes: tuple[str, ...], watermark: int
+    ) -> None:
+        with self._lock:
+            writer = self._writer_()
+            for file_id in (*deletes, *(f.id for f in upserts)):
+                writer.delete_documents_by_term("id", file_id)
+            for file in upserts:
+                document = tantivy.Document()
+                document.add_text("id", file.id)
+                for term in dict.fromkeys(file.terms):
+                    document.add_text("terms", term)
+                document.add_text("kind", file.kind)
+                document.add_unsigned("n", len(file.terms))
+                writer.add_document(document)
+            writer.commit()
+            self._index.reload()
+            self._watermark = max(self._watermark, watermark)
+            self._write_state()
+
+    def _writer_(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            self._writer = self._index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+        return self._writer
+
+    def _write_state(self) -> None:
+        state = {"schema": SCHEMA_VERSION, "watermark": self._watermark}
+        temporary = self.directory / f"{_STATE}.tmp"
+        temporary.write_text(json.dumps(state), "utf-8")
+        temporary.replace(self.directory / _STATE)  # atomic: never half a file
+
+    async def close(self) -> None:
+        """Let merges finish and release the writer's lock on the directory."""
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        with self._lock:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                with contextlib.suppress(ValueError):
+                    writer.wait_merging_threads()
+
+
+_REGEX_SPECIAL = frozenset('.^$*+?()[]{}|\\#&~<>"@')
+
+
+def _regex_literal(text: str) -> str:
+    """`text` as a literal inside tantivy's regex syntax (terms are folded words, but a
+    prefix comes from what a user typed)."""
+    return "".join(f"\\{c}" if c in _REGEX_SPECIAL else c for c in text)

@@ -1,0 +1,124 @@
+"""The tantivy projection on a real directory: exact and typo matches, upserts and deletes by
+file id, the watermark across reopen, and what happens to an index that cannot be used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.search.fulltext import IndexedFile, IndexUnusableError, TantivyIndex, fuzzy_distance
+from core.search.normalize import index_terms, strip_extension, tokenize
+
+
+def indexed(file_id: str, name: str, kind: str = "video") -> IndexedFile:
+    return IndexedFile(file_id, tuple(index_terms(tokenize(strip_extension(name)))), kind)
+
+
+LIBRARY = [
+    indexed("a", "The.Lord.of.the.Rings.The.Fellowship.of.the.Ring.2001.1080p.mkv"),
+    indexed("b", "Spider-Man.No.Way.Home.2021.720p.mkv"),
+    indexed("c", "Dark.City.1998.Directors.Cut.mkv"),
+    indexed("d", "Dark.Knight.2008.mkv"),
+    indexed("e", "Dark.City.Soundtrack.mp3", kind="audio"),
+]
+
+
+@pytest.fixture
+async def index(tmp_path: Path) -> TantivyIndex:
+    opened = await TantivyIndex.open(tmp_path / "search")
+    await opened.apply(LIBRARY, [], watermark=5)
+    return opened
+
+
+async def ids(index: TantivyIndex, *terms: str, **options: str) -> list[tuple[str, bool]]:
+    return [(h.id, h.exact) for h in await index.search(terms, **options)]
+
+
+def test_fuzzy_distance_follows_word_length() -> None:
+    assert [fuzzy_distance(w) for w in ("city", "dar", "fellowship", "knight", "1998")] == [
+        1,
+        0,
+        2,
+        1,
+        0,
+    ]
+
+
+async def test_words_match_in_any_order(index: TantivyIndex) -> None:
+    assert sorted(await ids(index, "city", "dark")) == [("c", True), ("e", True)]
+    assert await ids(index, "fellowship", "ring", "2001") == [("a", True)]
+
+
+async def test_typos_match_after_exact_results(index: TantivyIndex) -> None:
+    assert await ids(index, "felowship") == [("a", False)]  # one deletion
+    assert await ids(index, "fellowhsip") == [("a", False)]  # a transposition is one edit
+    assert await ids(index, "fallowshop") == [("a", False)]  # two edits in a long word
+    found = await ids(index, "dark", "knigt")
+    assert found == [("d", False)]
+    assert await ids(index, "dakr", "city", "2001") == []  # numbers are exact
+    assert await ids(index, "cty") == []  # too short to be fuzzy
+
+
+async def test_joined_words_and_prefixes(index: TantivyIndex) -> None:
+    assert await ids(index, "spiderman") == [("b", True)]  # "spider man" indexed joined too
+    assert sorted(await ids(index, "dark", prefix="ci")) == [("c", True), ("e", True)]
+    assert await ids(index, "dark", prefix="kn") == [("d", True)]
+    assert await ids(index, prefix="(.*") == []  # a typed prefix is literal, never a regex
+
+
+async def test_kind_filters(index: TantivyIndex) -> None:
+    assert await ids(index, "dark", "city", kind="audio") == [("e", True)]
+
+
+async def test_upserts_replace_and_deletes_remove_by_id(index: TantivyIndex) -> None:
+    await index.apply([indexed("c", "Dark.City.1998.Remastered.mkv")], ["e"], watermark=7)
+    await index.apply([indexed("c", "Dark.City.1998.Remastered.mkv")], ["e"], watermark=7)
+    assert await ids(index, "dark", "city") == [("c", True)]
+    assert await ids(index, "remastered") == [("c", True)]
+    assert await ids(index, "directors") == []
+    assert await index.documents() == 4
+    assert index.watermark == 7
+
+
+async def test_the_watermark_survives_reopening(index: TantivyIndex, tmp_path: Path) -> None:
+    await index.close()
+    reopened = await TantivyIndex.open(tmp_path / "search")
+    assert reopened.watermark == 5
+    assert await ids(reopened, "knight") == [("d", True)]
+
+
+async def test_an_index_from_another_schema_is_unusable(tmp_path: Path) -> None:
+    directory = tmp_path / "search"
+    await (await TantivyIndex.open(directory)).close()
+    (directory / "state.json").write_text('{"schema": 0, "watermark": 3}')
+    with pytest.raises(IndexUnusableError, match="schema v0"):
+        await TantivyIndex.open(directory)
+
+
+async def test_a_corrupt_index_is_unusable_and_can_be_recreated(
+    index: TantivyIndex, tmp_path: Path
+) -> None:
+    await index.close()
+    directory = tmp_path / "search"
+    (directory / "meta.json").write_text("{ truncated")
+    with pytest.raises(IndexUnusableError, match="corrupt"):
+        await TantivyIndex.open(directory)
+    rebuilt = await TantivyIndex.create(directory)
+    assert rebuilt.watermark == 0
+    assert await rebuilt.documents() == 0
+    await rebuilt.apply(LIBRARY, [], watermark=5)
+    assert await ids(rebuilt, "knight") == [("d", True)]
+
+
+async def test_files_without_state_are_not_mistaken_for_an_index(tmp_path: Path) -> None:
+    directory = tmp_path / "search"
+    directory.mkdir()
+    (directory / "stray").write_text("x")
+    with pytest.raises(IndexUnusableError, match=r"no state\.json"):
+        await TantivyIndex.open(directory)
+
+
+async def test_the_shortest_matching_names_come_first(index: TantivyIndex) -> None:
+    assert await ids(index, "dark", "city") == [("e", True), ("c", True)]
+    assert await ids(index, "dark", "ctiy") == [("e", False), ("c", False)]
