@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pymongo import UpdateOne
+from pymongo import ReturnDocument, UpdateOne
 
 from core.models import FileRecord, SaveReport
 from repositories.mongo import Database, IndexSpec, storage_errors
 
-__all__ = ["INDEXES", "PREFIX_END", "FileRepository", "MongoFileRepository"]
+__all__ = ["INDEXES", "PREFIX_END", "Changes", "FileRepository", "MongoFileRepository"]
 
 INDEXES = (
+    IndexSpec.on("files", "seq"),
+    IndexSpec.on("file_tombstones", "seq"),
     IndexSpec.on("files", "terms"),
     IndexSpec.on("files", "pairs"),
     IndexSpec.on("files", "chat_id", "message_id", unique=True),
@@ -25,6 +28,17 @@ PREFIX_END = "\U0010ffff"  # sorts after every character: [p, p + PREFIX_END) is
 
 # Fields set when a file is first indexed and never changed by a re-post.
 _IMMUTABLE = ("file_name", "file_size", "mime_type", "file_type", "name_key", "indexed_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What changed after a sequence number, oldest first, one entry per file: the files as
+    they are now (`upserts`) and the ids of files deleted since (`deletes`). `last` is the
+    highest sequence number read (the caller's next `after`)."""
+
+    upserts: tuple[FileRecord, ...]
+    deletes: tuple[str, ...]
+    last: int
 
 
 class FileRepository(Protocol):
@@ -44,11 +58,19 @@ class FileRepository(Protocol):
     async def prefix_frequency(self, prefix: str, limit: int = 200) -> int: ...
     async def vocabulary(self, limit: int) -> dict[str, int]: ...
     async def count(self) -> int: ...
+    async def changes_since(self, after: int, limit: int) -> Changes: ...
+    async def last_sequence(self) -> int: ...
 
 
 class MongoFileRepository:
     """`FileRepository` on MongoDB. Every read is one single-predicate query (`_id`, `terms` or
-    `name_key`), which any MongoDB planner, the embedded one included, serves from an index."""
+    `name_key`), which any MongoDB planner, the embedded one included, serves from an index.
+
+    The change feed: every write that changes what a file is found by gives it the next number
+    of the `counters` document "files" (`seq`), and a deleted file leaves a tombstone with its
+    own number in `file_tombstones`, so a reader that remembers the last number it applied can
+    catch up with everything after it (`changes_since`), whichever instance wrote it.
+    """
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -75,24 +97,43 @@ class MongoFileRepository:
         skipped: list[str] = []
         if skip_same_name_and_size:
             batch, skipped = await self._drop_reuploads(batch)
+        if not batch:
+            return SaveReport(duplicates=len(skipped), duplicate_ids=tuple(skipped))
+        with storage_errors("files.find_existing"):
+            existing = {
+                d["_id"]: d
+                for d in await self._files.find({"_id": {"$in": [f.id for f in batch]}}).to_list(
+                    None
+                )
+            }
+        writes: list[tuple[FileRecord, dict[str, Any], dict[str, Any]]] = []
+        unchanged = 0
+        for f in batch:
+            doc = _to_doc(f)
+            changed = {k: v for k, v in doc.items() if k not in (*_IMMUTABLE, "_id")}
+            old = existing.get(f.id)
+            if old is not None and all(old.get(k) == v for k, v in changed.items()):
+                unchanged += 1  # the same post again: no write, no change number
+                continue
+            writes.append((f, doc, changed))
+        if not writes:
+            return SaveReport(duplicates=unchanged + len(skipped), duplicate_ids=tuple(skipped))
+        first = await self._next_sequences(len(writes))
         operations = [
             UpdateOne(
                 {"_id": f.id},
                 {
-                    "$set": {k: v for k, v in _to_doc(f).items() if k not in (*_IMMUTABLE, "_id")},
-                    "$setOnInsert": {k: _to_doc(f)[k] for k in _IMMUTABLE},
+                    "$set": {**changed, "seq": number},
+                    "$setOnInsert": {k: doc[k] for k in _IMMUTABLE},
                 },
                 upsert=True,
             )
-            for f in batch
+            for number, (f, doc, changed) in enumerate(writes, first)
         ]
-        if not operations:
-            return SaveReport(duplicates=len(skipped), duplicate_ids=tuple(skipped))
         with storage_errors("files.save_many"):
             result = await self._files.bulk_write(operations, ordered=False)
-        inserted_ids = {batch[i].id for i in result.upserted_ids}
-        await self._count_terms([f for f in batch if f.id in inserted_ids], +1)
-        unchanged = result.matched_count - result.modified_count
+        inserted_ids = {writes[i][0].id for i in result.upserted_ids}
+        await self._count_terms([f for f, _, _ in writes if f.id in inserted_ids], +1)
         return SaveReport(
             inserted=result.upserted_count,
             updated=result.modified_count,
@@ -137,6 +178,56 @@ class MongoFileRepository:
         with storage_errors("vocab.update"):
             await self._vocab.bulk_write(operations, ordered=False)
 
+    async def _next_sequences(self, count: int) -> int:
+        """Reserve `count` consecutive change numbers; returns the first."""
+        with storage_errors("counters.files"):
+            doc = await self._database.collection("counters").find_one_and_update(
+                {"_id": "files"},
+                {"$inc": {"seq": count}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        return int(doc["seq"]) - count + 1
+
+    async def _tombstone(self, file_id: str) -> None:
+        number = await self._next_sequences(1)
+        with storage_errors("file_tombstones.insert"):
+            await self._database.collection("file_tombstones").update_one(
+                {"_id": file_id},
+                {"$set": {"seq": number, "deleted_at": datetime.now(UTC)}},
+                upsert=True,
+            )
+
+    async def last_sequence(self) -> int:
+        """The highest change number handed out so far (0 on a new database)."""
+        with storage_errors("counters.files"):
+            doc = await self._database.collection("counters").find_one({"_id": "files"})
+        return int(doc["seq"]) if doc else 0
+
+    async def changes_since(self, after: int, limit: int) -> Changes:
+        """Up to `limit` changes numbered above `after` from files and tombstones, collapsed to
+        one per file (the newest wins: a file deleted and indexed again is an upsert)."""
+        newer = {"seq": {"$gt": after}}
+        with storage_errors("files.changes_since"):
+            docs = await self._files.find(newer).sort("seq", 1).limit(limit).to_list(None)
+            stones = (
+                await self._database.collection("file_tombstones")
+                .find(newer)
+                .sort("seq", 1)
+                .limit(limit)
+                .to_list(None)
+            )
+        entries = sorted(
+            [(int(d["seq"]), d["_id"], d) for d in docs]
+            + [(int(t["seq"]), t["_id"], None) for t in stones]
+        )[:limit]
+        newest = {file_id: doc for _, file_id, doc in entries}  # a later number wins
+        return Changes(
+            upserts=tuple(_from_doc(d) for d in newest.values() if d is not None),
+            deletes=tuple(i for i, d in newest.items() if d is None),
+            last=entries[-1][0] if entries else after,
+        )
+
     async def get(self, file_id: str) -> FileRecord | None:
         with storage_errors("files.get"):
             doc = await self._files.find_one({"_id": file_id})
@@ -153,6 +244,7 @@ class MongoFileRepository:
             doc = await self._files.find_one_and_delete({"_id": file_id})
         if doc is None:
             return False
+        await self._tombstone(file_id)
         await self._count_terms([_from_doc(doc)], -1)
         return True
 
@@ -172,6 +264,7 @@ class MongoFileRepository:
             )
         if doc is None:
             return False
+        await self._tombstone(doc["_id"])
         await self._count_terms([_from_doc(doc)], -1)
         return True
 

@@ -1,0 +1,91 @@
+"""The files' change feed on a real database: every write that changes a file gets the next
+number, deletes leave tombstones, and a reader catches up from any number it remembers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from core.services.indexing import IncomingFile, IndexingService
+from core.services.search import SearchService
+from core.testing.clock import VirtualClock
+from repositories import ALL_INDEXES
+from repositories.files import MongoFileRepository
+from repositories.mongo import Database
+
+
+def incoming(name: str, n: int, caption: str | None = None) -> IncomingFile:
+    return IncomingFile(f"u{n}", f"f{n}", name, 1_000_000 + n, "video/x-matroska", caption, -100, n)
+
+
+@pytest.fixture
+async def parts(database: Database) -> tuple[MongoFileRepository, IndexingService]:
+    await database.prepare(ALL_INDEXES)
+    clock = VirtualClock()
+    files = MongoFileRepository(database)
+    return files, IndexingService(files, SearchService(files, clock), clock)
+
+
+async def test_a_new_database_has_no_changes(
+    parts: tuple[MongoFileRepository, IndexingService],
+) -> None:
+    files, _ = parts
+    assert await files.last_sequence() == 0
+    changes = await files.changes_since(0, 100)
+    assert (changes.upserts, changes.deletes, changes.last) == ((), (), 0)
+
+
+async def test_writes_are_numbered_and_read_back_in_order(
+    parts: tuple[MongoFileRepository, IndexingService],
+) -> None:
+    files, indexing = parts
+    await indexing.index([incoming("Heat.1995.mkv", 1), incoming("Ronin.1998.mkv", 2)])
+    await indexing.index([incoming("Alien.1979.mkv", 3)])
+    assert await files.last_sequence() == 3
+    everything = await files.changes_since(0, 100)
+    assert [f.file_name for f in everything.upserts] == [
+        "Heat.1995.mkv",
+        "Ronin.1998.mkv",
+        "Alien.1979.mkv",
+    ]
+    assert everything.last == 3
+    later = await files.changes_since(2, 100)
+    assert [f.file_name for f in later.upserts] == ["Alien.1979.mkv"]
+    page = await files.changes_since(0, 2)
+    assert [f.id for f in page.upserts] == ["u1", "u2"]
+    assert page.last == 2
+
+
+async def test_the_same_post_again_is_not_a_change(
+    parts: tuple[MongoFileRepository, IndexingService],
+) -> None:
+    files, indexing = parts
+    await indexing.index([incoming("Heat.1995.mkv", 1)])
+    report = await indexing.index([incoming("Heat.1995.mkv", 1)])
+    assert report.duplicates == 1
+    assert await files.last_sequence() == 1
+    edited = await indexing.index([incoming("Heat.1995.mkv", 1, caption="Director's cut")])
+    assert edited.updated == 1
+    changes = await files.changes_since(1, 100)
+    assert [(f.id, f.caption) for f in changes.upserts] == [("u1", "Director's cut")]
+
+
+async def test_deletes_leave_tombstones_and_the_newest_change_wins(
+    parts: tuple[MongoFileRepository, IndexingService],
+) -> None:
+    files, indexing = parts
+    await indexing.index([incoming("Heat.1995.mkv", 1), incoming("Ronin.1998.mkv", 2)])
+    assert await indexing.remove_message(-100, 1)
+    changes = await files.changes_since(0, 100)
+    assert [f.id for f in changes.upserts] == ["u2"]
+    assert changes.deletes == ("u1",)
+    assert changes.last == 3
+    # Indexed again after the delete: one upsert, no delete.
+    record = indexing.build(incoming("Heat.1995.mkv", 1))
+    assert record is not None
+    await files.save_many([replace(record, caption="back")])
+    again = await files.changes_since(2, 100)
+    assert ([f.id for f in again.upserts], again.deletes) == (["u1"], ())
+    assert await files.delete("u2")
+    assert (await files.changes_since(4, 100)).deletes == ("u2",)
