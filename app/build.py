@@ -23,6 +23,7 @@ from core.services.groups import GroupService
 from core.services.indexing import IndexingService
 from core.services.notices import GONE_CODES, Notices
 from core.services.search import SearchService
+from core.services.search_index import SearchIndexService
 from core.services.stats import StatsService
 from core.services.subscription import SubscriptionService
 from core.services.users import UserService
@@ -51,6 +52,7 @@ log = get_logger("bot")
 
 CACHE_CLEANUP_SECONDS = 60.0
 AUTO_DELETE_SWEEP_SECONDS = 30.0
+SEARCH_INDEX_CATCH_UP_SECONDS = 5.0  # other instances' writes reach this one's index this fast
 
 
 @dataclass
@@ -86,6 +88,9 @@ class App:
         await self.database.start()
         await self.database.prepare(ALL_INDEXES)
         await self.services.callbacks.load()
+        search_index = self.services.search.index
+        if search_index is not None:
+            await search_index.start()
         try:
             await asyncio.wait_for(self.client.start(), login_timeout)
         except Exception as exc:
@@ -101,6 +106,10 @@ class App:
                 )
             )
         )
+        if search_index is not None:
+            self.tasks.append(
+                asyncio.create_task(search_index.run(self.clock, SEARCH_INDEX_CATCH_UP_SECONDS))
+            )
         me = self.client.me
         self.started = True
         log.info("bot_started", username=me.username if me else None, bot_id=me.id if me else None)
@@ -111,6 +120,8 @@ class App:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
         await self.services.notices.close()
+        if self.services.search.index is not None:
+            await self.services.search.index.close()
         try:
             if self.client.is_connected:
                 await self.client.stop()
@@ -224,7 +235,10 @@ def build_app(
         clock=clock,
         admins=settings.admins,
     )
-    search = SearchService(files, clock, searches=MongoSearchKeyRepository(database))
+    search_index = SearchIndexService(files, settings.data_dir / "search", activity=activity)
+    search = SearchService(
+        files, clock, searches=MongoSearchKeyRepository(database), index=search_index
+    )
 
     async def send_text(chat_id: int, text: str) -> object:
         return await client.send_message(chat_id, text)

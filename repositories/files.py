@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -39,6 +39,7 @@ class Changes:
     upserts: tuple[FileRecord, ...]
     deletes: tuple[str, ...]
     last: int
+    numbers: dict[str, int] = field(default_factory=dict)  # file id → number of its change
 
 
 class FileRepository(Protocol):
@@ -60,6 +61,7 @@ class FileRepository(Protocol):
     async def count(self) -> int: ...
     async def changes_since(self, after: int, limit: int) -> Changes: ...
     async def last_sequence(self) -> int: ...
+    async def page_by_id(self, after: str | None, limit: int) -> list[FileRecord]: ...
 
 
 class MongoFileRepository:
@@ -226,7 +228,15 @@ class MongoFileRepository:
             upserts=tuple(_from_doc(d) for d in newest.values() if d is not None),
             deletes=tuple(i for i, d in newest.items() if d is None),
             last=entries[-1][0] if entries else after,
+            numbers={file_id: number for number, file_id, _ in entries},
         )
+
+    async def page_by_id(self, after: str | None, limit: int) -> list[FileRecord]:
+        """Every file, `limit` at a time in id order (what a rebuild of the index reads)."""
+        query = {} if after is None else {"_id": {"$gt": after}}
+        with storage_errors("files.page_by_id"):
+            docs = await self._files.find(query).sort("_id", 1).limit(limit).to_list(None)
+        return [_from_doc(d) for d in docs]
 
     async def get(self, file_id: str) -> FileRecord | None:
         with storage_errors("files.get"):

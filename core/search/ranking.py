@@ -15,6 +15,11 @@ def matches(record: FileRecord, query: ParsedQuery) -> bool:
         return False
     if query.prefix is not None and not any(t.startswith(query.prefix) for t in record.terms):
         return False
+    return matches_filters(record, query)
+
+
+def matches_filters(record: FileRecord, query: ParsedQuery) -> bool:
+    """Every filter of the query (year, season, episode, resolution, type) equal."""
     return (
         (query.year is None or record.year == query.year)
         and (query.season is None or record.season == query.season)

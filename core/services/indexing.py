@@ -108,7 +108,7 @@ class IndexingService:
         records = [r for r in built if r is not None]
         report = await self._files.save_many(records, skip_same_name_and_size=self._skip_duplicates)
         if report.inserted or report.updated:
-            self._search.invalidate()
+            await self._search.changed()
         log.info(
             "files_indexed",
             inserted=report.inserted,
@@ -121,5 +121,5 @@ class IndexingService:
     async def remove_message(self, chat_id: int, message_id: int) -> bool:
         removed = await self._files.delete_message(chat_id, message_id)
         if removed:
-            self._search.invalidate()
+            await self._search.changed()
         return removed

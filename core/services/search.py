@@ -16,7 +16,8 @@ from core.logging import get_logger
 from core.models import FileRecord
 from core.search.normalize import pair_key
 from core.search.query import ParsedQuery, parse_query
-from core.search.ranking import matches, rank
+from core.search.ranking import matches, matches_filters, rank
+from core.services.search_index import SearchIndexService
 from repositories.files import FileRepository
 from repositories.searches import SearchKeyRepository
 
@@ -78,11 +79,15 @@ class SearchService:
         clock: Clock,
         *,
         searches: SearchKeyRepository | None = None,
+        index: SearchIndexService | None = None,
         cache_seconds: float = 300.0,
         cache_size: int = 2_000,
     ) -> None:
+        """`index`: the full-text projection; while it is not ready (or absent), candidates
+        come from MongoDB's own term indexes, exactly as before it existed."""
         self._files = files
         self._searches = searches
+        self.index = index
         self._clock = clock
         self._results: EnhancedCache[str, _Ranked] = EnhancedCache(
             "search_results", maxsize=cache_size, ttl=cache_seconds, timer=clock.monotonic
@@ -95,6 +100,13 @@ class SearchService:
         """The index changed: cached results are stale. The suggestion vocabulary is not
         reloaded for every new file; it refreshes on its own (10 minutes)."""
         self._results.clear()
+
+    async def changed(self) -> None:
+        """This instance wrote files: the full-text index catches up at once (a new post is
+        found by the next search), and cached results are dropped."""
+        if self.index is not None:
+            await self.index.catch_up()
+        self.invalidate()
 
     async def search(
         self,
@@ -185,13 +197,17 @@ class SearchService:
         return replace(result, text=text)
 
     async def _rank(self, query: ParsedQuery) -> _Ranked:
-        found: dict[str, FileRecord] = {}
-        for terms in query.variants()[:MAX_VARIANTS]:
-            variant = query.with_terms(terms)
-            for record in await self._candidates(variant):
-                if record.id not in found and matches(record, variant):
-                    found[record.id] = record
-        ordered = rank(list(found.values()), query)
+        from_index = await self._rank_from_index(query)
+        if from_index is not None:
+            ordered = from_index
+        else:
+            found: dict[str, FileRecord] = {}
+            for terms in query.variants()[:MAX_VARIANTS]:
+                variant = query.with_terms(terms)
+                for record in await self._candidates(variant):
+                    if record.id not in found and matches(record, variant):
+                        found[record.id] = record
+            ordered = rank(list(found.values()), query)
         capped = len(ordered) > RESULT_CAP
         ordered = ordered[:RESULT_CAP]
         return _Ranked(
@@ -202,6 +218,39 @@ class SearchService:
             files={r.id: r for r in ordered[:50]},
             types=tuple(r.file_type for r in ordered),
         )
+
+    async def _rank_from_index(self, query: ParsedQuery) -> list[FileRecord] | None:
+        """Ranked matches through the full-text index: every variant's exact matches, then the
+        files that match within the typo distance (ranked below them); None when the index
+        cannot answer now."""
+        if self.index is None or not self.index.ready:
+            return None
+        exact: dict[str, FileRecord] = {}
+        near: set[str] = set()
+        variants = [query.with_terms(t) for t in query.variants()[:MAX_VARIANTS]]
+        wanted: list[tuple[ParsedQuery, list[str], list[str]]] = []
+        for variant in variants:
+            hits = await self.index.search(
+                variant.terms, prefix=variant.prefix, kind=variant.kind, limit=SCAN_CAP
+            )
+            if hits is None:
+                return None
+            wanted.append(
+                (variant, [h.id for h in hits if h.exact], [h.id for h in hits if not h.exact])
+            )
+        ids = list(dict.fromkeys(i for _, e, f in wanted for i in (*e, *f)))
+        records = {r.id: r for r in await self._files.get_many(ids)}
+        for variant, exact_ids, fuzzy_ids in wanted:
+            for file_id in exact_ids:
+                record = records.get(file_id)
+                if record is not None and file_id not in exact and matches(record, variant):
+                    exact[file_id] = record
+            for file_id in fuzzy_ids:
+                record = records.get(file_id)
+                if record is not None and matches_filters(record, variant):
+                    near.add(file_id)
+        fuzzy = [records[i] for i in near if i not in exact]
+        return rank(list(exact.values()), query) + rank(fuzzy, query)
 
     async def _choose(self, query: ParsedQuery) -> tuple[str, str] | None:
         """The single most selective indexed predicate: ("pair", "a+b"), ("term", word) or

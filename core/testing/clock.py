@@ -6,7 +6,9 @@ import asyncio
 import heapq
 import itertools
 from collections import deque
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 __all__ = ["VirtualClock"]
 
@@ -25,7 +27,8 @@ class VirtualClock:
     def __init__(self, start: datetime = DEFAULT_START, *, autojump: bool = False) -> None:
         self._start = start
         self._elapsed = 0.0
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        # (deadline, order, future, the task that sleeps)
+        self._sleepers: list[tuple[float, int, asyncio.Future[None], asyncio.Task[Any] | None]] = []
         self._seq = itertools.count()
         self._autojump = autojump
         self.sleeps: deque[float] = deque(maxlen=1000)
@@ -54,7 +57,8 @@ class VirtualClock:
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._elapsed + seconds, next(self._seq), future))
+        entry = (self._elapsed + seconds, next(self._seq), future, asyncio.current_task())
+        heapq.heappush(self._sleepers, entry)
         await future
 
     def advance(self, seconds: float) -> None:
@@ -63,15 +67,20 @@ class VirtualClock:
             raise ValueError("time only moves forward")
         self._elapsed += seconds
         while self._sleepers and self._sleepers[0][0] <= self._elapsed:
-            _, _, future = heapq.heappop(self._sleepers)
+            future = heapq.heappop(self._sleepers)[2]
             if not future.done():
                 future.set_result(None)
 
-    def next_deadline(self) -> float | None:
-        """When the earliest pending sleeper is due (monotonic seconds), if any."""
-        pending = [deadline for deadline, _, f in self._sleepers if not f.done()]
+    def next_deadline(self, *, tasks: Collection[asyncio.Task[Any]] | None = None) -> float | None:
+        """When the earliest pending sleeper is due (monotonic seconds), if any; `tasks`: only
+        among the sleeps of these tasks."""
+        pending = [
+            deadline
+            for deadline, _, future, task in self._sleepers
+            if not future.done() and (tasks is None or task in tasks)
+        ]
         return min(pending) if pending else None
 
     @property
     def sleepers(self) -> int:
-        return sum(1 for _, _, f in self._sleepers if not f.done())
+        return sum(1 for entry in self._sleepers if not entry[2].done())

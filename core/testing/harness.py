@@ -240,6 +240,11 @@ class _TrackingQueue(asyncio.Queue[Any]):
     def idle(self) -> bool:
         return self.empty() and not self._busy
 
+    @property
+    def busy_tasks(self) -> set[asyncio.Task[Any]]:
+        """The workers handling an update right now."""
+        return set(self._busy)
+
 
 # --- participants ---------------------------------------------------------------------------------
 
@@ -577,6 +582,7 @@ class BotHarness:
             if admin_id not in self.telegram.users:
                 self.telegram.add_user(admin_id, "Admin")
         await self._start_app()
+        await self.idle()  # start-up work in the background (an index rebuild) has finished
 
     async def _start_app(self) -> None:
         assert self.settings is not None  # noqa: S101 - set by start()
@@ -605,6 +611,7 @@ class BotHarness:
         """Stop the app and build a new one on the same database, double and clock."""
         await self.running.stop()
         await self._start_app()
+        await self.idle()
 
     async def restart_stopped(self) -> None:
         """Start a new app after `await bot.app.stop()` (time may pass while it is down)."""
@@ -697,12 +704,15 @@ class BotHarness:
         """Work waiting only on a short timer would wait forever on a virtual clock: move time
         to that timer, as it would pass for real. Background work (rate pacing) is let through
         at once; a handler (sleeping through a short FloodWait, as Pyrogram does) once the
-        loop has made no progress for a while."""
+        loop has made no progress for a while. Only the busy work's own sleeps count (the
+        tasks in `app.activity`, or the workers handling updates): a periodic loop that
+        sleeps beside them is never woken early."""
         if self._queue is None or (self.running.activity.idle and self._queue.idle):
             return
         if not self._queue.idle and not stuck:
             return
-        deadline = self.clock.next_deadline()
+        tasks = set(self.running.activity.tasks) | self._queue.busy_tasks
+        deadline = self.clock.next_deadline(tasks=tasks)
         if deadline is not None and deadline - self.clock.monotonic() <= AUTOJUMP_SECONDS:
             self.clock.advance(max(0.0, deadline - self.clock.monotonic()))
 

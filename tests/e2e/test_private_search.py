@@ -51,8 +51,10 @@ async def test_pages_move_forward_and_back_and_survive_a_restart(bot: BotHarness
 async def test_no_results_offers_did_you_mean_buttons(bot: BotHarness) -> None:
     await library(bot)
     alice = bot.user(1001, "Alice")
-    (reply,) = await alice.send("drak city")
-    assert reply.text == "No files match drak city.\nDid you mean:"
+    (typo,) = await alice.send("drak city")  # one typo: found without a click
+    assert typo.text == "🔎 2 files for drak city"
+    (reply,) = await alice.send("drak cty")  # "cty" is too short to be matched fuzzily
+    assert reply.text == "No files match drak cty.\nDid you mean:"
     (fixed,) = await alice.click(reply, "dark city")
     assert fixed.text == "🔎 2 files for dark city"
     (nothing,) = await alice.send("qwertyuiop")

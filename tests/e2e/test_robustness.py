@@ -115,7 +115,7 @@ async def test_banned_users_cannot_browse_with_old_buttons(bot: BotHarness) -> N
     await mixed_library(bot)
     alice = bot.user(1001, "Alice")
     page = await first_page(alice)
-    (dym,) = await alice.send("darkk citty")
+    (dym,) = await alice.send("drak cty")
     assert dym.button("dark city")
     await bot.running.users.ban(1001, "spam", 1, bot.clock.now())
     for message, label in ((page, "Next"), (page, "Videos"), (page, "Part"), (dym, "dark city")):

@@ -1,0 +1,190 @@
+"""Keeps the full-text index (a projection on local disk) in step with MongoDB.
+
+MongoDB is the source of truth. This service opens the index under `DATA_DIR/search`, rebuilds
+it from MongoDB when it is missing, corrupt or from another schema (in the background: searches
+are served from MongoDB meanwhile), and catches up with the files' change feed at start, after
+this instance's own writes, and periodically, so that instances sharing one database converge.
+
+A writer reserves its change number before it writes, so a number can become visible after a
+higher one was already read. Every catch-up therefore re-reads a window of `safety` numbers
+behind the watermark; changes already applied with the same number are skipped, and applying
+one twice would be harmless anyway (upserts and deletes are keyed by file id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.clock import Clock
+from core.logging import get_logger
+from core.models import FileRecord
+from core.search.fulltext import Hit, IndexedFile, IndexUnusableError, TantivyIndex
+from core.utils.activity import Activity
+from repositories.files import FileRepository
+
+__all__ = ["SearchIndexService"]
+
+log = get_logger(__name__)
+
+CATCH_UP_BATCH = 5_000
+REBUILD_BATCH = 10_000
+SAFETY_WINDOW = 1_000  # change numbers re-read behind the watermark
+
+
+def _indexed(record: FileRecord) -> IndexedFile:
+    return IndexedFile(record.id, record.terms, record.file_type)
+
+
+class SearchIndexService:
+    def __init__(
+        self,
+        files: FileRepository,
+        directory: Path,
+        *,
+        activity: Activity | None = None,
+        safety: int = SAFETY_WINDOW,
+    ) -> None:
+        self._files = files
+        self.directory = directory
+        self._activity = activity or Activity()
+        self._safety = safety
+        self._index: TantivyIndex | None = None
+        self._lock = asyncio.Lock()
+        self._applied: dict[str, int] = {}  # file id → change number applied, inside the window
+        self._rebuild: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether searches can use the index (False while it is being rebuilt)."""
+        return self._index is not None
+
+    @property
+    def watermark(self) -> int:
+        return self._index.watermark if self._index is not None else 0
+
+    async def search(
+        self,
+        terms: Sequence[str],
+        *,
+        prefix: str | None = None,
+        kind: str | None = None,
+        limit: int = 1_000,
+    ) -> list[Hit] | None:
+        """Hits from the index, or None when it cannot answer (being rebuilt, or found broken
+        just now: then a rebuild starts and MongoDB answers meanwhile)."""
+        index = self._index
+        if index is None:
+            return None
+        try:
+            return await index.search(terms, prefix=prefix, kind=kind, limit=limit)
+        except IndexUnusableError as exc:
+            self._start_rebuild(exc.reason)
+            return None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the index and catch up, or start rebuilding it in the background."""
+        try:
+            index = await TantivyIndex.open(self.directory)
+        except IndexUnusableError as exc:
+            self._start_rebuild(exc.reason)
+            return
+        if index.watermark == 0 and await self._files.page_by_id(None, 1):
+            await index.close()  # a new index beside an existing library
+            self._start_rebuild("no index yet for the files in the database")
+            return
+        self._index = index
+        await self.catch_up()
+
+    async def close(self) -> None:
+        if self._rebuild is not None:
+            self._rebuild.cancel()
+            await asyncio.gather(self._rebuild, return_exceptions=True)
+            self._rebuild = None
+        async with self._lock:
+            if self._index is not None:
+                await self._index.close()
+                self._index = None
+
+    async def run(self, clock: Clock, interval: float) -> None:
+        """Catch up every `interval` seconds (writes of other instances)."""
+        while True:
+            await clock.sleep(interval)
+            try:
+                await self.catch_up()
+            except Exception as exc:  # noqa: BLE001 - the loop must survive a bad moment
+                log.warning("search_index_catch_up_failed", error=str(exc))
+
+    # --- catching up -------------------------------------------------------------------------
+
+    async def catch_up(self) -> int:
+        """Apply every change after the watermark (and the safety window); returns how many."""
+        applied = 0
+        with self._activity:
+            async with self._lock:
+                index = self._index
+                if index is None:
+                    return 0
+                after = max(0, index.watermark - self._safety)
+                while True:
+                    changes = await self._files.changes_since(after, CATCH_UP_BATCH)
+                    fresh = {
+                        file_id
+                        for file_id, number in changes.numbers.items()
+                        if self._applied.get(file_id) != number
+                    }
+                    upserts = [_indexed(r) for r in changes.upserts if r.id in fresh]
+                    deletes = [i for i in changes.deletes if i in fresh]
+                    if upserts or deletes or changes.last > index.watermark:
+                        await index.apply(
+                            upserts, deletes, watermark=max(index.watermark, changes.last)
+                        )
+                    applied += len(upserts) + len(deletes)
+                    for file_id in fresh:
+                        self._applied[file_id] = changes.numbers[file_id]
+                    if changes.last == after:  # nothing after `after`: caught up
+                        break
+                    after = changes.last
+                floor = index.watermark - self._safety
+                self._applied = {i: n for i, n in self._applied.items() if n > floor}
+        return applied
+
+    # --- rebuilding --------------------------------------------------------------------------
+
+    def _start_rebuild(self, reason: str) -> None:
+        if self._rebuild is not None and not self._rebuild.done():
+            return
+        log.warning("search_index_rebuild", reason=reason, directory=str(self.directory))
+        self._index = None
+        self._rebuild = asyncio.create_task(self.rebuild())
+
+    async def rebuild(self) -> None:
+        """A new index from every file in MongoDB; searches use MongoDB until it is done."""
+        with self._activity:
+            started = time.monotonic()
+            watermark = await self._files.last_sequence()  # later writes are caught up after
+            index = await TantivyIndex.create(self.directory)
+            after: str | None = None
+            done = 0
+            while True:
+                page = await self._files.page_by_id(after, REBUILD_BATCH)
+                if not page:
+                    break
+                await index.apply([_indexed(r) for r in page], [], watermark=0)
+                done += len(page)
+                after = page[-1].id
+                log.info("search_index_rebuild_progress", files=done)
+            await index.apply([], [], watermark=watermark)
+            async with self._lock:
+                self._index = index
+                self._applied.clear()
+            log.info(
+                "search_index_rebuilt",
+                files=done,
+                seconds=round(time.monotonic() - started, 1),
+            )
+        await self.catch_up()

@@ -1,0 +1,86 @@
+"""The full-text index as the bot keeps it: a projection of MongoDB in DATA_DIR/search that
+follows every write, is rebuilt when it is lost or broken, and converges across instances."""
+
+from __future__ import annotations
+
+import shutil
+
+from core.testing import BotHarness
+from tests.fakes import capture_events
+
+
+async def test_a_typo_finds_the_file_without_a_click(bot: BotHarness) -> None:
+    await bot.channel("Movies").post_video("The.Fellowship.of.the.Ring.2001.mkv")
+    alice = bot.user(1001, "Alice")
+    (reply,) = await alice.send("felowship ring")
+    assert reply.text == "🔎 1 file for felowship ring"
+    assert reply.all_buttons[0].text.endswith("The Fellowship of the Ring 2001")
+
+
+async def test_exact_matches_rank_above_typo_matches(bot: BotHarness) -> None:
+    movies = bot.channel("Movies")
+    await movies.post_video("Heat.1995.mkv")
+    await movies.post_video("Heart.1999.mkv")
+    (reply,) = await bot.user(1001, "Alice").send("heart")
+    labels = [b.text for b in reply.all_buttons]
+    assert labels[0].endswith("Heart 1999")
+    assert labels[1].endswith("Heat 1995")  # one edit away: found, below the exact match
+
+
+async def test_new_and_removed_files_reach_the_index_at_once(bot: BotHarness) -> None:
+    movies = bot.channel("Movies")
+    post = await movies.post_video("Ronin.1998.mkv")
+    alice = bot.user(1001, "Alice")
+    assert (await alice.send("ronin"))[0].text == "🔎 1 file for ronin"
+    assert await bot.running.services.indexing.remove_message(movies.id, post.id)
+    await bot.advance(1)
+    (gone,) = await alice.send("ronin 1998")
+    assert gone.text.startswith("No files match ronin 1998.")
+
+
+async def test_a_deleted_index_is_rebuilt_at_start(bot: BotHarness) -> None:
+    await bot.channel("Movies").post_video("Alien.1979.mkv")
+    index_dir = bot.data_dir / "search"
+    assert (index_dir / "state.json").exists()
+    await bot.running.stop()
+    shutil.rmtree(index_dir)
+    with capture_events() as logs:
+        await bot.restart_stopped()
+    assert any(e["event"] == "search_index_rebuilt" and e["files"] == 1 for e in logs)
+    (reply,) = await bot.user(1001, "Alice").send("alein")  # a typo: only the index finds it
+    assert reply.text == "🔎 1 file for alein"
+
+
+async def test_a_corrupt_index_is_rebuilt_and_the_operator_warned(bot: BotHarness) -> None:
+    await bot.channel("Movies").post_video("Alien.1979.mkv")
+    await bot.running.stop()
+    (bot.data_dir / "search" / "meta.json").write_text("{ truncated")
+    with capture_events() as logs:
+        await bot.restart_stopped()
+    warning = next(e for e in logs if e["event"] == "search_index_rebuild")
+    assert warning["log_level"] == "warning"
+    assert "corrupt" in warning["reason"]
+    assert (await bot.user(1001, "Alice").send("alein"))[0].text == "🔎 1 file for alein"
+
+
+async def test_two_instances_on_one_database_find_each_others_files(bot: BotHarness) -> None:
+    async with BotHarness.beside(bot) as other:
+        await bot.channel("Movies").post_video("Heat.1995.mkv")
+        await other.channel("Films", chat_id=-1002300000001).post_video("Ronin.1998.mkv")
+        await bot.advance(5)  # each instance catches up with the database every 5 s
+        await other.advance(5)
+        for instance in (bot, other):
+            alice = instance.user(1001, "Alice")
+            assert (await alice.send("haet"))[0].text == "🔎 1 file for haet"
+            assert (await alice.send("ronni"))[0].text == "🔎 1 file for ronni"
+
+
+async def test_an_index_from_before_the_files_existed_is_rebuilt(mongo_uri: str) -> None:
+    """A new DATA_DIR beside a database that already has files (a moved deployment)."""
+    first = BotHarness(database_uri=mongo_uri, keep_database=True)
+    async with first:
+        await first.channel("Movies").post_video("Heat.1995.mkv")
+    async with BotHarness(
+        database_uri=mongo_uri, database_name=first.database_name
+    ) as second:  # its own, empty DATA_DIR
+        assert (await second.user(1001, "Alice").send("haet"))[0].text == "🔎 1 file for haet"
