@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from app import App, build_app, build_database, build_telegram_client
+from app import App, build_app, build_database, build_telegram_client, rebuild_search_index
 from core.config import (
     ConfigurationError,
     Settings,
@@ -112,9 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["run", "simulate"],
+        choices=["run", "simulate", "reindex"],
         default="run",
-        help="run (default): the bot; simulate: the real bot on a Telegram double, no token needed",
+        help="run (default): the bot; simulate: the real bot on a Telegram double, no token "
+        "needed; reindex: rebuild the search index in DATA_DIR/search from the database",
     )
     parser.add_argument(
         "--health-check", action="store_true", help="check configuration, database and Telegram"
@@ -141,6 +142,23 @@ def _print_config_error(problems: Sequence[str]) -> None:
     for problem in problems:
         print(f"  - {problem}", file=sys.stderr)
     print(f"See {CONFIG_DOC} for every setting.", file=sys.stderr)
+
+
+def _health_check(settings: Settings, args: argparse.Namespace) -> int:
+    report = asyncio.run(health_check(settings, timeout=args.startup_timeout, offline=args.offline))
+    print(json.dumps(report.to_dict()) if args.json else report.to_table())
+    if report.configuration_failed:
+        return EXIT_CONFIG
+    return EXIT_OK if report.healthy else EXIT_UNHEALTHY
+
+
+def _reindex(settings: Settings) -> int:
+    try:
+        asyncio.run(rebuild_search_index(settings))
+    except (AppError, OSError) as exc:  # the database is unreachable, DATA_DIR not writable
+        log.error("reindex_failed", reason=str(exc))  # noqa: TRY400 - a reason, no traceback
+        return EXIT_UNHEALTHY
+    return EXIT_OK
 
 
 def _simulate(settings: Settings) -> int:
@@ -170,16 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     if args.health_check:
-        report = asyncio.run(
-            health_check(settings, timeout=args.startup_timeout, offline=args.offline)
-        )
-        print(json.dumps(report.to_dict()) if args.json else report.to_table())
-        if report.configuration_failed:
-            return EXIT_CONFIG
-        return EXIT_OK if report.healthy else EXIT_UNHEALTHY
-
+        return _health_check(settings, args)
     if args.command == "simulate":
         return _simulate(settings)
+    if args.command == "reindex":
+        return _reindex(settings)
 
     missing = missing_telegram_credentials(settings)
     if missing:

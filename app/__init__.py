@@ -4,6 +4,12 @@ both build the bot here, so what is tested is what runs."""
 
 from __future__ import annotations
 
-from app.build import App, build_app, build_database, build_telegram_client
+from app.build import (
+    App,
+    build_app,
+    build_database,
+    build_telegram_client,
+    rebuild_search_index,
+)
 
-__all__ = ["App", "build_app", "build_database", "build_telegram_client"]
+__all__ = ["App", "build_app", "build_database", "build_telegram_client", "rebuild_search_index"]

@@ -46,7 +46,7 @@ from repositories.searches import MongoSearchKeyRepository
 from repositories.settings import MongoSettingsRepository
 from repositories.users import MongoUserRepository, UserRepository
 
-__all__ = ["App", "build_app", "build_database", "build_telegram_client"]
+__all__ = ["App", "build_app", "build_database", "build_telegram_client", "rebuild_search_index"]
 
 log = get_logger("bot")
 
@@ -174,6 +174,22 @@ def build_database(settings: Settings) -> Database:
         data_dir=settings.data_dir,
         operation_timeout=settings.database_timeout,
     )
+
+
+async def rebuild_search_index(settings: Settings) -> None:
+    """`python bot.py reindex`: a new full-text index in DATA_DIR/search from MongoDB (stop the
+    bot that uses this DATA_DIR first; a running bot rebuilds a broken index by itself)."""
+    database = build_database(settings)
+    try:
+        await database.start()
+        await database.prepare(ALL_INDEXES)
+        search_index = SearchIndexService(
+            MongoFileRepository(database), settings.data_dir / "search"
+        )
+        await search_index.rebuild()
+        await search_index.close()
+    finally:
+        await database.close()
 
 
 def build_telegram_client(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from core.testing import BotHarness
+from repositories.mongo import Database
 from tests.conftest import SETTING_NAMES
 
 BOT = Path(__file__).resolve().parents[2] / "bot.py"
@@ -235,4 +238,45 @@ def test_an_unreachable_database_at_start_is_one_log_line(tmp_path: Path) -> Non
     records = _json_lines(result.stderr)
     (failure,) = [r for r in records if r["event"] == "startup_failed"]
     assert "cannot reach 127.0.0.1:1: connection refused" in str(failure["reason"])
+    assert "pa55w0rd" not in result.stderr
+
+
+async def test_reindex_rebuilds_the_search_index_from_the_database(
+    tmp_path: Path, mongo_uri: str
+) -> None:
+    harness = BotHarness(database_uri=mongo_uri, keep_database=True)
+    async with harness:
+        await harness.channel("Movies").post_video("Heat.1995.mkv")
+        await harness.channel("Movies").post_video("Ronin.1998.mkv")
+    try:
+        result = await asyncio.to_thread(
+            run_bot,
+            tmp_path,
+            "reindex",
+            DATABASE_URI=mongo_uri,
+            DATABASE_NAME=harness.database_name,
+            ENABLE_JSON_LOGGING="true",
+        )
+    finally:
+        cleanup = Database(mongo_uri, harness.database_name)
+        await cleanup.start()
+        await cleanup.drop()
+        await cleanup.close()
+    assert result.returncode == 0, result.stderr
+    records = _json_lines(result.stderr)
+    (done,) = [r for r in records if r["event"] == "search_index_rebuilt"]
+    assert done["files"] == 2
+    assert (tmp_path / "data" / "search" / "state.json").exists()
+
+
+def test_reindex_without_a_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    result = run_bot(
+        tmp_path,
+        "reindex",
+        DATABASE_URI="mongodb://bot:pa55w0rd@127.0.0.1:1/?serverSelectionTimeoutMS=500",
+    )
+    assert result.returncode == 1
+    assert "reindex_failed" in result.stderr
+    assert "cannot reach 127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.stderr
     assert "pa55w0rd" not in result.stderr
