@@ -21,6 +21,12 @@ _SXXEYY = re.compile(r"^s(\d{1,2})e(\d{1,3})$")
 _NXMM = re.compile(r"^(\d{1,2})x(\d{1,3})$")
 _SEASON = re.compile(r"^s(\d{1,2})$")
 _EPISODE = re.compile(r"^e(\d{1,3})$")
+_NUMBER = re.compile(r"^\d{1,4}$")
+# Words that put a season or an episode number in the next token: "Season 2 Episode 5",
+# "Temporada 1", "Tem.1 Cap.112" (Spanish releases: cap 112 is season 1, episode 12).
+_SEASON_WORDS = frozenset({"season", "temporada", "tem", "saison", "staffel"})
+_EPISODE_WORDS = frozenset({"episode", "ep", "episodio", "folge"})
+_CHAPTER_WORDS = frozenset({"cap", "capitulo"})
 _RESOLUTION = re.compile(r"^(240|360|480|540|576|720|1080|1440|2160|4320)[pi]$")
 _RESOLUTION_ALIASES = {"4k": "2160p", "uhd": "2160p", "8k": "4320p", "fhd": "1080p", "hd": "720p"}
 _SOURCES = {
@@ -53,6 +59,23 @@ class Markers:
     filters: frozenset[int] = frozenset()  # the ones a query turns into filters (not sources)
 
 
+def _numbered(word: str, following: str) -> tuple[int | None, int | None] | None:
+    """(season, episode) from a word and the number after it: "season 2", "episode 5",
+    "cap 112" (season 1, episode 12) or "cap 4"; None when they are not such a pair."""
+    if not _NUMBER.match(following):
+        return None
+    number = int(following)
+    if word in _SEASON_WORDS:
+        return number, None
+    if word in _EPISODE_WORDS:
+        return None, number
+    if word in _CHAPTER_WORDS:
+        if len(following) >= 3:  # noqa: PLR2004 - "cap 112": season 1, episode 12
+            return number // 100, number % 100
+        return None, number
+    return None
+
+
 def markers(tokens: list[str]) -> Markers:
     """Recognise metadata tokens (year, SxxEyy, NxMM, sNN, eNN, resolution, source)."""
     year = season = episode = None
@@ -60,7 +83,12 @@ def markers(tokens: list[str]) -> Markers:
     consumed: set[int] = set()
     sources: set[int] = set()
     for i, token in enumerate(tokens):
-        if (m := _SXXEYY.match(token)) or (m := _NXMM.match(token)):
+        numbered = _numbered(token, tokens[i + 1] if i + 1 < len(tokens) else "")
+        if numbered is not None:
+            season = numbered[0] if numbered[0] is not None else season
+            episode = numbered[1] if numbered[1] is not None else episode
+            consumed.add(i + 1)
+        elif (m := _SXXEYY.match(token)) or (m := _NXMM.match(token)):
             season, episode = int(m.group(1)), int(m.group(2))
         elif m := _SEASON.match(token):
             season = int(m.group(1))
@@ -135,6 +163,14 @@ def describe(name: str, *, use_guessit: bool = True) -> FileMetadata:
     language = guess.get("language")
     if language is not None:
         meta = replace(meta, language=str(language))
+    if meta.episode is None:  # forms the marker pass does not know: "Show.0307", "Show.106"
+        season, episode = guess.get("season"), guess.get("episode")
+        if isinstance(episode, int) and not isinstance(episode, bool):
+            meta = replace(
+                meta,
+                season=season if isinstance(season, int) and meta.season is None else meta.season,
+                episode=episode,
+            )
     return meta
 
 

@@ -84,3 +84,15 @@ async def test_an_index_from_before_the_files_existed_is_rebuilt(mongo_uri: str)
         database_uri=mongo_uri, database_name=first.database_name
     ) as second:  # its own, empty DATA_DIR
         assert (await second.user(1001, "Alice").send("haet"))[0].text == "🔎 1 file for haet"
+
+
+async def test_episode_numbering_of_every_common_form_matches_sxxeyy(bot: BotHarness) -> None:
+    movies = bot.channel("Series")
+    await movies.post_video("La.Casa.Tem.1.Cap.112.HDTV.mkv")
+    await movies.post_video("FooBar.0307.720p.HDTV.mkv")
+    await movies.post_video("Anime.Season.2.Episode.5.mkv")
+    alice = bot.user(1001, "Alice")
+    assert (await alice.send("la casa s01e12"))[0].text == "🔎 1 file for la casa s01e12"
+    assert (await alice.send("foobar s03e07"))[0].text == "🔎 1 file for foobar s03e07"
+    assert (await alice.send("anime 2x05"))[0].text == "🔎 1 file for anime 2x05"
+    assert (await alice.send("anime s02e06"))[0].text.startswith("No files match")

@@ -85,6 +85,12 @@ def test_extension_is_dropped_and_joined_pairs_are_indexed() -> None:
         ("Dark City 1998 4K", {"year": 1998, "resolution": "2160p"}),
         ("1917 2019 WEB-DL", {"year": 2019, "source": "web"}),
         ("2012 movie", {"year": None}),  # a leading number is the title
+        ("Show.Tem.1.Cap.112.HDTV", {"season": 1, "episode": 12}),
+        ("Serie Temporada 3 Capitulo 4", {"season": 3, "episode": 4}),
+        ("Show Season 2 Episode 5", {"season": 2, "episode": 5}),
+        ("Anime Episode 5 1080p", {"season": None, "episode": 5, "resolution": "1080p"}),
+        ("Episode 7", {"episode": 7}),
+        ("Season of the Witch 2011", {"season": None, "year": 2011}),  # no number after it
     ],
 )
 def test_markers(name: str, expected: dict[str, object]) -> None:
@@ -101,6 +107,22 @@ def test_guessit_adds_title_and_language() -> None:
         "1080p",
         "fr",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "season", "episode"),
+    [
+        ("FooBar.0307.720p.HDTV.mkv", 3, 7),  # the parser's reading completes the markers
+        ("UFC.185.720p.mkv", 1, 85),
+        ("The.Office.1x02.mkv", 1, 2),
+        ("Show.Tem.1.Cap.112.mkv", 1, 12),
+    ],
+)
+def test_episodes_the_release_parser_recognises_are_markers(
+    name: str, season: int, episode: int
+) -> None:
+    meta = describe(name)
+    assert (meta.season, meta.episode) == (season, episode)
 
 
 def test_query_metadata_becomes_filters_and_order_does_not_matter() -> None:
