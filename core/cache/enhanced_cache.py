@@ -161,6 +161,18 @@ class EnhancedCache(Generic[K, V]):
             self._data.pop(key, None)
         return len(doomed)
 
+    def invalidate_where(self, predicate: Callable[[K, V], bool]) -> int:
+        """Delete the entries whose key and value satisfy `predicate` (recency and hit counts
+        are left as they were: looking is not using)."""
+        doomed = [
+            key
+            for key in list(self._data.keys())
+            if predicate(key, cast("V", Cache.__getitem__(self._data, key)))
+        ]
+        for key in doomed:
+            self._data.pop(key, None)
+        return len(doomed)
+
     def expire(self) -> int:
         """Drop expired entries now; returns how many. A no-op for caches without TTL."""
         if isinstance(self._data, TTLCache):

@@ -27,6 +27,8 @@ from typing import Protocol
 
 import tantivy
 
+from core.search.normalize import fuzzy_distance
+
 __all__ = [
     "SCHEMA_VERSION",
     "FullTextIndex",
@@ -65,14 +67,6 @@ class IndexedFile:
 class Hit:
     id: str
     exact: bool  # every query word matched as written (else within the edit distance)
-
-
-def fuzzy_distance(term: str) -> int:
-    """The edit distance a query word may be off by: 0 below 4 characters, 1 from 4, 2 from 8
-    (a transposition counts as one edit). Numbers are never fuzzy: 1998 is not 1999."""
-    if term.isdigit() or len(term) < 4:  # noqa: PLR2004 - the issue's thresholds
-        return 0
-    return 2 if len(term) >= 8 else 1  # noqa: PLR2004
 
 
 class FullTextIndex(Protocol):

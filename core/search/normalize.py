@@ -9,6 +9,7 @@ import unicodedata
 
 __all__ = [
     "fold",
+    "fuzzy_distance",
     "index_terms",
     "joined_pairs",
     "normalize",
@@ -82,3 +83,11 @@ def token_pairs(tokens: list[str]) -> list[str]:
     read only the files that contain both words."""
     unique = sorted(set(tokens))
     return [pair_key(a, b) for a, b in itertools.combinations(unique, 2)]
+
+
+def fuzzy_distance(term: str) -> int:
+    """The edit distance a query word may be off by: 0 below 4 characters, 1 from 4, 2 from 8
+    (a transposition counts as one edit). Numbers are never fuzzy: 1998 is not 1999."""
+    if term.isdigit() or len(term) < 4:  # noqa: PLR2004 - the issue's thresholds
+        return 0
+    return 2 if len(term) >= 8 else 1  # noqa: PLR2004

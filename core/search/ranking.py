@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from core.models import FileRecord
+from core.search.normalize import fuzzy_distance
 from core.search.query import ParsedQuery
 
-__all__ = ["matches", "rank", "score"]
+__all__ = ["could_match", "matches", "matches_filters", "rank", "score", "within_typo"]
 
 
 def matches(record: FileRecord, query: ParsedQuery) -> bool:
@@ -16,6 +22,29 @@ def matches(record: FileRecord, query: ParsedQuery) -> bool:
     if query.prefix is not None and not any(t.startswith(query.prefix) for t in record.terms):
         return False
     return matches_filters(record, query)
+
+
+def within_typo(word: str, terms: Iterable[str]) -> bool:
+    """Whether `word` is one of `terms`, or within its typo distance of one (as the full-text
+    index matches: `fuzzy_distance`, a swap of two letters counting as one edit)."""
+    choices = terms if isinstance(terms, set | frozenset) else set(terms)
+    if word in choices:
+        return True
+    distance = fuzzy_distance(word)
+    if not distance:
+        return False
+    return process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=distance) is not None
+
+
+def could_match(record: FileRecord, query: ParsedQuery) -> bool:
+    """Whether `record` can be among the results of `query`, typo matches included (which
+    cached results a new or changed file makes stale)."""
+    terms = set(record.terms)
+    if query.prefix is not None and not any(t.startswith(query.prefix) for t in terms):
+        return False
+    if not matches_filters(record, query):
+        return False
+    return any(all(within_typo(word, terms) for word in variant) for variant in query.variants())
 
 
 def matches_filters(record: FileRecord, query: ParsedQuery) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from math import ceil
 
@@ -16,7 +17,7 @@ from core.logging import get_logger
 from core.models import FileRecord
 from core.search.normalize import pair_key
 from core.search.query import ParsedQuery, parse_query
-from core.search.ranking import matches, matches_filters, rank
+from core.search.ranking import could_match, matches, matches_filters, rank
 from core.services.search_index import SearchIndexService
 from repositories.files import FileRepository
 from repositories.searches import SearchKeyRepository
@@ -26,6 +27,7 @@ __all__ = ["RESULT_CAP", "SCAN_CAP", "SearchPage", "SearchService", "ShownSearch
 RESULT_CAP = 500  # totals are exact up to here, "500+" beyond
 SCAN_CAP = 2_000  # candidates read from the index for one query at most
 MAX_VARIANTS = 3  # the query, and up to two with adjacent words joined
+MAX_TARGETED_EVICTION = 50  # changed files above which the whole result cache is dropped
 VOCABULARY_LIMIT = 200_000
 log = get_logger(__name__)
 
@@ -38,6 +40,10 @@ class _Ranked:
     kinds: dict[str, int]
     files: dict[str, FileRecord] = field(default_factory=dict)  # the first pages, already read
     types: tuple[str, ...] = ()  # the file type of each id, for type filters
+    id_set: frozenset[str] = field(init=False)  # the ids again, to test membership
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id_set", frozenset(self.ids))
 
     def only(self, kind: str) -> tuple[str, ...]:
         return tuple(i for i, t in zip(self.ids, self.types, strict=True) if t == kind)
@@ -88,6 +94,9 @@ class SearchService:
         self._files = files
         self._searches = searches
         self.index = index
+        if index is not None:
+            index.on_changes = self._evict
+            index.on_rebuilt = self.invalidate
         self._clock = clock
         self._results: EnhancedCache[str, _Ranked] = EnhancedCache(
             "search_results", maxsize=cache_size, ttl=cache_seconds, timer=clock.monotonic
@@ -103,10 +112,30 @@ class SearchService:
 
     async def changed(self) -> None:
         """This instance wrote files: the full-text index catches up at once (a new post is
-        found by the next search), and cached results are dropped."""
-        if self.index is not None:
+        found by the next search) and drops the cached results those files change (`_evict`);
+        without an index every cached result is dropped."""
+        if self.index is not None and self.index.ready:
             await self.index.catch_up()
-        self.invalidate()
+        else:
+            self.invalidate()
+
+    def _evict(self, upserts: Sequence[FileRecord], deletes: Sequence[str]) -> None:
+        """Drop only the cached results that a change makes stale: those that contain a changed
+        or deleted file, and those whose query the new version of a file could match (typos
+        included). A busy channel then keeps the other queries' results warm. A large batch
+        (history indexing) clears everything: checking each query would cost more."""
+        if len(upserts) > MAX_TARGETED_EVICTION:
+            self.invalidate()
+            return
+        touched = {r.id for r in upserts} | set(deletes)
+
+        def stale(key: str, ranked: _Ranked) -> bool:
+            if not touched.isdisjoint(ranked.id_set):
+                return True
+            query = ParsedQuery.from_key(key)
+            return any(could_match(record, query) for record in upserts)
+
+        self._results.invalidate_where(stale)
 
     async def search(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from core.clock import Clock
@@ -32,6 +32,10 @@ log = get_logger(__name__)
 CATCH_UP_BATCH = 5_000
 REBUILD_BATCH = 10_000
 SAFETY_WINDOW = 1_000  # change numbers re-read behind the watermark
+
+
+ChangeListener = Callable[[Sequence[FileRecord], Sequence[str]], None]
+"""Told what the index just applied (files upserted, ids deleted); `None`s after a rebuild."""
 
 
 def _indexed(record: FileRecord) -> IndexedFile:
@@ -55,6 +59,8 @@ class SearchIndexService:
         self._lock = asyncio.Lock()
         self._applied: dict[str, int] = {}  # file id → change number applied, inside the window
         self._rebuild: asyncio.Task[None] | None = None
+        self.on_changes: ChangeListener | None = None  # the search service's result cache
+        self.on_rebuilt: Callable[[], None] | None = None
 
     @property
     def ready(self) -> bool:
@@ -137,13 +143,17 @@ class SearchIndexService:
                         for file_id, number in changes.numbers.items()
                         if self._applied.get(file_id) != number
                     }
-                    upserts = [_indexed(r) for r in changes.upserts if r.id in fresh]
+                    records = [r for r in changes.upserts if r.id in fresh]
                     deletes = [i for i in changes.deletes if i in fresh]
-                    if upserts or deletes or changes.last > index.watermark:
+                    if records or deletes or changes.last > index.watermark:
                         await index.apply(
-                            upserts, deletes, watermark=max(index.watermark, changes.last)
+                            [_indexed(r) for r in records],
+                            deletes,
+                            watermark=max(index.watermark, changes.last),
                         )
-                    applied += len(upserts) + len(deletes)
+                    if (records or deletes) and self.on_changes is not None:
+                        self.on_changes(records, deletes)
+                    applied += len(records) + len(deletes)
                     for file_id in fresh:
                         self._applied[file_id] = changes.numbers[file_id]
                     if changes.last == after:  # nothing after `after`: caught up
@@ -182,6 +192,8 @@ class SearchIndexService:
             async with self._lock:
                 self._index = index
                 self._applied.clear()
+            if self.on_rebuilt is not None:
+                self.on_rebuilt()
             log.info(
                 "search_index_rebuilt",
                 files=done,

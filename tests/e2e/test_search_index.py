@@ -96,3 +96,29 @@ async def test_episode_numbering_of_every_common_form_matches_sxxeyy(bot: BotHar
     assert (await alice.send("foobar s03e07"))[0].text == "🔎 1 file for foobar s03e07"
     assert (await alice.send("anime 2x05"))[0].text == "🔎 1 file for anime 2x05"
     assert (await alice.send("anime s02e06"))[0].text.startswith("No files match")
+
+
+def search_cache_hits(reply_text: str) -> int:
+    row = next(line for line in reply_text.splitlines() if line.startswith("search_results"))
+    return int(row.split()[3])
+
+
+async def test_new_files_keep_unrelated_cached_results_and_refresh_related_ones(
+    bot: BotHarness,
+) -> None:
+    movies = bot.channel("Movies")
+    heat = await movies.post_video("Heat.1995.mkv")
+    alice, admin = bot.user(1001, "Alice"), bot.user(1, "Admin")
+    assert (await alice.send("heat"))[0].text == "🔎 1 file for heat"
+    hits_before = search_cache_hits((await admin.send("/cache"))[0].text)
+    await movies.post_video("Ronin.1998.mkv")  # unrelated: "heat" stays cached
+    assert (await alice.send("heat"))[0].text == "🔎 1 file for heat"
+    hits_after = search_cache_hits((await admin.send("/cache"))[0].text)
+    assert hits_after == hits_before + 1
+    await movies.post_video("Heart.1999.mkv")  # one edit from "heat": that result is stale
+    (fresh,) = await alice.send("heat")
+    assert fresh.text == "🔎 2 files for heat"
+    assert await bot.running.services.indexing.remove_message(movies.id, heat.id)
+    (after_delete,) = await alice.send("heat")  # the cached page held the deleted file
+    assert after_delete.text == "🔎 1 file for heat"
+    assert after_delete.all_buttons[0].text.endswith("Heart 1999")

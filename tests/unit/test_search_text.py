@@ -19,7 +19,7 @@ from core.search.normalize import (
     tokenize,
 )
 from core.search.query import parse_query
-from core.search.ranking import matches, rank
+from core.search.ranking import could_match, matches, rank, within_typo
 from core.services.indexing import IncomingFile, IndexingService
 from core.testing.clock import VirtualClock
 
@@ -178,3 +178,17 @@ def test_a_file_is_always_found_by_its_own_title(parts: list[str], separator: st
     record = build(name)
     assert matches(record, parse_query(record.title))
     assert matches(record, parse_query(" ".join(reversed(record.title.split()))))
+
+
+def test_could_match_sees_typo_and_joined_matches_and_filters() -> None:
+    record = build("Heart.1999.720p.mkv")
+    assert could_match(record, parse_query("heat"))  # one edit
+    assert could_match(record, parse_query("heart 1999"))
+    assert not could_match(record, parse_query("heart 2001"))  # a year filter that differs
+    assert not could_match(record, parse_query("ronin"))
+    assert not could_match(record, parse_query("hrt"))  # short words are exact
+    spider = build("Spider.Man.2002.mkv")
+    assert could_match(spider, parse_query("spiderman"))
+    assert could_match(spider, parse_query("spdierman"))  # joined, with a swap
+    assert within_typo("fellowhsip", ["fellowship"])
+    assert not within_typo("1998", ["1999"])
