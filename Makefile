@@ -40,6 +40,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.middleware
 	$(PY) -m bench.search
 	$(PY) -m bench.fulltext
+	$(PY) -m bench.busy_channel
 
 simulate: $(VENV)/.installed
 	$(PY) bot.py simulate

@@ -11,7 +11,7 @@ from math import ceil
 
 from rapidfuzz import fuzz, process
 
-from core.cache.enhanced_cache import EnhancedCache
+from core.cache.enhanced_cache import CacheStats, EnhancedCache
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord
@@ -109,6 +109,10 @@ class SearchService:
         """The index changed: cached results are stale. The suggestion vocabulary is not
         reloaded for every new file; it refreshes on its own (10 minutes)."""
         self._results.clear()
+
+    def cache_stats(self) -> CacheStats:
+        """The result cache's counters (hits, misses, size), for /cache and the benchmarks."""
+        return self._results.stats()
 
     async def changed(self) -> None:
         """This instance wrote files: the full-text index catches up at once (a new post is
