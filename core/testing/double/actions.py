@@ -40,18 +40,33 @@ class UserActions(DoubleState):
             )
             await self.deliver(update, users=[user_id])
         else:
-            message = await self._store(
-                channel.id,
-                self._next_channel_id(channel),
-                text,
-                out=False,
-                sender=user_id,
-                reply_to=header,
-            )
-            update = raw.types.UpdateNewChannelMessage(
-                message=message.raw, pts=self._next_pts(), pts_count=1
-            )
-            await self.deliver(update, users=[user_id], chats=[channel.raw_id])
+            message = await self._in_channel(channel, text, sender=user_id, reply_to=header)
+        return message
+
+    async def _in_channel(
+        self,
+        channel: ChannelState,
+        text: str,
+        *,
+        sender: int | None,
+        reply_to: Any = None,
+        document: DocumentState | None = None,
+    ) -> StoredMessage:
+        """A new message in a channel or supergroup, delivered to the bot."""
+        message = await self._store(
+            channel.id,
+            self._next_channel_id(channel),
+            text,
+            out=False,
+            sender=sender,
+            reply_to=reply_to,
+            document=document,
+        )
+        update = raw.types.UpdateNewChannelMessage(
+            message=message.raw, pts=self._next_pts(), pts_count=1
+        )
+        users = [sender] if sender is not None else []
+        await self.deliver(update, users=users, chats=[channel.raw_id])
         return message
 
     async def user_edits(self, message: StoredMessage, text: str) -> StoredMessage:
@@ -100,19 +115,7 @@ class UserActions(DoubleState):
     async def channel_posts(
         self, channel: ChannelState, document: DocumentState | None, caption: str = ""
     ) -> StoredMessage:
-        message = await self._store(
-            channel.id,
-            self._next_channel_id(channel),
-            caption,
-            out=False,
-            sender=None,
-            document=document,
-        )
-        update = raw.types.UpdateNewChannelMessage(
-            message=message.raw, pts=self._next_pts(), pts_count=1
-        )
-        await self.deliver(update, chats=[channel.raw_id])
-        return message
+        return await self._in_channel(channel, caption, sender=None, document=document)
 
     async def press(self, user_id: int, message: StoredMessage, data: bytes) -> int:
         """A user presses an inline button; returns the callback query id."""

@@ -132,13 +132,7 @@ class MessagesRPC(DoubleState):
             updates += envelope.updates
             users.update({u.id: u for u in envelope.users})
             chats.update({c.id: c for c in envelope.chats})
-        return raw.types.Updates(
-            updates=updates,
-            users=list(users.values()),
-            chats=list(chats.values()),
-            date=self.clock.timestamp(),
-            seq=0,
-        )
+        return self._envelope(updates, list(users.values()), list(chats.values()))
 
     def _message_list(self, chat_id: int, ids: list[Any]) -> tuple[list[Any], set[int]]:
         found: list[Any] = []

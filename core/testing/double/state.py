@@ -257,12 +257,8 @@ class DoubleState:
         """Send one update to the bot, wrapped and serialised like Telegram's `Updates`."""
         if self.client is None:
             raise RuntimeError("no client is attached to the double")
-        envelope = raw.types.Updates(
-            updates=[update],
-            users=[self.users[u].raw() for u in users],
-            chats=[self.channels[c].raw() for c in chats],
-            date=self.clock.timestamp(),
-            seq=0,
+        envelope = self._envelope(
+            [update], [self.users[u].raw() for u in users], [self.channels[c].raw() for c in chats]
         )
         # Pyrogram's own update entry point (unannotated upstream).
         await self.client.handle_updates(roundtrip(envelope))  # type: ignore[no-untyped-call]
@@ -402,12 +398,12 @@ class DoubleState:
         updates: list[Any] = [update]
         if not edit:
             updates.insert(0, raw.types.UpdateMessageID(id=stored.id, random_id=random_id))
+        return self._envelope(updates, list(users.values()), list(chats.values()))
+
+    def _envelope(self, updates: list[Any], users: list[Any], chats: list[Any]) -> Any:
+        """Updates, and the users and chats they mention, as Telegram wraps them."""
         return raw.types.Updates(
-            updates=updates,
-            users=list(users.values()),
-            chats=list(chats.values()),
-            date=self.clock.timestamp(),
-            seq=0,
+            updates=updates, users=users, chats=chats, date=self.clock.timestamp(), seq=0
         )
 
     def _new_id(self, chat_id: int) -> int:
