@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from core.services.callbacks import CallbackCodec
 from core.services.delivery import DeliveryService
 from core.services.groups import GroupService
 from core.services.indexing import IndexingService
+from core.services.metadata import MetadataService
 from core.services.notices import GONE_CODES, Notices
 from core.services.search import SearchService
 from core.services.search_index import SearchIndexService
@@ -36,7 +38,7 @@ from core.utils.ratelimit import UserRateLimiter
 from handlers import views
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
-from repositories import ALL_INDEXES
+from repositories import ALL_INDEXES, MIGRATIONS
 from repositories.chats import MongoChatRepository
 from repositories.deletions import MongoDeletionRepository
 from repositories.files import MongoFileRepository
@@ -86,11 +88,10 @@ class App:
         ("BOT_TOKEN was rejected by Telegram", "no network route to Telegram ...").
         """
         await self.database.start()
-        await self.database.prepare(ALL_INDEXES)
+        await self.database.prepare(ALL_INDEXES, MIGRATIONS)
         await self.services.callbacks.load()
         search_index = self.services.search.index
-        if search_index is not None:
-            await search_index.start()
+        await search_index.start()
         try:
             await asyncio.wait_for(self.client.start(), login_timeout)
         except Exception as exc:
@@ -106,10 +107,10 @@ class App:
                 )
             )
         )
-        if search_index is not None:
-            self.tasks.append(
-                asyncio.create_task(search_index.run(self.clock, SEARCH_INDEX_CATCH_UP_SECONDS))
-            )
+        self.tasks.append(
+            asyncio.create_task(search_index.run(self.clock, SEARCH_INDEX_CATCH_UP_SECONDS))
+        )
+        self.tasks.append(asyncio.create_task(self.services.metadata.run(self.clock)))
         me = self.client.me
         self.started = True
         log.info("bot_started", username=me.username if me else None, bot_id=me.id if me else None)
@@ -120,8 +121,8 @@ class App:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
         await self.services.notices.close()
-        if self.services.search.index is not None:
-            await self.services.search.index.close()
+        await self.services.metadata.close()
+        await self.services.search.index.close()
         try:
             if self.client.is_connected:
                 await self.client.stop()
@@ -182,7 +183,7 @@ async def rebuild_search_index(settings: Settings) -> None:
     database = build_database(settings)
     try:
         await database.start()
-        await database.prepare(ALL_INDEXES)
+        await database.prepare(ALL_INDEXES, MIGRATIONS)
         search_index = SearchIndexService(
             MongoFileRepository(database), settings.data_dir / "search"
         )
@@ -227,7 +228,7 @@ def build_app(
     client.set_parse_mode(ParseMode.HTML)
 
     users = MongoUserRepository(database)
-    files = MongoFileRepository(database)
+    files = MongoFileRepository(database, now=clock.now)
     runtime_settings = MongoSettingsRepository(database)
     activity = Activity()
     api = TelegramAPI(clock=clock.monotonic, sleep=clock.sleep)
@@ -251,9 +252,22 @@ def build_app(
         clock=clock,
         admins=settings.admins,
     )
-    search_index = SearchIndexService(files, settings.data_dir / "search", activity=activity)
+    search_index = SearchIndexService(
+        files,
+        settings.data_dir / "search",
+        activity=activity,
+        tombstone_days=settings.search_tombstone_days,
+    )
     search = SearchService(
         files, clock, searches=MongoSearchKeyRepository(database), index=search_index
+    )
+    metadata = MetadataService(
+        files,
+        workers=settings.metadata_workers
+        if settings.metadata_workers is not None
+        else os.cpu_count() or 1,
+        on_changed=search.changed,
+        activity=activity,
     )
 
     async def send_text(chat_id: int, text: str) -> object:
@@ -270,6 +284,7 @@ def build_app(
             clock,
             skip_duplicates=settings.skip_duplicates,
             channels=settings.channels,
+            metadata=metadata,
         ),
         subscription=subscription,
         groups=GroupService(
@@ -290,6 +305,7 @@ def build_app(
         ),
         stats=StatsService(user_service, clock, database=database.description),
         notices=Notices(send_text, user_service, clock, activity=activity),
+        metadata=metadata,
     )
     middleware = Middleware(
         on_user=user_service.interacted,

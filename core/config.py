@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     database_name: str = Field(default="filesearch", pattern=r"^[A-Za-z0-9_-]{1,63}$")
     database_timeout: float = Field(default=5.0, gt=0, le=300)
     data_dir: Path = Path("./data")
+    metadata_workers: int | None = Field(default=None, ge=0, le=64)
+    search_tombstone_days: float = Field(default=7.0, gt=0, le=3650)
     log_channel: int | None = None
     auth_channels: Annotated[list[ChatRef], NoDecode] = Field(default_factory=list)
     auth_mode: AuthMode = "member"

@@ -33,7 +33,9 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class FileRecord:
-    """An indexed file; `id` is Telegram's `file_unique_id`."""
+    """An indexed file; `id` is Telegram's `file_unique_id`. `terms`, `title_terms` and
+    `name_key` are derived from the name and title (`core.search.normalize.name_terms`); they
+    are not stored in MongoDB."""
 
     id: str
     file_id: str
@@ -56,8 +58,7 @@ class FileRecord:
     language: str | None = None
     premium: str | None = None  # None: the global gate; "free" or "premium": this file's override
     name_key: str = ""  # normalised name, for duplicate detection with the size
-    pairs: tuple[str, ...] = ()  # every pair of the name's own tokens, sorted: "city+dark"
-    joined: tuple[str, ...] = ()  # terms that exist here only as two words written together
+    metadata_pending: bool = False  # the accurate parser has not read the name yet
 
 
 @dataclass(frozen=True, slots=True)

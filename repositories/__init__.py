@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from repositories import chats, deletions, files, jobs, join_requests, links, searches, users
+from repositories.migrations import MIGRATIONS
 from repositories.mongo import IndexSpec
 
-__all__ = ["ALL_INDEXES"]
+__all__ = ["ALL_INDEXES", "MIGRATIONS"]
 
 ALL_INDEXES: tuple[IndexSpec, ...] = (
     *users.INDEXES,

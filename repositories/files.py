@@ -1,33 +1,62 @@
-"""The `files` collection (the search index) and its `vocab` of term document frequencies."""
+"""The `files` collection: lean file documents, their change feed and tombstones.
+
+MongoDB is the source of truth and stores only what delivery, duplicate detection,
+administration and a rebuild of the search index need. The words a file is found by are
+derived from its name whenever it is read (`core.search.normalize.name_terms`) and live in the
+full-text index on local disk (`core.search.fulltext`), never in MongoDB.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import InsertOne, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from core.models import FileRecord, SaveReport
+from core.search.normalize import name_terms
 from repositories.mongo import Database, IndexSpec, storage_errors
 
-__all__ = ["INDEXES", "PREFIX_END", "Changes", "FileRepository", "MongoFileRepository"]
+__all__ = [
+    "CAPTION_LIMIT",
+    "INDEXES",
+    "Changes",
+    "FileRepository",
+    "MetadataUpdate",
+    "MongoFileRepository",
+    "name_hash",
+]
 
 INDEXES = (
     IndexSpec.on("files", "seq"),
     IndexSpec.on("file_tombstones", "seq"),
-    IndexSpec.on("files", "terms"),
-    IndexSpec.on("files", "pairs"),
     IndexSpec.on("files", "chat_id", "message_id", unique=True),
-    IndexSpec.on("files", "name_key", "file_size"),
-    IndexSpec.on("files", "name_key"),
+    IndexSpec.on("files", "dup"),
+    IndexSpec.on("files", "meta", sparse=True),
 )
-PREFIX_END = "\U0010ffff"  # sorts after every character: [p, p + PREFIX_END) is "starts with p"
+CAPTION_LIMIT = 1024  # what Telegram shows of a caption; the rest is never delivered
+# Change numbers one write reserves at most: a reader re-reads a window of numbers behind its
+# watermark (`core.services.search_index.SAFETY_WINDOW`, 1,000) because a reserved number may
+# become visible after higher ones; keeping each write this small lets the window cover two
+# writers in flight at once.
+MAX_IN_FLIGHT = 500
+_DUPLICATE = 11000  # MongoDB's duplicate key error
 
-# Fields set when a file is first indexed and never changed by a re-post.
-_IMMUTABLE = ("file_name", "file_size", "mime_type", "file_type", "name_key", "indexed_at")
+# What a new post of a file already indexed (same unique id) changes; everything else is set
+# when the file is first indexed (its name, hence its metadata, never changes; the premium gate
+# is the admins' to change).
+_FROM_POST = ("file_id", "caption", "chat_id", "message_id")
+
+
+def name_hash(name_key: str) -> int:
+    """A signed 64-bit digest of a normalised name: what duplicate detection (same name and
+    size, another upload) looks files up by, 8 bytes instead of the whole name."""
+    digest = hashlib.blake2b(name_key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +69,21 @@ class Changes:
     deletes: tuple[str, ...]
     last: int
     numbers: dict[str, int] = field(default_factory=dict)  # file id → number of its change
+    more: bool = False  # the limit was reached: there may be changes after `last`
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataUpdate:
+    """The accurate parser's reading of one file's name."""
+
+    file_id: str
+    title: str
+    year: int | None
+    season: int | None
+    episode: int | None
+    resolution: str | None
+    quality: str | None
+    language: str | None
 
 
 class FileRepository(Protocol):
@@ -51,39 +95,50 @@ class FileRepository(Protocol):
     async def delete(self, file_id: str) -> bool: ...
     async def set_premium(self, file_id: str, gate: str | None) -> bool: ...
     async def delete_message(self, chat_id: int, message_id: int) -> bool: ...
-    async def with_term(self, term: str, limit: int) -> list[FileRecord]: ...
-    async def with_prefix(self, prefix: str, limit: int) -> list[FileRecord]: ...
-    async def with_pair(self, pair: str, limit: int) -> list[FileRecord]: ...
-    async def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]: ...
-    async def term_stats(self, terms: Iterable[str]) -> dict[str, tuple[int, int]]: ...
-    async def prefix_frequency(self, prefix: str, limit: int = 200) -> int: ...
-    async def vocabulary(self, limit: int) -> dict[str, int]: ...
     async def count(self) -> int: ...
-    async def changes_since(self, after: int, limit: int) -> Changes: ...
+    async def changes_since(
+        self, after: int, limit: int, known: Mapping[str, int] | None = None
+    ) -> Changes: ...
     async def last_sequence(self) -> int: ...
     async def page_by_id(self, after: str | None, limit: int) -> list[FileRecord]: ...
+    async def purge_tombstones(self, older_than: datetime) -> int: ...
+    async def purged_sequence(self) -> int: ...
+    async def metadata_pending(self, limit: int) -> list[FileRecord]: ...
+    async def count_metadata_pending(self) -> int: ...
+    async def complete_metadata(self, updates: Sequence[MetadataUpdate]) -> int: ...
 
 
 class MongoFileRepository:
-    """`FileRepository` on MongoDB. Every read is one single-predicate query (`_id`, `terms` or
-    `name_key`), which any MongoDB planner, the embedded one included, serves from an index.
+    """`FileRepository` on MongoDB. Every read is one single-predicate query (`_id`, `seq`,
+    `dup`, `meta` or chat and message), which any MongoDB planner, the embedded one included,
+    serves from an index.
 
     The change feed: every write that changes what a file is found by gives it the next number
     of the `counters` document "files" (`seq`), and a deleted file leaves a tombstone with its
     own number in `file_tombstones`, so a reader that remembers the last number it applied can
     catch up with everything after it (`changes_since`), whichever instance wrote it.
+    Tombstones are purged after a retention period (`purge_tombstones`); the highest number
+    purged is kept (`purged_sequence`) so that a reader that fell further behind knows it must
+    rebuild instead of catching up.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self._database = database
+        self._now = now
 
     @property
     def _files(self) -> Any:
         return self._database.collection("files")
 
     @property
-    def _vocab(self) -> Any:
-        return self._database.collection("vocab")
+    def _counters(self) -> Any:
+        return self._database.collection("counters")
+
+    @property
+    def _tombstones(self) -> Any:
+        return self._database.collection("file_tombstones")
 
     async def save_many(
         self, files: Sequence[FileRecord], *, skip_same_name_and_size: bool = True
@@ -108,82 +163,84 @@ class MongoFileRepository:
                     None
                 )
             }
-        writes: list[tuple[FileRecord, dict[str, Any], dict[str, Any]]] = []
+        writes: list[tuple[FileRecord, dict[str, Any], dict[str, Any], bool]] = []
         unchanged = 0
         for f in batch:
             doc = _to_doc(f)
-            changed = {k: v for k, v in doc.items() if k not in (*_IMMUTABLE, "_id")}
+            changed = {k: doc.get(k) for k in _FROM_POST}
             old = existing.get(f.id)
             if old is not None and all(old.get(k) == v for k, v in changed.items()):
                 unchanged += 1  # the same post again: no write, no change number
                 continue
-            writes.append((f, doc, changed))
-        if not writes:
-            return SaveReport(duplicates=unchanged + len(skipped), duplicate_ids=tuple(skipped))
-        first = await self._next_sequences(len(writes))
-        operations = [
-            UpdateOne(
-                {"_id": f.id},
-                {
-                    "$set": {**changed, "seq": number},
-                    "$setOnInsert": {k: doc[k] for k in _IMMUTABLE},
-                },
-                upsert=True,
-            )
-            for number, (f, doc, changed) in enumerate(writes, first)
-        ]
-        with storage_errors("files.save_many"):
-            result = await self._files.bulk_write(operations, ordered=False)
-        inserted_ids = {writes[i][0].id for i in result.upserted_ids}
-        await self._count_terms([f for f, _, _ in writes if f.id in inserted_ids], +1)
+            writes.append((f, doc, changed, old is not None))
+        inserted = updated = 0
+        for start in range(0, len(writes), MAX_IN_FLIGHT):
+            done = await self._write(writes[start : start + MAX_IN_FLIGHT])
+            inserted, updated = inserted + done[0], updated + done[1]
         return SaveReport(
-            inserted=result.upserted_count,
-            updated=result.modified_count,
+            inserted=inserted,
+            updated=updated,
             duplicates=unchanged + len(skipped),
             duplicate_ids=tuple(skipped),
         )
 
+    async def _write(
+        self, writes: list[tuple[FileRecord, dict[str, Any], dict[str, Any], bool]]
+    ) -> tuple[int, int]:
+        """Number a chunk of writes and write it: new files inserted (cheaper than upserts),
+        known ones updated; an insert that lost a race with another writer of the same file
+        is done again as an update. Returns (inserted, updated)."""
+        first = await self._next_sequences(len(writes))
+        operations: list[InsertOne[dict[str, Any]] | UpdateOne] = [
+            UpdateOne({"_id": f.id}, _upsert(doc, changed, number), upsert=True)
+            if exists
+            else InsertOne({**doc, "seq": number})
+            for number, (f, doc, changed, exists) in enumerate(writes, first)
+        ]
+        with storage_errors("files.save_many"):
+            try:
+                result = await self._files.bulk_write(operations, ordered=False)
+            except BulkWriteError as exc:
+                details = exc.details
+                lost = [e for e in details.get("writeErrors", []) if e.get("code") == _DUPLICATE]
+                if len(lost) != len(details.get("writeErrors", [])):
+                    raise
+                retry = [
+                    UpdateOne({"_id": f.id}, _upsert(doc, changed, first + e["index"]), upsert=True)
+                    for e in lost
+                    for f, doc, changed, _ in [writes[e["index"]]]
+                ]
+                again = await self._files.bulk_write(retry, ordered=False)
+                return (
+                    int(details.get("nInserted", 0)) + again.upserted_count,
+                    int(details.get("nModified", 0)) + again.modified_count,
+                )
+        return result.inserted_count + result.upserted_count, result.modified_count
+
     async def _drop_reuploads(self, batch: list[FileRecord]) -> tuple[list[FileRecord], list[str]]:
-        keys = list({f.name_key for f in batch})
+        hashes = list({name_hash(f.name_key) for f in batch})
         with storage_errors("files.find_reuploads"):
             docs = await self._files.find(
-                {"name_key": {"$in": keys}}, {"file_size": 1, "name_key": 1}
+                {"dup": {"$in": hashes}}, {"file_size": 1, "dup": 1}
             ).to_list(None)
-        known = {(d["name_key"], d["file_size"]): d["_id"] for d in docs}
+        known = {(d["dup"], d["file_size"]): d["_id"] for d in docs}
         keep: list[FileRecord] = []
         skipped: list[str] = []
-        seen: set[tuple[str, int]] = set()
+        seen: set[tuple[int, int]] = set()
         for f in batch:
-            owner = known.get((f.name_key, f.file_size))
-            if (owner is not None and owner != f.id) or (f.name_key, f.file_size) in seen:
+            key = (name_hash(f.name_key), f.file_size)
+            owner = known.get(key)
+            if (owner is not None and owner != f.id) or key in seen:
                 skipped.append(f.id)
                 continue
-            seen.add((f.name_key, f.file_size))
+            seen.add(key)
             keep.append(f)
         return keep, skipped
-
-    async def _count_terms(self, files: Iterable[FileRecord], delta: int) -> None:
-        """Keep `vocab` in step: `df` files per term, `jdf` files where it is only a joined word."""
-        batch = list(files)
-        counts = Counter(t for f in batch for t in f.terms)
-        joined = Counter(t for f in batch for t in f.joined)
-        if not counts:
-            return
-        operations = [
-            UpdateOne(
-                {"_id": term},
-                {"$inc": {"df": n * delta, "jdf": joined.get(term, 0) * delta}},
-                upsert=True,
-            )
-            for term, n in counts.items()
-        ]
-        with storage_errors("vocab.update"):
-            await self._vocab.bulk_write(operations, ordered=False)
 
     async def _next_sequences(self, count: int) -> int:
         """Reserve `count` consecutive change numbers; returns the first."""
         with storage_errors("counters.files"):
-            doc = await self._database.collection("counters").find_one_and_update(
+            doc = await self._counters.find_one_and_update(
                 {"_id": "files"},
                 {"$inc": {"seq": count}},
                 upsert=True,
@@ -194,41 +251,87 @@ class MongoFileRepository:
     async def _tombstone(self, file_id: str) -> None:
         number = await self._next_sequences(1)
         with storage_errors("file_tombstones.insert"):
-            await self._database.collection("file_tombstones").update_one(
+            await self._tombstones.update_one(
                 {"_id": file_id},
-                {"$set": {"seq": number, "deleted_at": datetime.now(UTC)}},
+                {"$set": {"seq": number, "deleted_at": self._now()}},
                 upsert=True,
             )
 
     async def last_sequence(self) -> int:
         """The highest change number handed out so far (0 on a new database)."""
         with storage_errors("counters.files"):
-            doc = await self._database.collection("counters").find_one({"_id": "files"})
-        return int(doc["seq"]) if doc else 0
+            doc = await self._counters.find_one({"_id": "files"})
+        return int(doc.get("seq", 0)) if doc else 0
 
-    async def changes_since(self, after: int, limit: int) -> Changes:
+    async def purged_sequence(self) -> int:
+        """The highest change number of a tombstone purged so far (0 if none was)."""
+        with storage_errors("counters.files"):
+            doc = await self._counters.find_one({"_id": "files"})
+        return int(doc.get("purged", 0)) if doc else 0
+
+    async def purge_tombstones(self, older_than: datetime) -> int:
+        """Delete the tombstones of files deleted before `older_than`; returns how many. The
+        highest number purged is recorded first, so a reader never misses a delete silently."""
+        old = {"deleted_at": {"$lt": older_than}}
+        with storage_errors("file_tombstones.purge"):
+            newest = await self._tombstones.find(old).sort("seq", -1).limit(1).to_list(None)
+            if not newest:
+                return 0
+            await self._counters.update_one(
+                {"_id": "files"}, {"$max": {"purged": int(newest[0]["seq"])}}, upsert=True
+            )
+            result = await self._tombstones.delete_many(
+                {"seq": {"$lte": int(newest[0]["seq"])}, **old}
+            )
+        return int(result.deleted_count)
+
+    async def changes_since(
+        self, after: int, limit: int, known: Mapping[str, int] | None = None
+    ) -> Changes:
         """Up to `limit` changes numbered above `after` from files and tombstones, collapsed to
-        one per file (the newest wins: a file deleted and indexed again is an upsert)."""
+        one per file (the newest wins: a file deleted and indexed again is an upsert).
+
+        `known`: file id → change number the reader has already applied; those changes are
+        counted in `numbers` and `last` but their documents are not read again (a reader
+        re-reading a safety window behind its watermark reads numbers, not documents)."""
         newer = {"seq": {"$gt": after}}
+        numbers_only = {"seq": 1}
         with storage_errors("files.changes_since"):
-            docs = await self._files.find(newer).sort("seq", 1).limit(limit).to_list(None)
+            docs = (
+                await self._files.find(newer, numbers_only)
+                .sort("seq", 1)
+                .limit(limit)
+                .to_list(None)
+            )
             stones = (
-                await self._database.collection("file_tombstones")
-                .find(newer)
+                await self._tombstones.find(newer, numbers_only)
                 .sort("seq", 1)
                 .limit(limit)
                 .to_list(None)
             )
         entries = sorted(
-            [(int(d["seq"]), d["_id"], d) for d in docs]
-            + [(int(t["seq"]), t["_id"], None) for t in stones]
+            [(int(d["seq"]), d["_id"], True) for d in docs]
+            + [(int(t["seq"]), t["_id"], False) for t in stones]
         )[:limit]
-        newest = {file_id: doc for _, file_id, doc in entries}  # a later number wins
+        newest = {file_id: (number, alive) for number, file_id, alive in entries}
+        known = known or {}
+        wanted = [i for i, (n, alive) in newest.items() if alive and known.get(i) != n]
+        upserts: list[FileRecord] = []
+        if wanted:
+            # One range read from the oldest change wanted (usually the tail of the window).
+            first = min(newest[i][0] for i in wanted)
+            window = {"seq": {"$gte": first, "$lte": entries[-1][0]}}
+            with storage_errors("files.changes_since"):
+                found = await self._files.find(window).to_list(None)
+            # A document written again since its number was read carries a newer number:
+            # it is read with that number by the next call.
+            upserts = [_from_doc(d) for d in found if int(d.get("seq", 0)) == newest[d["_id"]][0]]
         return Changes(
-            upserts=tuple(_from_doc(d) for d in newest.values() if d is not None),
-            deletes=tuple(i for i, d in newest.items() if d is None),
+            upserts=tuple(upserts),
+            deletes=tuple(i for i, (n, alive) in newest.items() if not alive and known.get(i) != n),
             last=entries[-1][0] if entries else after,
             numbers={file_id: number for number, file_id, _ in entries},
+            more=len(docs) >= limit or len(stones) >= limit,
         )
 
     async def page_by_id(self, after: str | None, limit: int) -> list[FileRecord]:
@@ -237,6 +340,64 @@ class MongoFileRepository:
         with storage_errors("files.page_by_id"):
             docs = await self._files.find(query).sort("_id", 1).limit(limit).to_list(None)
         return [_from_doc(d) for d in docs]
+
+    async def metadata_pending(self, limit: int) -> list[FileRecord]:
+        """Files whose name the accurate parser has not read yet (the sparse `meta` index)."""
+        with storage_errors("files.metadata_pending"):
+            docs = await self._files.find({"meta": 1}).limit(limit).to_list(None)
+        return [_from_doc(d) for d in docs]
+
+    async def count_metadata_pending(self) -> int:
+        with storage_errors("files.count_metadata_pending"):
+            return int(await self._files.count_documents({"meta": 1}))
+
+    async def complete_metadata(self, updates: Sequence[MetadataUpdate]) -> int:
+        """Store the accurate parser's metadata; a file whose metadata changed gets a new
+        change number (the index re-reads it), one that did not only loses its `meta` mark."""
+        if not updates:
+            return 0
+        wanted = {u.file_id: u for u in updates}
+        with storage_errors("files.complete_metadata"):
+            docs = await self._files.find({"_id": {"$in": list(wanted)}, "meta": 1}).to_list(None)
+        writes: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        quiet: list[str] = []
+        for doc in docs:
+            update = wanted[doc["_id"]]
+            fields = {
+                "title": update.title,
+                "year": update.year,
+                "season": update.season,
+                "episode": update.episode,
+                "resolution": update.resolution,
+                "quality": update.quality,
+                "language": update.language,
+            }
+            if all(doc.get(k) == v for k, v in fields.items()):
+                quiet.append(doc["_id"])
+                continue
+            values = {k: v for k, v in fields.items() if v is not None}
+            empty = {k: "" for k, v in fields.items() if v is None}
+            writes.append((doc["_id"], values, empty))
+        operations: list[UpdateOne] = [
+            UpdateOne({"_id": file_id, "meta": 1}, {"$unset": {"meta": ""}}) for file_id in quiet
+        ]
+        if writes:
+            first = await self._next_sequences(len(writes))
+            operations += [
+                UpdateOne(
+                    {"_id": file_id, "meta": 1},
+                    {
+                        "$set": {**values, "seq": number},
+                        "$unset": {**empty, "meta": ""},
+                    },
+                )
+                for number, (file_id, values, empty) in enumerate(writes, first)
+            ]
+        if not operations:
+            return 0
+        with storage_errors("files.complete_metadata"):
+            result = await self._files.bulk_write(operations, ordered=False)
+        return int(result.modified_count)
 
     async def get(self, file_id: str) -> FileRecord | None:
         with storage_errors("files.get"):
@@ -251,96 +412,64 @@ class MongoFileRepository:
 
     async def delete(self, file_id: str) -> bool:
         with storage_errors("files.delete"):
-            doc = await self._files.find_one_and_delete({"_id": file_id})
+            doc = await self._files.find_one_and_delete({"_id": file_id}, {"_id": 1})
         if doc is None:
             return False
         await self._tombstone(file_id)
-        await self._count_terms([_from_doc(doc)], -1)
         return True
 
     async def set_premium(self, file_id: str, gate: str | None) -> bool:
         """Set this file's own gate ("free" or "premium"), or None to follow the global one."""
         if gate not in {None, "free", "premium"}:
             raise ValueError(f"unknown gate {gate!r}")
+        change = {"$set": {"premium": gate}} if gate else {"$unset": {"premium": ""}}
         with storage_errors("files.set_premium"):
-            result = await self._files.update_one({"_id": file_id}, {"$set": {"premium": gate}})
+            result = await self._files.update_one({"_id": file_id}, change)
         return bool(result.matched_count)
 
     async def delete_message(self, chat_id: int, message_id: int) -> bool:
         """Remove the file a deleted channel message carried."""
         with storage_errors("files.delete_message"):
             doc = await self._files.find_one_and_delete(
-                {"chat_id": chat_id, "message_id": message_id}
+                {"chat_id": chat_id, "message_id": message_id}, {"_id": 1}
             )
         if doc is None:
             return False
         await self._tombstone(doc["_id"])
-        await self._count_terms([_from_doc(doc)], -1)
         return True
-
-    async def with_term(self, term: str, limit: int) -> list[FileRecord]:
-        with storage_errors("files.with_term"):
-            docs = await self._files.find({"terms": term}).limit(limit).to_list(None)
-        return [_from_doc(d) for d in docs]
-
-    async def with_prefix(self, prefix: str, limit: int) -> list[FileRecord]:
-        query = {"terms": {"$gte": prefix, "$lt": prefix + PREFIX_END}}
-        with storage_errors("files.with_prefix"):
-            docs = await self._files.find(query).limit(limit).to_list(None)
-        unique = {d["_id"]: d for d in docs}  # a multikey range can return a file twice
-        return [_from_doc(d) for d in unique.values()]
-
-    async def with_pair(self, pair: str, limit: int) -> list[FileRecord]:
-        """Files containing both words of `pair` (see `core.search.normalize.pair_key`)."""
-        with storage_errors("files.with_pair"):
-            docs = await self._files.find({"pairs": pair}).limit(limit).to_list(None)
-        return [_from_doc(d) for d in docs]
-
-    async def term_stats(self, terms: Iterable[str]) -> dict[str, tuple[int, int]]:
-        """term → (files containing it, files where it is only two words written together)."""
-        wanted = list(dict.fromkeys(terms))
-        with storage_errors("vocab.get"):
-            docs = await self._vocab.find({"_id": {"$in": wanted}}).to_list(None)
-        found = {d["_id"]: (int(d["df"]), int(d.get("jdf", 0))) for d in docs}
-        return {
-            t: (max(0, found.get(t, (0, 0))[0]), max(0, found.get(t, (0, 0))[1])) for t in wanted
-        }
-
-    async def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
-        return {t: df for t, (df, _) in (await self.term_stats(terms)).items()}
-
-    async def prefix_frequency(self, prefix: str, limit: int = 200) -> int:
-        """How many files have a term starting with `prefix` (an upper bound, from `vocab`)."""
-        query = {"_id": {"$gte": prefix, "$lt": prefix + PREFIX_END}}
-        with storage_errors("vocab.prefix"):
-            docs = await self._vocab.find(query).limit(limit).to_list(None)
-        return sum(max(0, int(d["df"])) for d in docs)
-
-    async def vocabulary(self, limit: int) -> dict[str, int]:
-        """Up to `limit` terms with their document frequency (for suggestions)."""
-        with storage_errors("vocab.all"):
-            docs = await self._vocab.find({}).limit(limit).to_list(None)
-        return {d["_id"]: int(d["df"]) for d in docs if int(d["df"]) > 0}
 
     async def count(self) -> int:
         with storage_errors("files.count"):
             return int(await self._files.estimated_document_count())
 
 
+def _upsert(doc: dict[str, Any], changed: dict[str, Any], number: int) -> dict[str, Any]:
+    """The update that writes `doc`: changeable fields set (or unset when now empty), the
+    first-seen ones only on insert."""
+    update: dict[str, Any] = {
+        "$set": {**{k: v for k, v in changed.items() if v is not None}, "seq": number},
+        "$setOnInsert": {k: v for k, v in doc.items() if k not in (*_FROM_POST, "_id")},
+    }
+    empty = {k: "" for k, v in changed.items() if v is None}
+    if empty:
+        update["$unset"] = empty
+    return update
+
+
 def _to_doc(f: FileRecord) -> dict[str, Any]:
-    return {
+    """The lean document: no search terms (they are derived from the name), empty optional
+    fields left out, the caption cut to what Telegram can show."""
+    doc: dict[str, Any] = {
         "_id": f.id,
         "file_id": f.file_id,
         "file_name": f.file_name,
         "file_size": f.file_size,
         "mime_type": f.mime_type,
         "file_type": f.file_type,
-        "caption": f.caption,
+        "caption": f.caption[:CAPTION_LIMIT] if f.caption else None,
         "chat_id": f.chat_id,
         "message_id": f.message_id,
-        "terms": list(f.terms),
         "title": f.title,
-        "title_terms": list(f.title_terms),
         "indexed_at": f.indexed_at,
         "year": f.year,
         "season": f.season,
@@ -349,14 +478,16 @@ def _to_doc(f: FileRecord) -> dict[str, Any]:
         "quality": f.quality,
         "language": f.language,
         "premium": f.premium,
-        "name_key": f.name_key,
-        "pairs": list(f.pairs),
-        "joined": list(f.joined),
+        "dup": name_hash(f.name_key),
+        "meta": 1 if f.metadata_pending else None,
     }
+    return {k: v for k, v in doc.items() if v is not None}
 
 
 def _from_doc(doc: dict[str, Any]) -> FileRecord:
     indexed_at: datetime = doc["indexed_at"]
+    terms, key = name_terms(doc["file_name"])
+    title = doc.get("title") or ""
     return FileRecord(
         id=doc["_id"],
         file_id=doc["file_id"],
@@ -367,9 +498,9 @@ def _from_doc(doc: dict[str, Any]) -> FileRecord:
         caption=doc.get("caption"),
         chat_id=int(doc["chat_id"]),
         message_id=int(doc["message_id"]),
-        terms=tuple(doc.get("terms", ())),
-        title=doc.get("title", ""),
-        title_terms=tuple(doc.get("title_terms", ())),
+        terms=terms,
+        title=title,
+        title_terms=tuple(title.split()),
         indexed_at=indexed_at,
         year=doc.get("year"),
         season=doc.get("season"),
@@ -378,7 +509,6 @@ def _from_doc(doc: dict[str, Any]) -> FileRecord:
         quality=doc.get("quality"),
         language=doc.get("language"),
         premium=doc.get("premium"),
-        name_key=doc.get("name_key", ""),
-        pairs=tuple(doc.get("pairs", ())),
-        joined=tuple(doc.get("joined", ())),
+        name_key=key,
+        metadata_pending=bool(doc.get("meta")),
     )

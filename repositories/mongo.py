@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,9 @@ __all__ = [
     "storage_errors",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # v2: lean file documents (issue #12)
+Migration = Callable[["Database"], Awaitable[None]]
+"""Upgrades data in place to the version it is registered under; resumable (see migrations)."""
 """The schema version this code writes; bump it with a migration in `_migrate`."""
 
 _Doc = dict[str, Any]
@@ -239,8 +241,12 @@ class Database:
         found = doc.get("version") if doc else None
         return SchemaStatus(found if isinstance(found, int) else None, SCHEMA_VERSION)
 
-    async def ensure_schema(self) -> SchemaStatus:
-        """Record the schema version on a new database; refuse one written by newer code."""
+    async def ensure_schema(
+        self, migrations: Mapping[int, Migration] | None = None
+    ) -> SchemaStatus:
+        """Record the schema version on a new database, upgrade an older one with
+        `migrations` (one per version, in order; none given: leave it for the bot's start-up
+        and report it), and refuse one written by newer code."""
         status = await self.schema_status()
         if status.found is not None and status.found > SCHEMA_VERSION:
             raise StorageError(
@@ -248,32 +254,41 @@ class Database:
                 f"the database has schema v{status.found}, newer than this bot's "
                 f"v{SCHEMA_VERSION}; upgrade the bot",
             )
-        if status.found != SCHEMA_VERSION:
-            await self._migrate(status.found)
-            with storage_errors("write schema version"):
-                await self.collection("schema").update_one(
-                    {"_id": "schema"}, {"$set": {"version": SCHEMA_VERSION}}, upsert=True
-                )
+        if status.found is None:
+            await self._record_version(SCHEMA_VERSION)  # a new database
+        elif status.found < SCHEMA_VERSION and migrations is not None:
+            for version in range(status.found + 1, SCHEMA_VERSION + 1):
+                log.info("schema_migration", from_version=version - 1, to_version=version)
+                migration = migrations.get(version)
+                if migration is not None:
+                    await migration(self)
+                await self._record_version(version)
         return await self.schema_status()
 
-    async def prepare(self, specs: Sequence[IndexSpec]) -> None:
-        """Everything start-up does to the database: indexes, then the schema version.
+    async def _record_version(self, version: int) -> None:
+        with storage_errors("write schema version"):
+            await self.collection("schema").update_one(
+                {"_id": "schema"}, {"$set": {"version": version}}, upsert=True
+            )
 
-        Index builds on a large collection may take longer than DATABASE_TIMEOUT, so this runs
-        on a client of its own without that bound (server selection is still bounded).
+    async def prepare(
+        self, specs: Sequence[IndexSpec], migrations: Mapping[int, Migration] | None = None
+    ) -> None:
+        """Everything start-up does to the database: indexes, then the schema version
+        (migrating older data when `migrations` are given).
+
+        Index builds and migrations on a large collection may take longer than
+        DATABASE_TIMEOUT, so this runs on a client of its own without that bound (server
+        selection is still bounded).
         """
         bounded, self._client = self._client, self._new_client(self.uri, bounded=False)
         try:
             await self.ensure_indexes(specs)
-            await self.ensure_schema()
+            await self.ensure_schema(migrations)
         finally:
             if self._client is not None:
                 await _close(self._client)
             self._client = bounded
-
-    async def _migrate(self, from_version: int | None) -> None:
-        """Upgrade data written by an older schema; v1 is the first, so nothing to do yet."""
-        log.info("schema_migration", from_version=from_version, to_version=SCHEMA_VERSION)
 
     async def drop(self) -> None:
         """Drop the whole database (tests and `bench/` only)."""

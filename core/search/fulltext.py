@@ -26,11 +26,14 @@ from pathlib import Path
 from typing import Protocol
 
 import tantivy
+from rapidfuzz.distance import OSA
 
 from core.search.normalize import fuzzy_distance
 
 __all__ = [
+    "NO_FILTERS",
     "SCHEMA_VERSION",
+    "Filters",
     "FullTextIndex",
     "Hit",
     "IndexUnusableError",
@@ -39,7 +42,7 @@ __all__ = [
     "fuzzy_distance",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # v2: title words, filters and the time stored for ranking
 _STATE = "state.json"
 _WRITER_HEAP = 15_000_000  # bytes; tantivy needs at least 3 MB per writer thread
 _MAX_HITS = 1_000
@@ -56,17 +59,44 @@ class IndexUnusableError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class IndexedFile:
-    """What the index holds of a file: its id, the terms it is found by, and its kind."""
+    """What the index holds of a file: its id, the terms it is found by, its kind, and what
+    filters and ranking read (title words, year, season, episode, resolution, when indexed)."""
 
     id: str
     terms: tuple[str, ...]
     kind: str
+    title: tuple[str, ...] = ()
+    year: int | None = None
+    season: int | None = None
+    episode: int | None = None
+    resolution: str | None = None
+    at: int = 0  # when the file was indexed, in microseconds since the epoch
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Equality filters of a query; None matches anything."""
+
+    kind: str | None = None
+    year: int | None = None
+    season: int | None = None
+    episode: int | None = None
+    resolution: str | None = None
+
+
+NO_FILTERS = Filters()
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """A matching file with what ranking needs, read from the index (no database round trip)."""
+
     id: str
     exact: bool  # every query word matched as written (else within the edit distance)
+    kind: str = ""
+    title: tuple[str, ...] = ()
+    n: int = 0  # how many terms the name has
+    at: int = 0
 
 
 class FullTextIndex(Protocol):
@@ -84,9 +114,11 @@ class FullTextIndex(Protocol):
         terms: Sequence[str],
         *,
         prefix: str | None = None,
-        kind: str | None = None,
+        filters: Filters = NO_FILTERS,
         limit: int = _MAX_HITS,
     ) -> list[Hit]: ...
+
+    async def similar_words(self, word: str, limit: int = 5) -> list[str]: ...
 
     async def close(self) -> None: ...
 
@@ -95,10 +127,17 @@ def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("terms", tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("kind", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("kind", stored=True, tokenizer_name="raw", index_option="basic")
+    # Title words: stored for ranking, indexed for "did you mean" (real title words only).
+    builder.add_text_field("title", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_unsigned_field("year", indexed=True)
+    builder.add_unsigned_field("season", indexed=True)
+    builder.add_unsigned_field("episode", indexed=True)
+    builder.add_text_field("resolution", tokenizer_name="raw", index_option="basic")
     # How many terms the name has: among files that match, the shortest names are the closest
     # (searching "dark city", "Dark City" beats "Dark City Lights Tower").
-    builder.add_unsigned_field("n", fast=True)
+    builder.add_unsigned_field("n", stored=True, fast=True)
+    builder.add_unsigned_field("at", stored=True)
     return builder.build()
 
 
@@ -175,33 +214,61 @@ class TantivyIndex:
         terms: Sequence[str],
         *,
         prefix: str | None = None,
-        kind: str | None = None,
+        filters: Filters = NO_FILTERS,
         limit: int = _MAX_HITS,
     ) -> list[Hit]:
-        """Ids of the files that have every term (and a term starting with `prefix`), exact
-        matches first, then those within each word's edit distance, each group shortest name
-        first; at most `limit`."""
-        return await asyncio.to_thread(self._search, tuple(terms), prefix, kind, limit)
+        """The files that have every term (and a term starting with `prefix`) and pass the
+        filters: exact matches first, then those within each word's edit distance, each group
+        shortest name first; at most `limit`."""
+        return await asyncio.to_thread(self._search, tuple(terms), prefix, filters, limit)
 
     def _search(
-        self, terms: tuple[str, ...], prefix: str | None, kind: str | None, limit: int
+        self, terms: tuple[str, ...], prefix: str | None, filters: Filters, limit: int
     ) -> list[Hit]:
         if not terms and prefix is None:
             return []
         try:
             searcher = self._index.searcher()
-            exact = self._ids(searcher, self._query(terms, prefix, kind, fuzzy=False), limit)
-            hits = [Hit(i, exact=True) for i in exact]
+            exact = self._hits(
+                searcher, self._query(terms, prefix, filters, fuzzy=False), limit, exact=True
+            )
+            hits = list(exact)
             if len(hits) < limit and any(fuzzy_distance(t) for t in terms):
-                seen = set(exact)
-                fuzzy = self._ids(searcher, self._query(terms, prefix, kind, fuzzy=True), limit)
-                hits += [Hit(i, exact=False) for i in fuzzy if i not in seen][: limit - len(hits)]
+                seen = {h.id for h in exact}
+                query = self._query(terms, prefix, filters, fuzzy=True)
+                fuzzy = self._hits(searcher, query, limit, exact=False)
+                hits += [h for h in fuzzy if h.id not in seen][: limit - len(hits)]
         except ValueError as exc:
             raise IndexUnusableError(f"search failed: {exc}") from exc
         return hits
 
+    async def similar_words(self, word: str, limit: int = 5) -> list[str]:
+        """Title words of indexed files within two edits of `word`, most frequent first (what
+        "did you mean" offers: words that files really have, never a joined fragment)."""
+        return await asyncio.to_thread(self._similar_words, word, limit)
+
+    def _similar_words(self, word: str, limit: int) -> list[str]:
+        if len(word) < 3:  # noqa: PLR2004 - too short to guess what was meant
+            return []
+        try:
+            searcher = self._index.searcher()
+            query = tantivy.Query.fuzzy_term_query(
+                self._schema, "title", word, distance=2, transposition_cost_one=True
+            )
+            result = searcher.search(query, limit=200, count=False)
+            counts: dict[str, int] = {}
+            for _score, address in result.hits:
+                for title_word in dict.fromkeys(searcher.doc(address).get_all("title")):
+                    text = str(title_word)
+                    if text != word and OSA.distance(word, text, score_cutoff=2) <= 2:  # noqa: PLR2004
+                        counts[text] = counts.get(text, 0) + 1
+        except ValueError as exc:
+            raise IndexUnusableError(f"search failed: {exc}") from exc
+        ranked = sorted(counts, key=lambda w: (OSA.distance(word, w), -counts[w], w))
+        return ranked[:limit]
+
     def _query(
-        self, terms: tuple[str, ...], prefix: str | None, kind: str | None, *, fuzzy: bool
+        self, terms: tuple[str, ...], prefix: str | None, filters: Filters, *, fuzzy: bool
     ) -> tantivy.Query:
         must = tantivy.Occur.Must
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -217,20 +284,35 @@ class TantivyIndex:
         if prefix is not None:
             pattern = _regex_literal(prefix) + ".*"
             clauses.append((must, tantivy.Query.regex_query(self._schema, "terms", pattern)))
-        if kind is not None:
-            clauses.append((must, tantivy.Query.term_query(self._schema, "kind", kind)))
+        for name in ("kind", "year", "season", "episode", "resolution"):
+            value = getattr(filters, name)
+            if value is not None:
+                clauses.append((must, tantivy.Query.term_query(self._schema, name, value)))
         return tantivy.Query.boolean_query(clauses)
 
-    def _ids(self, searcher: tantivy.Searcher, query: tantivy.Query, limit: int) -> list[str]:
+    def _hits(
+        self, searcher: tantivy.Searcher, query: tantivy.Query, limit: int, *, exact: bool
+    ) -> list[Hit]:
         result = searcher.search(
             query, limit=limit, count=False, order_by_field="n", order=tantivy.Order.Asc
         )
-        ids: list[str] = []
+        hits: list[Hit] = []
         for _score, address in result.hits:
-            values = searcher.doc(address).get_all("id")
-            if values:
-                ids.append(str(values[0]))
-        return ids
+            stored = searcher.doc(address).to_dict()
+            ids = stored.get("id")
+            if not ids:
+                continue
+            hits.append(
+                Hit(
+                    str(ids[0]),
+                    exact=exact,
+                    kind=str(stored.get("kind", [""])[0]),
+                    title=tuple(str(t) for t in stored.get("title", ())),
+                    n=int(stored.get("n", [0])[0]),
+                    at=int(stored.get("at", [0])[0]),
+                )
+            )
+        return hits
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -253,7 +335,16 @@ class TantivyIndex:
                 for term in dict.fromkeys(file.terms):
                     document.add_text("terms", term)
                 document.add_text("kind", file.kind)
+                for word in dict.fromkeys(file.title):
+                    document.add_text("title", word)
+                for name in ("year", "season", "episode"):
+                    value = getattr(file, name)
+                    if value is not None and value >= 0:
+                        document.add_unsigned(name, value)
+                if file.resolution is not None:
+                    document.add_text("resolution", file.resolution)
                 document.add_unsigned("n", len(file.terms))
+                document.add_unsigned("at", max(0, file.at))
                 writer.add_document(document)
             writer.commit()
             self._index.reload()

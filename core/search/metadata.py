@@ -3,7 +3,8 @@
 `markers()` is a fast, deterministic regex pass used for both file names and queries, so a
 query's `s02e03`, `2x05`, `2019` or `1080p` filters on exactly what indexing stored. `describe()`
 adds guessit's reading of a file name (title, source, language); guessit takes ~20 ms a name,
-so indexing calls it off the event loop, and queries never call it.
+so indexing stores a file with the fast pass alone (searchable at once) and the metadata
+service completes it later in worker processes (`describe_all`); queries never call it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from core.search.normalize import strip_extension, tokenize
 
-__all__ = ["FileMetadata", "Markers", "describe", "markers"]
+__all__ = ["FileMetadata", "Markers", "describe", "describe_all", "markers"]
 
 _YEAR = re.compile(r"^(19[2-9]\d|20[0-4]\d)$")
 _SXXEYY = re.compile(r"^s(\d{1,2})e(\d{1,3})$")
@@ -172,6 +173,12 @@ def describe(name: str, *, use_guessit: bool = True) -> FileMetadata:
                 episode=episode,
             )
     return meta
+
+
+def describe_all(names: list[str]) -> list[FileMetadata]:
+    """`describe` with the accurate parser for a batch of names (what a worker process of the
+    metadata service runs; module-level so it can be sent to one)."""
+    return [describe(name) for name in names]
 
 
 def _guess(name: str) -> dict[str, Any]:

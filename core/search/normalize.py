@@ -12,10 +12,9 @@ __all__ = [
     "fuzzy_distance",
     "index_terms",
     "joined_pairs",
+    "name_terms",
     "normalize",
-    "pair_key",
     "strip_extension",
-    "token_pairs",
     "tokenize",
 ]
 
@@ -73,16 +72,11 @@ def index_terms(tokens: list[str]) -> list[str]:
     return list(dict.fromkeys([*tokens, *joined_pairs(tokens)]))
 
 
-def pair_key(a: str, b: str) -> str:
-    """The order-independent key of two words ("+" never occurs inside a token)."""
-    return f"{a}+{b}" if a <= b else f"{b}+{a}"
-
-
-def token_pairs(tokens: list[str]) -> list[str]:
-    """Every pair of distinct tokens of a name, order-independent: what lets a two-word query
-    read only the files that contain both words."""
-    unique = sorted(set(tokens))
-    return [pair_key(a, b) for a, b in itertools.combinations(unique, 2)]
+def name_terms(name: str) -> tuple[tuple[str, ...], str]:
+    """What a file name is found by, derived again whenever a file is read (MongoDB stores
+    only the name): its index terms (tokens plus joined neighbours) and its normalised key."""
+    tokens = tokenize(strip_extension(name))
+    return tuple(index_terms(tokens)), " ".join(tokens)
 
 
 def fuzzy_distance(term: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -11,7 +11,15 @@ from core.models import FileRecord
 from core.search.normalize import fuzzy_distance
 from core.search.query import ParsedQuery
 
-__all__ = ["could_match", "matches", "matches_filters", "rank", "score", "within_typo"]
+__all__ = [
+    "could_match",
+    "matches",
+    "matches_filters",
+    "rank",
+    "score",
+    "score_parts",
+    "within_typo",
+]
 
 
 def matches(record: FileRecord, query: ParsedQuery) -> bool:
@@ -59,12 +67,16 @@ def matches_filters(record: FileRecord, query: ParsedQuery) -> bool:
 
 
 def score(record: FileRecord, query: ParsedQuery) -> float:
-    """Title words matched, an exact title; shorter names first.
+    """`score_parts` of a file record."""
+    return score_parts(record.title_terms, len(record.terms), query)
+
+
+def score_parts(title: Sequence[str], terms: int, query: ParsedQuery) -> float:
+    """Title words matched, an exact title; shorter names (fewer `terms`) first.
 
     Deliberately blind to the order the words were typed in: a page is recomputed from the
     order-independent query key, and must rank the same as when it was first shown.
     """
-    title = record.title_terms
     title_set = set(title)
     points = 3.0 * sum(1 for w in query.terms if w in title_set)
     if query.prefix is not None and any(t.startswith(query.prefix) for t in title):
@@ -72,7 +84,7 @@ def score(record: FileRecord, query: ParsedQuery) -> float:
     typed = set(query.terms) | ({query.prefix} if query.prefix else set())
     if title_set and title_set <= typed:
         points += 5.0  # the whole title was typed: "dark city" for "Dark City (1998)"
-    return points - 0.05 * len(record.terms)
+    return points - 0.05 * terms
 
 
 def rank(records: list[FileRecord], query: ParsedQuery) -> list[FileRecord]:

@@ -9,6 +9,7 @@ from core.services.callbacks import CallbackCodec
 from core.services.delivery import DeliveryService
 from core.services.groups import GroupService
 from core.services.indexing import IndexingService
+from core.services.metadata import MetadataService
 from core.services.notices import Notices
 from core.services.search import SearchService
 from core.services.stats import StatsService
@@ -34,3 +35,4 @@ class Services:
     groups: GroupService
     stats: StatsService
     notices: Notices
+    metadata: MetadataService

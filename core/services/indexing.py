@@ -1,4 +1,8 @@
-"""Indexing: channel media in, searchable `FileRecord`s out (metadata parsed off the loop)."""
+"""Indexing: channel media in, searchable `FileRecord`s out.
+
+A file is stored with what the fast marker pass reads from its name and is searchable as soon
+as it is stored; the accurate parser completes its metadata afterwards
+(`core.services.metadata`)."""
 
 from __future__ import annotations
 
@@ -10,14 +14,8 @@ from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord, SaveReport
 from core.search.metadata import describe
-from core.search.normalize import (
-    index_terms,
-    joined_pairs,
-    normalize,
-    strip_extension,
-    token_pairs,
-    tokenize,
-)
+from core.search.normalize import name_terms
+from core.services.metadata import MetadataService
 from core.services.search import SearchService
 from core.utils.validators import Validators
 from repositories.files import FileRepository
@@ -51,12 +49,16 @@ class IndexingService:
         skip_duplicates: bool = True,
         use_guessit: bool = True,
         channels: Sequence[int | str] = (),
+        metadata: MetadataService | None = None,
     ) -> None:
+        """`use_guessit`: mark new files for the accurate parser (the metadata service, woken
+        after each batch, completes them); False keeps the fast pass's reading for good."""
         self._files = files
         self._search = search
         self._clock = clock
         self._skip_duplicates = skip_duplicates
         self._use_guessit = use_guessit
+        self._metadata = metadata
         self._channel_ids = frozenset(c for c in channels if isinstance(c, int))
         self._channel_names = frozenset(c.lower() for c in channels if isinstance(c, str))
 
@@ -75,8 +77,8 @@ class IndexingService:
         if not kind.ok or kind.value is None:
             return None
         name = incoming.file_name or (incoming.caption or "").strip().split("\n")[0] or "file"
-        tokens = tokenize(strip_extension(name))
-        meta = describe(name, use_guessit=self._use_guessit)
+        terms, key = name_terms(name)
+        meta = describe(name, use_guessit=False)
         return FileRecord(
             id=incoming.unique_id,
             file_id=incoming.file_id,
@@ -87,7 +89,7 @@ class IndexingService:
             caption=incoming.caption,
             chat_id=incoming.chat_id,
             message_id=incoming.message_id,
-            terms=tuple(index_terms(tokens)),
+            terms=terms,
             title=meta.title,
             title_terms=meta.title_terms,
             indexed_at=self._clock.now(),
@@ -97,18 +99,19 @@ class IndexingService:
             resolution=meta.resolution,
             quality=meta.quality,
             language=meta.language,
-            name_key=normalize(strip_extension(name)),
-            pairs=tuple(token_pairs(tokens)),
-            joined=tuple(t for t in joined_pairs(tokens) if t not in set(tokens)),
+            name_key=key,
+            metadata_pending=self._use_guessit,
         )
 
     async def index(self, batch: Sequence[IncomingFile]) -> SaveReport:
-        """Index a batch; guessit runs in a worker thread so the event loop never stalls."""
+        """Index a batch: stored and searchable at once, metadata completed afterwards."""
         built = await asyncio.to_thread(lambda: [self.build(f) for f in batch])
         records = [r for r in built if r is not None]
         report = await self._files.save_many(records, skip_same_name_and_size=self._skip_duplicates)
         if report.inserted or report.updated:
             await self._search.changed()
+        if report.inserted and self._metadata is not None and self._use_guessit:
+            self._metadata.wake()
         log.info(
             "files_indexed",
             inserted=report.inserted,

@@ -1,4 +1,5 @@
-"""Search: index-backed retrieval, ranking on a bounded candidate set, cached pages, suggestions."""
+"""Search: the full-text index finds and ranks, MongoDB supplies the page shown, cached pages,
+suggestions from real title words."""
 
 from __future__ import annotations
 
@@ -9,16 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from math import ceil
 
-from rapidfuzz import fuzz, process
-
 from core.cache.enhanced_cache import CacheStats, EnhancedCache
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord
-from core.search.normalize import pair_key
+from core.search.fulltext import Filters, Hit
 from core.search.query import ParsedQuery, parse_query
-from core.search.ranking import could_match, matches, matches_filters, rank
+from core.search.ranking import could_match, score_parts
 from core.services.search_index import SearchIndexService
+from core.utils.errors import SearchUnavailableError
 from repositories.files import FileRepository
 from repositories.searches import SearchKeyRepository
 
@@ -28,7 +28,6 @@ RESULT_CAP = 500  # totals are exact up to here, "500+" beyond
 SCAN_CAP = 2_000  # candidates read from the index for one query at most
 MAX_VARIANTS = 3  # the query, and up to two with adjacent words joined
 MAX_TARGETED_EVICTION = 50  # changed files above which the whole result cache is dropped
-VOCABULARY_LIMIT = 200_000
 log = get_logger(__name__)
 
 
@@ -38,7 +37,6 @@ class _Ranked:
     total: int
     capped: bool
     kinds: dict[str, int]
-    files: dict[str, FileRecord] = field(default_factory=dict)  # the first pages, already read
     types: tuple[str, ...] = ()  # the file type of each id, for type filters
     id_set: frozenset[str] = field(init=False)  # the ids again, to test membership
 
@@ -84,30 +82,25 @@ class SearchService:
         files: FileRepository,
         clock: Clock,
         *,
+        index: SearchIndexService,
         searches: SearchKeyRepository | None = None,
-        index: SearchIndexService | None = None,
         cache_seconds: float = 300.0,
         cache_size: int = 2_000,
     ) -> None:
-        """`index`: the full-text projection; while it is not ready (or absent), candidates
-        come from MongoDB's own term indexes, exactly as before it existed."""
+        """`index`: the full-text projection that finds and ranks files; while it is being
+        rebuilt, searches raise `SearchUnavailableError` (the user reads "being rebuilt")."""
         self._files = files
         self._searches = searches
         self.index = index
-        if index is not None:
-            index.on_changes = self._evict
-            index.on_rebuilt = self.invalidate
+        index.on_changes = self._evict
+        index.on_rebuilt = self.invalidate
         self._clock = clock
         self._results: EnhancedCache[str, _Ranked] = EnhancedCache(
             "search_results", maxsize=cache_size, ttl=cache_seconds, timer=clock.monotonic
         )
-        self._vocabulary: EnhancedCache[str, dict[str, int]] = EnhancedCache(
-            "search_vocabulary", maxsize=1, ttl=600.0, timer=clock.monotonic
-        )
 
     def invalidate(self) -> None:
-        """The index changed: cached results are stale. The suggestion vocabulary is not
-        reloaded for every new file; it refreshes on its own (10 minutes)."""
+        """The index changed: cached results are stale."""
         self._results.clear()
 
     def cache_stats(self) -> CacheStats:
@@ -116,10 +109,9 @@ class SearchService:
 
     async def changed(self) -> None:
         """This instance wrote files: the full-text index catches up at once (a new post is
-        found by the next search) and drops the cached results those files change (`_evict`);
-        without an index every cached result is dropped."""
-        if self.index is not None and self.index.ready:
-            await self.index.catch_up()
+        found by the next search) and drops the cached results those files change (`_evict`)."""
+        if self.index.ready:
+            await self.index.catch_up(window=False)
         else:
             self.invalidate()
 
@@ -173,11 +165,7 @@ class SearchService:
         ids = ranked.only(kind) if kind else ranked.ids
         total = len(ids) if kind else ranked.total
         start = (page - 1) * page_size
-        wanted = ids[start : start + page_size]
-        if all(i in ranked.files for i in wanted):
-            items = [ranked.files[i] for i in wanted]
-        else:
-            items = await self._files.get_many(wanted)
+        items = await self._files.get_many(ids[start : start + page_size])
         suggestions: tuple[str, ...] = ()
         if ranked.total == 0 and suggest:
             suggestions = tuple(await self.suggest(query))
@@ -230,129 +218,61 @@ class SearchService:
         return replace(result, text=text)
 
     async def _rank(self, query: ParsedQuery) -> _Ranked:
-        from_index = await self._rank_from_index(query)
-        if from_index is not None:
-            ordered = from_index
-        else:
-            found: dict[str, FileRecord] = {}
-            for terms in query.variants()[:MAX_VARIANTS]:
-                variant = query.with_terms(terms)
-                for record in await self._candidates(variant):
-                    if record.id not in found and matches(record, variant):
-                        found[record.id] = record
-            ordered = rank(list(found.values()), query)
+        """Every variant's exact matches, then the files that match within the typo distance
+        (ranked below them), all read from the index: no database round trip."""
+        if not self.index.ready:
+            raise SearchUnavailableError(self.index.rebuilt_files)
+        filters = Filters(query.kind, query.year, query.season, query.episode, query.resolution)
+        exact: dict[str, Hit] = {}
+        near: dict[str, Hit] = {}
+        for terms in query.variants()[:MAX_VARIANTS]:
+            hits = await self.index.search(
+                terms, prefix=query.prefix, filters=filters, limit=SCAN_CAP
+            )
+            if hits is None:
+                raise SearchUnavailableError(self.index.rebuilt_files)
+            for hit in hits:
+                (exact if hit.exact else near).setdefault(hit.id, hit)
+        fuzzy = [h for i, h in near.items() if i not in exact]
+        ordered = _ordered(list(exact.values()), query) + _ordered(fuzzy, query)
         capped = len(ordered) > RESULT_CAP
         ordered = ordered[:RESULT_CAP]
         return _Ranked(
-            ids=tuple(r.id for r in ordered),
+            ids=tuple(h.id for h in ordered),
             total=len(ordered),
             capped=capped,
-            kinds=dict(Counter(r.file_type for r in ordered)),
-            files={r.id: r for r in ordered[:50]},
-            types=tuple(r.file_type for r in ordered),
+            kinds=dict(Counter(h.kind for h in ordered)),
+            types=tuple(h.kind for h in ordered),
         )
-
-    async def _rank_from_index(self, query: ParsedQuery) -> list[FileRecord] | None:
-        """Ranked matches through the full-text index: every variant's exact matches, then the
-        files that match within the typo distance (ranked below them); None when the index
-        cannot answer now."""
-        if self.index is None or not self.index.ready:
-            return None
-        exact: dict[str, FileRecord] = {}
-        near: set[str] = set()
-        variants = [query.with_terms(t) for t in query.variants()[:MAX_VARIANTS]]
-        wanted: list[tuple[ParsedQuery, list[str], list[str]]] = []
-        for variant in variants:
-            hits = await self.index.search(
-                variant.terms, prefix=variant.prefix, kind=variant.kind, limit=SCAN_CAP
-            )
-            if hits is None:
-                return None
-            wanted.append(
-                (variant, [h.id for h in hits if h.exact], [h.id for h in hits if not h.exact])
-            )
-        ids = list(dict.fromkeys(i for _, e, f in wanted for i in (*e, *f)))
-        records = {r.id: r for r in await self._files.get_many(ids)}
-        for variant, exact_ids, fuzzy_ids in wanted:
-            for file_id in exact_ids:
-                record = records.get(file_id)
-                if record is not None and file_id not in exact and matches(record, variant):
-                    exact[file_id] = record
-            for file_id in fuzzy_ids:
-                record = records.get(file_id)
-                if record is not None and matches_filters(record, variant):
-                    near.add(file_id)
-        fuzzy = [records[i] for i in near if i not in exact]
-        return rank(list(exact.values()), query) + rank(fuzzy, query)
-
-    async def _choose(self, query: ParsedQuery) -> tuple[str, str] | None:
-        """The single most selective indexed predicate: ("pair", "a+b"), ("term", word) or
-        ("prefix", start).
-
-        A pair is used only when neither word ever occurs as two words written together
-        (`jdf == 0`): then every file containing both has them as tokens, so the pair index
-        cannot miss a match.
-        """
-        if not query.terms:
-            return ("prefix", query.prefix) if query.prefix is not None else None
-        stats = await self._files.term_stats(query.terms)
-        frequencies = {t: df for t, (df, _) in stats.items()}
-        if min(frequencies.values()) == 0:
-            return None  # some word is in no file at all
-        rarest = sorted(query.terms, key=lambda t: (frequencies[t], t))
-        if len(rarest) > 1 and stats[rarest[0]][1] == 0 and stats[rarest[1]][1] == 0:
-            return ("pair", pair_key(rarest[0], rarest[1]))
-        choice = ("term", rarest[0])
-        if query.prefix is not None:
-            by_prefix = await self._files.prefix_frequency(query.prefix)
-            if by_prefix == 0:
-                return None
-            if by_prefix < frequencies[rarest[0]]:
-                choice = ("prefix", query.prefix)
-        return choice
-
-    async def _candidates(self, query: ParsedQuery) -> list[FileRecord]:
-        choice = await self._choose(query)
-        if choice is None:
-            return []
-        kind, value = choice
-        if kind == "prefix":
-            return await self._files.with_prefix(value, SCAN_CAP)
-        if kind == "pair":
-            return await self._files.with_pair(value, SCAN_CAP)
-        return await self._files.with_term(value, SCAN_CAP)
-
-    async def plan(self, text: str, *, prefix: bool = False) -> list[tuple[str, str]]:
-        """The indexed predicates a search for `text` reads candidates with (for `explain`)."""
-        query = parse_query(text, prefix=prefix)
-        choices = [await self._choose(query.with_terms(t)) for t in query.variants()]
-        return [c for c in choices[:MAX_VARIANTS] if c is not None]
 
     async def suggest(self, query: ParsedQuery, limit: int = 3) -> list[str]:
-        """ "Did you mean": each unknown word replaced by a close word from the index's own
-        vocabulary; only suggestions whose every word exists are offered."""
-        vocabulary = await self._vocabulary.get_or_load(
-            "all", lambda: self._files.vocabulary(VOCABULARY_LIMIT)
-        )
-        if not vocabulary:
-            return []
+        """ "Did you mean", when nothing matches even within the typo distance: each word that
+        no file has replaced by a close title word that files really have (never a joined
+        fragment, never the same word twice); only suggestions that find files are offered."""
         words = query.words
-        options: list[list[tuple[str, float]]] = []
+        options: list[list[str]] = []
         for word in words:
-            if vocabulary.get(word, 0) > 0:
-                options.append([(word, 100.0)])
+            known = await self.index.search([word], limit=1)
+            if known and known[0].exact:
+                options.append([word])
                 continue
-            close = process.extract(
-                word, vocabulary.keys(), scorer=fuzz.ratio, limit=5, score_cutoff=70
-            )
-            ranked = sorted(close, key=lambda m: (-m[1], -vocabulary[m[0]], m[0]))
-            options.append([(m[0], float(m[1])) for m in ranked[:limit]])
-        if any(not o for o in options) or all(o[0][1] == 100.0 for o in options):  # noqa: PLR2004
+            close = [w for w in await self.index.similar_words(word, limit) if w not in words]
+            if not close:
+                return []
+            options.append(close)
+        if all(len(o) == 1 and o[0] in words for o in options):
             return []
         suggestions: list[str] = []
         for rank_index in range(limit):
-            picked = [o[min(rank_index, len(o) - 1)][0] for o in options]
+            picked = list(dict.fromkeys(o[min(rank_index, len(o) - 1)] for o in options))
             text = " ".join(picked)
-            if text not in suggestions:
+            if text in suggestions:
+                continue
+            if await self.index.search(picked, limit=1):
                 suggestions.append(text)
         return suggestions
+
+
+def _ordered(hits: list[Hit], query: ParsedQuery) -> list[Hit]:
+    """Best first; ties go to the newest file, then the id (a stable order for paging)."""
+    return sorted(hits, key=lambda h: (-score_parts(h.title, h.n, query), -h.at, h.id))

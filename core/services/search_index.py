@@ -1,9 +1,10 @@
 """Keeps the full-text index (a projection on local disk) in step with MongoDB.
 
 MongoDB is the source of truth. This service opens the index under `DATA_DIR/search`, rebuilds
-it from MongoDB when it is missing, corrupt or from another schema (in the background: searches
-are served from MongoDB meanwhile), and catches up with the files' change feed at start, after
-this instance's own writes, and periodically, so that instances sharing one database converge.
+it from MongoDB when it is missing, corrupt, from another schema or further behind than the
+tombstones reach (in the background: searches answer "being rebuilt" meanwhile), and catches
+up with the files' change feed at start, after this instance's own writes, and periodically,
+so that instances sharing one database converge.
 
 A writer reserves its change number before it writes, so a number can become visible after a
 higher one was already read. Every catch-up therefore re-reads a window of `safety` numbers
@@ -16,12 +17,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord
-from core.search.fulltext import Hit, IndexedFile, IndexUnusableError, TantivyIndex
+from core.search.fulltext import (
+    NO_FILTERS,
+    Filters,
+    Hit,
+    IndexedFile,
+    IndexUnusableError,
+    TantivyIndex,
+)
 from core.utils.activity import Activity
 from repositories.files import FileRepository
 
@@ -32,6 +41,7 @@ log = get_logger(__name__)
 CATCH_UP_BATCH = 5_000
 REBUILD_BATCH = 10_000
 SAFETY_WINDOW = 1_000  # change numbers re-read behind the watermark
+PURGE_INTERVAL = 3_600.0  # seconds between purges of old tombstones
 
 
 ChangeListener = Callable[[Sequence[FileRecord], Sequence[str]], None]
@@ -39,7 +49,17 @@ ChangeListener = Callable[[Sequence[FileRecord], Sequence[str]], None]
 
 
 def _indexed(record: FileRecord) -> IndexedFile:
-    return IndexedFile(record.id, record.terms, record.file_type)
+    return IndexedFile(
+        record.id,
+        record.terms,
+        record.file_type,
+        title=record.title_terms,
+        year=record.year,
+        season=record.season,
+        episode=record.episode,
+        resolution=record.resolution,
+        at=int(record.indexed_at.timestamp() * 1_000_000),
+    )
 
 
 class SearchIndexService:
@@ -50,7 +70,10 @@ class SearchIndexService:
         *,
         activity: Activity | None = None,
         safety: int = SAFETY_WINDOW,
+        tombstone_days: float = 7.0,
     ) -> None:
+        """`tombstone_days`: how long deletes are kept for instances that are behind; the
+        periodic loop purges older ones, and an index further behind than that rebuilds."""
         self._files = files
         self.directory = directory
         self._activity = activity or Activity()
@@ -59,6 +82,9 @@ class SearchIndexService:
         self._lock = asyncio.Lock()
         self._applied: dict[str, int] = {}  # file id → change number applied, inside the window
         self._rebuild: asyncio.Task[None] | None = None
+        self._rebuilt_files = 0
+        self._checked = 0  # the watermark when the safety window was last re-read
+        self._tombstone_days = tombstone_days
         self.on_changes: ChangeListener | None = None  # the search service's result cache
         self.on_rebuilt: Callable[[], None] | None = None
 
@@ -71,24 +97,40 @@ class SearchIndexService:
     def watermark(self) -> int:
         return self._index.watermark if self._index is not None else 0
 
+    @property
+    def rebuilt_files(self) -> int:
+        """Files written into the index by the rebuild in progress (for "being rebuilt")."""
+        return self._rebuilt_files
+
     async def search(
         self,
         terms: Sequence[str],
         *,
         prefix: str | None = None,
-        kind: str | None = None,
+        filters: Filters = NO_FILTERS,
         limit: int = 1_000,
     ) -> list[Hit] | None:
         """Hits from the index, or None when it cannot answer (being rebuilt, or found broken
-        just now: then a rebuild starts and MongoDB answers meanwhile)."""
+        just now: then a rebuild starts)."""
         index = self._index
         if index is None:
             return None
         try:
-            return await index.search(terms, prefix=prefix, kind=kind, limit=limit)
+            return await index.search(terms, prefix=prefix, filters=filters, limit=limit)
         except IndexUnusableError as exc:
             self._start_rebuild(exc.reason)
             return None
+
+    async def similar_words(self, word: str, limit: int = 5) -> list[str]:
+        """Real title words close to `word` ([] while the index cannot answer)."""
+        index = self._index
+        if index is None:
+            return []
+        try:
+            return await index.similar_words(word, limit)
+        except IndexUnusableError as exc:
+            self._start_rebuild(exc.reason)
+            return []
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -103,8 +145,21 @@ class SearchIndexService:
             await index.close()  # a new index beside an existing library
             self._start_rebuild("no index yet for the files in the database")
             return
+        purged = await self._files.purged_sequence()
+        if index.watermark < purged:
+            await index.close()
+            self._start_rebuild(
+                f"the index is at change {index.watermark}, deletes up to {purged} were purged"
+            )
+            return
         self._index = index
+        self._checked = index.watermark
         await self.catch_up()
+
+    async def wait_rebuilt(self) -> None:
+        """Return when a rebuild in progress (if any) has finished."""
+        if self._rebuild is not None:
+            await asyncio.gather(self._rebuild, return_exceptions=True)
 
     async def close(self) -> None:
         if self._rebuild is not None:
@@ -117,27 +172,58 @@ class SearchIndexService:
                 self._index = None
 
     async def run(self, clock: Clock, interval: float) -> None:
-        """Catch up every `interval` seconds (writes of other instances)."""
+        """Catch up every `interval` seconds (writes of other instances); purge old tombstones
+        about once an hour."""
+        last_purge = clock.monotonic()
         while True:
             await clock.sleep(interval)
             try:
                 await self.catch_up()
+                if clock.monotonic() - last_purge >= PURGE_INTERVAL:
+                    last_purge = clock.monotonic()
+                    await self.purge(clock)
             except Exception as exc:  # noqa: BLE001 - the loop must survive a bad moment
                 log.warning("search_index_catch_up_failed", error=str(exc))
 
+    async def purge(self, clock: Clock) -> int:
+        """Delete tombstones older than the retention period (after catching up with them)."""
+        cutoff = clock.now() - timedelta(days=self._tombstone_days)
+        purged = await self._files.purge_tombstones(cutoff)
+        if purged:
+            log.info("search_tombstones_purged", tombstones=purged, before=cutoff.isoformat())
+        return purged
+
     # --- catching up -------------------------------------------------------------------------
 
-    async def catch_up(self) -> int:
-        """Apply every change after the watermark (and the safety window); returns how many."""
+    async def catch_up(self, *, window: bool = True) -> int:
+        """Apply every change after the watermark; returns how many.
+
+        With `window` (the periodic loop, start-up), the safety window is re-read too: from
+        `safety` numbers behind where the last windowed catch-up ended, so changes applied by
+        quick catch-ups in between (`window=False`, after this instance's own writes) are
+        covered as well, however many there were."""
         applied = 0
         with self._activity:
             async with self._lock:
                 index = self._index
                 if index is None:
                     return 0
-                after = max(0, index.watermark - self._safety)
+                purged = await self._files.purged_sequence()
+                if index.watermark < purged:
+                    self._start_rebuild(
+                        f"the index is at change {index.watermark}, "
+                        f"deletes up to {purged} were purged"
+                    )
+                    return 0
+                if window:
+                    after = max(0, min(self._checked, index.watermark) - self._safety)
+                    self._checked = index.watermark
+                else:
+                    after = index.watermark
                 while True:
-                    changes = await self._files.changes_since(after, CATCH_UP_BATCH)
+                    changes = await self._files.changes_since(
+                        after, CATCH_UP_BATCH, known=self._applied
+                    )
                     fresh = {
                         file_id
                         for file_id, number in changes.numbers.items()
@@ -156,10 +242,10 @@ class SearchIndexService:
                     applied += len(records) + len(deletes)
                     for file_id in fresh:
                         self._applied[file_id] = changes.numbers[file_id]
-                    if changes.last == after:  # nothing after `after`: caught up
+                    if not changes.more or changes.last == after:  # caught up
                         break
                     after = changes.last
-                floor = index.watermark - self._safety
+                floor = min(self._checked, index.watermark) - self._safety
                 self._applied = {i: n for i, n in self._applied.items() if n > floor}
         return applied
 
@@ -173,25 +259,28 @@ class SearchIndexService:
         self._rebuild = asyncio.create_task(self.rebuild())
 
     async def rebuild(self) -> None:
-        """A new index from every file in MongoDB; searches use MongoDB until it is done."""
+        """A new index from every file in MongoDB; searches answer "being rebuilt" until done."""
         with self._activity:
             started = time.monotonic()
             watermark = await self._files.last_sequence()  # later writes are caught up after
             index = await TantivyIndex.create(self.directory)
             after: str | None = None
             done = 0
+            self._rebuilt_files = 0
             while True:
                 page = await self._files.page_by_id(after, REBUILD_BATCH)
                 if not page:
                     break
                 await index.apply([_indexed(r) for r in page], [], watermark=0)
                 done += len(page)
+                self._rebuilt_files = done
                 after = page[-1].id
                 log.info("search_index_rebuild_progress", files=done)
             await index.apply([], [], watermark=watermark)
             async with self._lock:
                 self._index = index
                 self._applied.clear()
+                self._checked = watermark
             if self.on_rebuilt is not None:
                 self.on_rebuilt()
             log.info(

@@ -572,6 +572,9 @@ class BotHarness:
             "database_uri": self._database_uri,
             "database_name": self._database_name,
             "data_dir": self._data_dir.name,
+            # The release-name parser in a thread of the test process: no worker processes
+            # to spawn for every harness (a setting can still ask for them).
+            "metadata_workers": 0,
             **self._settings_overrides,
         }
         self.settings = _HarnessSettings(**values)

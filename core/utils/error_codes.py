@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     FLOOD_WAIT = "flood_wait"
     STORAGE = "storage"
+    SEARCH_UNAVAILABLE = "search_unavailable"
     TELEGRAM = "telegram"
     TELEGRAM_USER_BLOCKED = "telegram_user_blocked"
     TELEGRAM_USER_DEACTIVATED = "telegram_user_deactivated"

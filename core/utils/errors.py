@@ -12,6 +12,7 @@ Exception tree::
     ├── RateLimitedError          code=RATE_LIMITED           .retry_after
     │   └── FloodWaitError        code=FLOOD_WAIT             .retry_after, .method
     ├── StorageError              code=STORAGE                .operation
+    ├── SearchUnavailableError    code=SEARCH_UNAVAILABLE     .rebuilt
     └── TelegramError             code=TELEGRAM               .telegram_id, .method
 
 `ErrorResponse` is a frozen value built from any exception by `ErrorFactory`; it is never raised.
@@ -45,6 +46,7 @@ __all__ = [
     "NotFoundError",
     "PremiumRequiredError",
     "RateLimitedError",
+    "SearchUnavailableError",
     "StorageError",
     "SubscriptionRequiredError",
     "SuccessResponse",
@@ -67,6 +69,9 @@ _USER_MESSAGES: Mapping[ErrorCode, str] = {
     ErrorCode.RATE_LIMITED: "You are going too fast. Please wait a moment.",
     ErrorCode.FLOOD_WAIT: "Telegram asked the bot to slow down. Please try again shortly.",
     ErrorCode.STORAGE: "The database is unavailable right now. Please try again later.",
+    ErrorCode.SEARCH_UNAVAILABLE: (
+        "The search index is being rebuilt. Please try again in a minute."
+    ),
     ErrorCode.TELEGRAM: "Telegram refused that request. Please try again later.",
     ErrorCode.TELEGRAM_USER_BLOCKED: "The user has blocked the bot.",
     ErrorCode.TELEGRAM_USER_DEACTIVATED: "That account has been deleted.",
@@ -178,6 +183,19 @@ class StorageError(AppError):
 
     def details(self) -> dict[str, Any]:
         return {"operation": self.operation}
+
+
+class SearchUnavailableError(AppError):
+    """The full-text index is being rebuilt from the database (`rebuilt`: files so far)."""
+
+    code = ErrorCode.SEARCH_UNAVAILABLE
+
+    def __init__(self, rebuilt: int = 0) -> None:
+        super().__init__(f"search index being rebuilt ({rebuilt} files so far)")
+        self.rebuilt = rebuilt
+
+    def details(self) -> dict[str, Any]:
+        return {"rebuilt": self.rebuilt}
 
 
 class TelegramError(AppError):

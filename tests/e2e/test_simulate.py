@@ -129,7 +129,7 @@ def test_the_cache_table_stays_aligned_with_long_cache_names(tmp_path: Path) -> 
     lines = result.stdout.split("[bot] Caches\n", 1)[1].splitlines()
     table = [line.strip() for line in lines if line.startswith("      ") and line.strip()]
     assert table[0].split()[:2] == ["cache", "size/max"]
-    assert any(row.startswith("search_vocabulary") for row in table)
+    assert any(row.startswith("search_results") for row in table)
     # After the (left-aligned) names, every column ends where its header ends.
     header_ends = [m.end() for m in re.finditer(r"\S+", table[0])][1:]
     for row in table[1:]:

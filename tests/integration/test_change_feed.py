@@ -4,11 +4,13 @@ number, deletes leave tombstones, and a reader catches up from any number it rem
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from core.services.indexing import IncomingFile, IndexingService
 from core.services.search import SearchService
+from core.services.search_index import SearchIndexService
 from core.testing.clock import VirtualClock
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
@@ -20,11 +22,12 @@ def incoming(name: str, n: int, caption: str | None = None) -> IncomingFile:
 
 
 @pytest.fixture
-async def parts(database: Database) -> tuple[MongoFileRepository, IndexingService]:
+async def parts(database: Database, tmp_path: Path) -> tuple[MongoFileRepository, IndexingService]:
     await database.prepare(ALL_INDEXES)
     clock = VirtualClock()
-    files = MongoFileRepository(database)
-    return files, IndexingService(files, SearchService(files, clock), clock)
+    files = MongoFileRepository(database, now=clock.now)
+    search = SearchService(files, clock, index=SearchIndexService(files, tmp_path / "search"))
+    return files, IndexingService(files, search, clock, use_guessit=False)
 
 
 async def test_a_new_database_has_no_changes(

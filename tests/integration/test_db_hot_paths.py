@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from core.models import FileRecord
+from core.search.normalize import name_terms
 from repositories import ALL_INDEXES
 from repositories.chats import MongoChatRepository
 from repositories.deletions import MongoDeletionRepository
-from repositories.files import PREFIX_END, MongoFileRepository
+from repositories.files import MetadataUpdate, MongoFileRepository, name_hash
 from repositories.jobs import MongoJobRepository
 from repositories.links import MongoLinkRepository
 from repositories.mongo import Database
@@ -23,22 +24,24 @@ from repositories.users import MongoUserRepository
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def record(n: int, *terms: str, name: str | None = None, size: int | None = None) -> FileRecord:
+def record(n: int, name: str | None = None, size: int | None = None) -> FileRecord:
+    name = name or f"File {n}.mkv"
+    terms, key = name_terms(name)
     return FileRecord(
         id=f"u{n}",
         file_id=f"f{n}",
-        file_name=name or f"File {n}.mkv",
+        file_name=name,
         file_size=size or 1000 + n,
         mime_type="video/x-matroska",
         file_type="video",
         caption=None,
         chat_id=-1002200000001,
         message_id=n,
-        terms=terms or ("file", str(n)),
+        terms=terms,
         title="file",
         title_terms=("file",),
         indexed_at=NOW,
-        name_key=f"file {n}",
+        name_key=key,
     )
 
 
@@ -50,44 +53,96 @@ async def prepared(database: Database) -> Database:
 
 async def test_files_round_trip_and_batch_counts(prepared: Database) -> None:
     files = MongoFileRepository(prepared)
-    first = await files.save_many([record(1, "dark", "city"), record(2, "dark", "star")])
+    first = await files.save_many([record(1, "Dark City.mkv"), record(2, "Dark Star.mkv")])
     assert (first.inserted, first.updated, first.duplicates) == (2, 0, 0)
     again = await files.save_many(
-        [record(1, "dark", "city"), replace(record(2, "dark", "star"), caption="new")]
+        [record(1, "Dark City.mkv"), replace(record(2, "Dark Star.mkv"), caption="new")]
     )
     assert (again.inserted, again.updated, again.duplicates) == (0, 1, 1)
-    reupload = await files.save_many([replace(record(3), name_key="file 1", file_size=1001)])
+    reupload = await files.save_many([replace(record(3, "dark.city.mkv"), file_size=1001)])
     assert (reupload.inserted, reupload.duplicate_ids) == (0, ("u3",))
     allowed = await files.save_many(
-        [replace(record(3), name_key="file 1", file_size=1001)], skip_same_name_and_size=False
+        [replace(record(3, "dark.city.mkv"), file_size=1001)], skip_same_name_and_size=False
     )
     assert allowed.inserted == 1
 
     got = await files.get("u1")
-    assert got == record(1, "dark", "city")
+    assert got == record(1, "Dark City.mkv")
+    assert got is not None
+    assert got.terms == ("dark", "city", "darkcity")
     assert [f.id for f in await files.get_many(["u2", "missing", "u1"])] == ["u2", "u1"]
-    assert {f.id for f in await files.with_term("dark", 10)} == {"u1", "u2"}
-    assert {f.id for f in await files.with_prefix("ci", 10)} == {"u1"}
-    paired = replace(record(4, "blue", "moon"), pairs=("blue+moon",), joined=("bluemoon",))
-    await files.save_many([paired])
-    assert [f.id for f in await files.with_pair("blue+moon", 10)] == ["u4"]
-    assert (await files.term_stats(["blue", "bluemoon"])) == {"blue": (1, 0), "bluemoon": (0, 0)}
-    assert await files.delete("u4")
-    assert await files.document_frequencies(["dark", "city", "nope"]) == {
-        "dark": 2,
-        "city": 1,
-        "nope": 0,
-    }
-    assert await files.prefix_frequency("st") == 1
-    assert (await files.vocabulary(100))["dark"] == 2
     assert await files.count() == 3
 
     assert await files.delete("u2") is True
     assert await files.delete("u2") is False
     assert await files.delete_message(-1002200000001, 1) is True
     assert await files.delete_message(-1002200000001, 1) is False
-    assert await files.document_frequencies(["dark", "star"]) == {"dark": 0, "star": 0}
-    assert "dark" not in await files.vocabulary(100)
+    assert await files.count() == 1
+
+
+async def test_file_documents_are_lean(prepared: Database) -> None:
+    """What MongoDB holds of a file: no search arrays, no empty fields, an 8-byte name digest
+    for duplicate detection, the caption cut to what Telegram shows."""
+    files = MongoFileRepository(prepared)
+    long_caption = "x" * 5000
+    await files.save_many([replace(record(1, "Dark.City.1998.mkv"), caption=long_caption)])
+    doc = await prepared.collection("files").find_one({"_id": "u1"})
+    assert doc is not None
+    assert set(doc) == {
+        "_id",
+        "file_id",
+        "file_name",
+        "file_size",
+        "mime_type",
+        "file_type",
+        "caption",
+        "chat_id",
+        "message_id",
+        "title",
+        "indexed_at",
+        "dup",
+        "seq",
+    }
+    assert doc["dup"] == name_hash("dark city 1998")
+    assert len(doc["caption"]) == 1024
+    assert await prepared.collection("vocab").count_documents({}) == 0
+
+
+async def test_premium_gate_survives_a_new_post_of_the_file(prepared: Database) -> None:
+    files = MongoFileRepository(prepared)
+    await files.save_many([record(1)])
+    assert await files.set_premium("u1", "premium")
+    await files.save_many([replace(record(1), message_id=77, caption="again")])
+    got = await files.get("u1")
+    assert got is not None
+    assert (got.premium, got.message_id, got.caption) == (
+        "premium",
+        77,
+        "again",
+    )
+    assert await files.set_premium("u1", None)
+    got = await files.get("u1")
+    assert got is not None
+    assert got.premium is None
+
+
+async def test_metadata_completion_renumbers_only_changed_files(prepared: Database) -> None:
+    files = MongoFileRepository(prepared)
+    await files.save_many(
+        [replace(record(1), metadata_pending=True), replace(record(2), metadata_pending=True)]
+    )
+    assert await files.count_metadata_pending() == 2
+    before = await files.last_sequence()
+    changed = MetadataUpdate("u1", "file one", 1999, None, None, None, None, "English")
+    same = MetadataUpdate("u2", "file", None, None, None, None, None, None)
+    assert await files.complete_metadata([changed, same]) == 2
+    assert await files.count_metadata_pending() == 0
+    assert await files.last_sequence() == before + 1  # only the file whose metadata changed
+    got = await files.get("u1")
+    assert got is not None
+    assert (got.title, got.year, got.language) == ("file one", 1999, "English")
+    assert not got.metadata_pending
+    assert await files.complete_metadata([changed]) == 0  # no longer pending: nothing to do
 
 
 async def test_users_and_chats_round_trip(prepared: Database) -> None:
@@ -196,16 +251,16 @@ async def explain(db: Database, collection: str, query: dict[str, Any]) -> dict[
 
 
 async def fill(db: Database, size: int) -> None:
-    """`size` files, 5 of which carry the rare term "zyzzyva"."""
+    """`size` files: 5 changed after number 10**6, the same 5 waiting for the metadata parser."""
     docs = [
         {
             "_id": f"u{n}",
-            "terms": ["common", f"w{n % 97}", *(["zyzzyva"] if n % (size // 5) == 0 else [])],
-            "pairs": ["common+zyzzyva"] if n % (size // 5) == 0 else [f"common+w{n % 97}"],
             "chat_id": -100,
             "message_id": n,
-            "name_key": f"file {n}",
+            "dup": name_hash(f"file {n}"),
             "file_size": n,
+            "seq": n if n % (size // 5) else 10**6 + n,
+            **({"meta": 1} if n % (size // 5) == 0 else {}),
         }
         for n in range(size)
     ]
@@ -235,13 +290,12 @@ async def sized(mongo_uri: str) -> Any:
 @pytest.mark.parametrize(
     ("collection", "query"),
     [
-        ("files", {"terms": "zyzzyva"}),  # the search page's retrieval (one word)
-        ("files", {"pairs": "common+zyzzyva"}),  # the search page's retrieval (two words)
-        ("files", {"terms": {"$gte": "zyzz", "$lt": "zyzz" + PREFIX_END}}),  # typing inline
+        ("files", {"seq": {"$gte": 10**6}}),  # the index catching up
+        ("files", {"meta": 1}),  # files waiting for the metadata parser
         ("files", {"_id": "u40"}),  # a file by id (delivery)
         ("files", {"_id": {"$in": ["u1", "u2", "u3"]}}),  # a page of results by id
         ("users", {"_id": 40}),  # user lookup on every update
-        ("files", {"name_key": {"$in": ["file 7"]}}),  # duplicate detection
+        ("files", {"dup": {"$in": [name_hash("file 7")]}}),  # duplicate detection
     ],
 )
 async def test_hot_queries_use_an_index_and_stay_flat(

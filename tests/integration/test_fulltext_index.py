@@ -7,12 +7,29 @@ from pathlib import Path
 
 import pytest
 
-from core.search.fulltext import IndexedFile, IndexUnusableError, TantivyIndex, fuzzy_distance
-from core.search.normalize import index_terms, strip_extension, tokenize
+from core.search.fulltext import (
+    Filters,
+    IndexedFile,
+    IndexUnusableError,
+    TantivyIndex,
+    fuzzy_distance,
+)
+from core.search.metadata import describe
+from core.search.normalize import name_terms
 
 
 def indexed(file_id: str, name: str, kind: str = "video") -> IndexedFile:
-    return IndexedFile(file_id, tuple(index_terms(tokenize(strip_extension(name)))), kind)
+    meta = describe(name, use_guessit=False)
+    return IndexedFile(
+        file_id,
+        name_terms(name)[0],
+        kind,
+        title=meta.title_terms,
+        year=meta.year,
+        season=meta.season,
+        episode=meta.episode,
+        resolution=meta.resolution,
+    )
 
 
 LIBRARY = [
@@ -31,8 +48,11 @@ async def index(tmp_path: Path) -> TantivyIndex:
     return opened
 
 
-async def ids(index: TantivyIndex, *terms: str, **options: str) -> list[tuple[str, bool]]:
-    return [(h.id, h.exact) for h in await index.search(terms, **options)]
+async def ids(
+    index: TantivyIndex, *terms: str, prefix: str | None = None, **filters: str | int
+) -> list[tuple[str, bool]]:
+    found = await index.search(terms, prefix=prefix, filters=Filters(**filters))  # type: ignore[arg-type]
+    return [(h.id, h.exact) for h in found]
 
 
 def test_fuzzy_distance_follows_word_length() -> None:
@@ -67,8 +87,22 @@ async def test_joined_words_and_prefixes(index: TantivyIndex) -> None:
     assert await ids(index, prefix="(.*") == []  # a typed prefix is literal, never a regex
 
 
-async def test_kind_filters(index: TantivyIndex) -> None:
+async def test_filters(index: TantivyIndex) -> None:
     assert await ids(index, "dark", "city", kind="audio") == [("e", True)]
+    assert await ids(index, "dark", year=1998) == [("c", True)]
+    assert await ids(index, "ring", resolution="1080p") == [("a", True)]
+    assert await ids(index, "ring", resolution="720p") == []
+
+
+async def test_hits_carry_what_ranking_needs(index: TantivyIndex) -> None:
+    (hit,) = await index.search(["knight"])
+    assert (hit.id, hit.kind, hit.title, hit.n) == ("d", "video", ("dark", "knight"), 5)
+
+
+async def test_similar_words_are_real_title_words(index: TantivyIndex) -> None:
+    assert await index.similar_words("fellowshp") == ["fellowship"]
+    assert await index.similar_words("drak") == ["dark"]  # not "darkcity", a joined fragment
+    assert await index.similar_words("zzzzqq") == []
 
 
 async def test_upserts_replace_and_deletes_remove_by_id(index: TantivyIndex) -> None:

@@ -3,11 +3,15 @@ special characters, non-Latin titles, suggestions, duplicates and cache invalida
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from core.services.indexing import IncomingFile, IndexingService
 from core.services.search import RESULT_CAP, SearchService
+from core.services.search_index import SearchIndexService
 from core.testing.clock import VirtualClock
+from core.utils.errors import SearchUnavailableError
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
 
@@ -31,12 +35,22 @@ def incoming(name: str, size: int, n: int, mime: str = "video/x-matroska") -> In
     return IncomingFile(f"uniq{n}", f"fid{n}", name, size, mime, None, -1002200000001, n)
 
 
+async def search_service(
+    files: MongoFileRepository, clock: VirtualClock, directory: Path
+) -> SearchService:
+    index = SearchIndexService(files, directory)
+    await index.start()
+    return SearchService(files, clock, index=index)
+
+
 @pytest.fixture
-async def engine(database: Database) -> tuple[SearchService, IndexingService, VirtualClock]:
+async def engine(
+    database: Database, tmp_path: Path
+) -> tuple[SearchService, IndexingService, VirtualClock]:
     await database.prepare(__import__("repositories").ALL_INDEXES)
     clock = VirtualClock()
     files = MongoFileRepository(database)
-    search = SearchService(files, clock)
+    search = await search_service(files, clock, tmp_path / "search")
     indexing = IndexingService(files, search, clock)
     await indexing.index([incoming(name, size, i) for i, (name, size) in enumerate(LIBRARY, 1)])
     return search, indexing, clock
@@ -106,14 +120,44 @@ async def test_accents_and_non_latin_titles(engine: tuple[SearchService, ...]) -
     assert await names(search, "दुल्हनिया") == [LIBRARY[8][0]]
 
 
-async def test_suggestions_come_from_the_index_vocabulary(
+async def test_one_typo_finds_the_file_without_a_suggestion(
     engine: tuple[SearchService, ...],
 ) -> None:
     search = engine[0]
-    page = await search.search("brekaing bad")
+    assert set(await names(search, "braeking bad")) == {
+        LIBRARY[4][0],
+        LIBRARY[5][0],
+        LIBRARY[6][0],
+    }
+    assert await names(search, "matirx") == [LIBRARY[10][0]]
+
+
+async def test_suggestions_are_real_title_words_only(
+    engine: tuple[SearchService, ...],
+) -> None:
+    search = engine[0]
+    page = await search.search("brkaeing bda")  # two edits away: no match even fuzzily
     assert page.total == 0
     assert page.suggestions[0] == "breaking bad"
     assert (await search.search("zzzzqqq")).suggestions == ()
+    for text in ("dakr ctiy", "spidr mna", "the matirx breking"):
+        for suggestion in (await search.search(text)).suggestions:
+            words = suggestion.split()
+            assert len(words) == len(set(words))  # never the same word twice
+            titles = {w for name, _ in LIBRARY for w in name.lower().replace("-", ".").split(".")}
+            assert set(words) <= titles | set(text.split())  # never a joined fragment
+            assert (await search.search(suggestion)).total > 0  # a suggestion finds files
+
+
+async def test_searches_while_the_index_is_rebuilt_say_so(
+    database: Database, tmp_path: Path
+) -> None:
+    await database.prepare(__import__("repositories").ALL_INDEXES)
+    files = MongoFileRepository(database)
+    index = SearchIndexService(files, tmp_path / "search")
+    search = SearchService(files, VirtualClock(), index=index)  # not started: not ready
+    with pytest.raises(SearchUnavailableError):
+        await search.search("dark city")
 
 
 async def test_new_files_invalidate_cached_results(engine: tuple[SearchService, ...]) -> None:
@@ -136,11 +180,11 @@ async def test_duplicates_are_reported_and_not_indexed_twice(
     assert len(await names(search, "dark city amiable")) == 1
 
 
-async def test_pages_are_stable_and_totals_capped(database: Database) -> None:
+async def test_pages_are_stable_and_totals_capped(database: Database, tmp_path: Path) -> None:
     await database.prepare(__import__("repositories").ALL_INDEXES)
     clock = VirtualClock()
     files = MongoFileRepository(database)
-    search = SearchService(files, clock)
+    search = await search_service(files, clock, tmp_path / "search")
     indexing = IndexingService(files, search, clock, use_guessit=False)
     batch = [
         incoming(f"Nature.Documentary.Part.{i}.mkv", 1000 + i, i) for i in range(RESULT_CAP + 5)
@@ -149,26 +193,15 @@ async def test_pages_are_stable_and_totals_capped(database: Database) -> None:
     first = await search.search("nature documentary", page=1)
     assert (first.total_label, len(first.items), first.pages) == ("500+", 10, 50)
     second = await search.search("documentary nature", page=2)
-    fresh = SearchService(files, clock)  # as after a restart: nothing cached
+    await search.index.close()
+    fresh = await search_service(files, clock, tmp_path / "search")  # a restart: nothing cached
     again = await fresh.search("nature documentary", page=2)
     assert [f.id for f in again.items] == [f.id for f in second.items]
     assert not {f.id for f in first.items} & {f.id for f in second.items}
 
 
-async def test_two_word_queries_read_only_files_with_both_words(
-    engine: tuple[SearchService, ...],
-) -> None:
+async def test_joined_words_never_lose_a_match(engine: tuple[SearchService, ...]) -> None:
     search = engine[0]
-    assert await search.plan("dark city") == [("pair", "city+dark"), ("term", "darkcity")]
-    assert (await search.plan("breaking bad s02e03"))[:1] == [("pair", "bad+breaking")]
-
-
-async def test_pairs_never_lose_a_match_written_as_one_word(
-    engine: tuple[SearchService, ...],
-) -> None:
-    search = engine[0]
-    # "spiderman" exists in one file only as "Spider-Man": no pair lookup for it.
-    assert (await search.plan("spiderman verse"))[0] == ("term", "verse")
     assert await names(search, "spiderman verse") == [LIBRARY[2][0]]
     assert await names(search, "verse spider") == [LIBRARY[2][0]]
     assert set(await names(search, "spiderman bluray")) == {LIBRARY[3][0]}

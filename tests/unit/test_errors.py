@@ -23,6 +23,7 @@ from core.utils.errors import (
     FloodWaitError,
     NotFoundError,
     RateLimitedError,
+    SearchUnavailableError,
     StorageError,
     SuccessResponse,
     TelegramError,
@@ -122,9 +123,17 @@ def test_project_errors_map_to_their_codes() -> None:
         ErrorCode.BANNED: BannedError("spam"),
         ErrorCode.STORAGE: StorageError("users.get"),
         ErrorCode.FLOOD_WAIT: FloodWaitError(700, "send_message"),
+        ErrorCode.SEARCH_UNAVAILABLE: SearchUnavailableError(1200),
     }
     for code, exc in cases.items():
         assert ErrorFactory.from_exception(exc).code is code
+
+
+def test_a_search_during_a_rebuild_says_so_with_a_reference() -> None:
+    response = ErrorFactory.from_exception(SearchUnavailableError(1200), correlation_id="c0ffee01")
+    text = response.to_telegram()
+    assert "being rebuilt" in text
+    assert "c0ffee01" in text
 
 
 def test_pyrogram_flood_wait_reads_value_never_x() -> None:

@@ -12,10 +12,9 @@ from core.search.metadata import describe, markers
 from core.search.normalize import (
     fold,
     index_terms,
+    name_terms,
     normalize,
-    pair_key,
     strip_extension,
-    token_pairs,
     tokenize,
 )
 from core.search.query import parse_query
@@ -63,12 +62,20 @@ def test_accents_fold_on_latin_letters_only() -> None:
     assert "\u093c" in fold("क़िला")
 
 
-def test_pairs_are_order_independent_and_joined_words_are_recorded() -> None:
-    assert pair_key("dark", "city") == pair_key("city", "dark") == "city+dark"
-    assert token_pairs(["spider", "man", "spider", "2"]) == ["2+man", "2+spider", "man+spider"]
+def test_a_name_derives_its_terms_and_key() -> None:
+    assert name_terms("Spider-Man.2.mkv") == (
+        ("spider", "man", "2", "spiderman", "man2"),
+        "spider man 2",
+    )
     record = build("Spider-Man.2.mkv")
-    assert record.pairs == ("2+man", "2+spider", "man+spider")
-    assert record.joined == ("spiderman", "man2")
+    assert (record.terms, record.name_key) == name_terms("Spider-Man.2.mkv")
+
+
+def test_a_new_file_waits_for_the_accurate_parser_only_when_asked() -> None:
+    assert build("FooBar.0307.720p.HDTV.mkv", guess=True).metadata_pending
+    fast = build("FooBar.0307.720p.HDTV.mkv", guess=False)
+    assert not fast.metadata_pending
+    assert (fast.resolution, fast.episode) == ("720p", None)  # the fast pass alone
 
 
 def test_extension_is_dropped_and_joined_pairs_are_indexed() -> None:
