@@ -265,7 +265,7 @@ def build_app(
         files,
         workers=settings.metadata_workers
         if settings.metadata_workers is not None
-        else os.cpu_count() or 1,
+        else max(1, (os.cpu_count() or 1) - 1),  # one core left for the bot itself
         on_changed=search.changed,
         activity=activity,
     )

@@ -1,4 +1,5 @@
-"""New media posts in the indexed channels go into the search index."""
+"""Media posts in the indexed channels go into the search index; edits update their file,
+deletions remove it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from core.services import Services
 from core.services.indexing import IncomingFile
 from handlers.middleware import Callback
 
-__all__ = ["incoming_file", "make_on_channel_post"]
+__all__ = [
+    "incoming_file",
+    "make_on_channel_delete",
+    "make_on_channel_edit",
+    "make_on_channel_post",
+]
 
 
 def incoming_file(message: Message) -> IncomingFile | None:
@@ -39,3 +45,24 @@ def make_on_channel_post(services: Services) -> Callback:
         await services.indexing.index([incoming])
 
     return on_channel_post
+
+
+def make_on_channel_edit(services: Services) -> Callback:
+    async def on_channel_edit(_client: Client, message: Message) -> None:
+        incoming = incoming_file(message)
+        if incoming is None or message.chat is None:
+            return
+        if not services.indexing.watches(incoming.chat_id, message.chat.username):
+            return
+        await services.indexing.edited(incoming)
+
+    return on_channel_edit
+
+
+def make_on_channel_delete(services: Services) -> Callback:
+    async def on_channel_delete(_client: Client, messages: list[Message]) -> None:
+        for message in messages:
+            if message.chat is not None and message.chat.id is not None:
+                await services.indexing.remove_message(message.chat.id, message.id)
+
+    return on_channel_delete

@@ -6,6 +6,8 @@ from pyrogram import Client, filters
 from pyrogram.handlers import (
     CallbackQueryHandler,
     ChatJoinRequestHandler,
+    DeletedMessagesHandler,
+    EditedMessageHandler,
     InlineQueryHandler,
     MessageHandler,
 )
@@ -74,12 +76,16 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         )
     )
 
-    # Group 0: media posted in channels feed the search index.
+    # Group 0: media posted in channels feed the search index; edits and deletions follow.
+    media = filters.document | filters.video | filters.audio
     client.add_handler(
-        MessageHandler(
-            wrap(channel.make_on_channel_post(services)),
-            filters.channel & (filters.document | filters.video | filters.audio),
-        )
+        MessageHandler(wrap(channel.make_on_channel_post(services)), filters.channel & media)
+    )
+    client.add_handler(
+        EditedMessageHandler(wrap(channel.make_on_channel_edit(services)), filters.channel & media)
+    )
+    client.add_handler(
+        DeletedMessagesHandler(wrap(channel.make_on_channel_delete(services)), filters.channel)
     )
 
     # Group 0: buttons, routed by their signed action.

@@ -95,6 +95,7 @@ class FileRepository(Protocol):
     async def delete(self, file_id: str) -> bool: ...
     async def set_premium(self, file_id: str, gate: str | None) -> bool: ...
     async def delete_message(self, chat_id: int, message_id: int) -> bool: ...
+    async def at_message(self, chat_id: int, message_id: int) -> FileRecord | None: ...
     async def count(self) -> int: ...
     async def changes_since(
         self, after: int, limit: int, known: Mapping[str, int] | None = None
@@ -426,6 +427,12 @@ class MongoFileRepository:
         with storage_errors("files.set_premium"):
             result = await self._files.update_one({"_id": file_id}, change)
         return bool(result.matched_count)
+
+    async def at_message(self, chat_id: int, message_id: int) -> FileRecord | None:
+        """The file a channel message carries, if it is indexed."""
+        with storage_errors("files.at_message"):
+            doc = await self._files.find_one({"chat_id": chat_id, "message_id": message_id})
+        return _from_doc(doc) if doc else None
 
     async def delete_message(self, chat_id: int, message_id: int) -> bool:
         """Remove the file a deleted channel message carried."""

@@ -140,7 +140,12 @@ async def run_health_checks(
     async def check_schema() -> str:
         status = await database.schema_status()
         if not status.current:
-            raise AppError(f"found v{status.found}, expected v{status.expected}")
+            hint = (
+                ": the bot migrates it when it starts"
+                if status.found is not None and status.found < status.expected
+                else ""
+            )
+            raise AppError(f"found v{status.found}, expected v{status.expected}{hint}")
         return f"v{status.found}"
 
     if db_result.status is CheckStatus.OK:

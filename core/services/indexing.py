@@ -121,6 +121,14 @@ class IndexingService:
         )
         return report
 
+    async def edited(self, incoming: IncomingFile) -> SaveReport:
+        """An indexed channel's post was edited: its file is updated (a new caption), or,
+        when the post now carries another file, the old one is removed and the new indexed."""
+        current = await self._files.at_message(incoming.chat_id, incoming.message_id)
+        if current is not None and current.id != incoming.unique_id:
+            await self.remove_message(incoming.chat_id, incoming.message_id)
+        return await self.index([incoming])
+
     async def remove_message(self, chat_id: int, message_id: int) -> bool:
         removed = await self._files.delete_message(chat_id, message_id)
         if removed:

@@ -16,7 +16,7 @@ import asyncio
 import multiprocessing
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 from core.clock import Clock
 from core.logging import get_logger
@@ -82,6 +82,9 @@ class MetadataService:
             self._wake.clear()
             try:
                 await self.complete_pending()
+            except BrokenExecutor as exc:  # a worker died (killed, out of memory): new ones
+                log.warning("metadata_failed", error=f"worker process lost: {exc}")
+                await self.close()
             except Exception as exc:  # noqa: BLE001 - the loop must survive a bad moment
                 log.warning("metadata_failed", error=str(exc))
 

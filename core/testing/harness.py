@@ -436,6 +436,18 @@ class HarnessChannel(_Participant):
     ) -> BotMessage:
         return await self._post(file_name, size, mime_type, "audio", caption)
 
+    async def edit_post(self, post: BotMessage, caption: str) -> BotMessage:
+        """The channel's admin edits the caption of `post` (a message this channel posted)."""
+        stored = self._bot.telegram.messages[self.id][post.id]
+        edited = await self._bot.telegram.channel_edits_post(stored, caption)
+        await self._bot.idle()
+        return snapshot(edited)
+
+    async def delete_posts(self, *posts: BotMessage) -> None:
+        """The channel's admin deletes `posts`."""
+        await self._bot.telegram.channel_deletes_posts(self.state, [p.id for p in posts])
+        await self._bot.idle()
+
 
 class HarnessGroup(HarnessChannel):
     """A supergroup with the bot in it."""

@@ -122,3 +122,24 @@ async def test_new_files_keep_unrelated_cached_results_and_refresh_related_ones(
     (after_delete,) = await alice.send("heat")  # the cached page held the deleted file
     assert after_delete.text == "🔎 1 file for heat"
     assert after_delete.all_buttons[0].text.endswith("Heart 1999")
+
+
+async def test_an_edited_caption_and_a_deleted_post_are_reflected(mongo_uri: str) -> None:
+    async with BotHarness(
+        database_uri=mongo_uri, CUSTOM_FILE_CAPTION="{file_name}\n{caption}"
+    ) as bot:
+        await edit_and_delete(bot)
+
+
+async def edit_and_delete(bot: BotHarness) -> None:
+    movies = bot.channel("Movies")
+    post = await movies.post_video("Ronin.1998.mkv", caption="old words")
+    await movies.edit_post(post, "Directed by John Frankenheimer")
+    alice = bot.user(1001, "Alice")
+    (results,) = await alice.send("ronin")
+    (delivered,) = await alice.click(results, "Ronin 1998")
+    assert delivered.media is not None
+    assert "Frankenheimer" in (delivered.text or "")  # the caption the file is sent with
+    await movies.delete_posts(post)
+    (gone,) = await alice.send("ronin")
+    assert gone.text.startswith("No files match ronin.")

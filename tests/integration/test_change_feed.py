@@ -92,3 +92,19 @@ async def test_deletes_leave_tombstones_and_the_newest_change_wins(
     assert ([f.id for f in again.upserts], again.deletes) == (["u1"], ())
     assert await files.delete("u2")
     assert (await files.changes_since(4, 100)).deletes == ("u2",)
+
+
+async def test_a_post_edited_to_carry_another_file_replaces_it(
+    parts: tuple[MongoFileRepository, IndexingService],
+) -> None:
+    files, indexing = parts
+    await indexing.index([incoming("Heat.1995.mkv", 1)])
+    replacement = replace(incoming("Heat.1995.Remastered.mkv", 1), unique_id="u9")
+    report = await indexing.edited(replacement)
+    assert report.inserted == 1
+    assert await files.get("u1") is None
+    found = await files.at_message(-100, 1)
+    assert found is not None
+    assert found.id == "u9"
+    changes = await files.changes_since(0, 100)
+    assert changes.deletes == ("u1",)

@@ -13,6 +13,7 @@ from core.testing.double.state import (
     DoubleState,
     StoredMessage,
     _hash,
+    roundtrip,
 )
 
 
@@ -116,6 +117,41 @@ class UserActions(DoubleState):
         self, channel: ChannelState, document: DocumentState | None, caption: str = ""
     ) -> StoredMessage:
         return await self._in_channel(channel, caption, sender=None, document=document)
+
+    async def channel_edits_post(self, message: StoredMessage, caption: str) -> StoredMessage:
+        """The channel's admin edits a post's caption (its file stays): the bot, an admin of
+        the channel, gets `UpdateEditChannelMessage`."""
+        channel = self.channel_by_chat_id(message.chat_id)
+        edited_raw = roundtrip(message.raw)
+        edited_raw.message = caption
+        edited_raw.edit_date = self.clock.timestamp()
+        edited = StoredMessage(
+            chat_id=message.chat_id,
+            id=message.id,
+            raw=edited_raw,
+            parsed=await self._parse(edited_raw, message.chat_id, None),
+            outgoing=False,
+            sender_id=None,
+            edited=True,
+        )
+        self.messages[message.chat_id][message.id] = edited
+        update = raw.types.UpdateEditChannelMessage(
+            message=edited_raw, pts=self._next_pts(), pts_count=1
+        )
+        await self.deliver(update, users=[], chats=[channel.raw_id])
+        return edited
+
+    async def channel_deletes_posts(self, channel: ChannelState, message_ids: list[int]) -> None:
+        """The channel's admin deletes posts: `UpdateDeleteChannelMessages` (ids only)."""
+        for message_id in message_ids:
+            self._find(channel.id, message_id).deleted = True
+        update = raw.types.UpdateDeleteChannelMessages(
+            channel_id=channel.raw_id,
+            messages=message_ids,
+            pts=self._next_pts(),
+            pts_count=len(message_ids),
+        )
+        await self.deliver(update, users=[], chats=[channel.raw_id])
 
     async def press(self, user_id: int, message: StoredMessage, data: bytes) -> int:
         """A user presses an inline button; returns the callback query id."""
