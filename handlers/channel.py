@@ -35,26 +35,30 @@ def incoming_file(message: Message) -> IncomingFile | None:
     )
 
 
+def _watched(services: Services, message: Message) -> IncomingFile | None:
+    """The file a post carries, if it is in a channel the bot indexes."""
+    incoming = incoming_file(message)
+    if incoming is None or message.chat is None:
+        return None
+    if not services.indexing.watches(incoming.chat_id, message.chat.username):
+        return None
+    return incoming
+
+
 def make_on_channel_post(services: Services) -> Callback:
     async def on_channel_post(_client: Client, message: Message) -> None:
-        incoming = incoming_file(message)
-        if incoming is None or message.chat is None:
-            return
-        if not services.indexing.watches(incoming.chat_id, message.chat.username):
-            return
-        await services.indexing.index([incoming])
+        incoming = _watched(services, message)
+        if incoming is not None:
+            await services.indexing.index([incoming])
 
     return on_channel_post
 
 
 def make_on_channel_edit(services: Services) -> Callback:
     async def on_channel_edit(_client: Client, message: Message) -> None:
-        incoming = incoming_file(message)
-        if incoming is None or message.chat is None:
-            return
-        if not services.indexing.watches(incoming.chat_id, message.chat.username):
-            return
-        await services.indexing.edited(incoming)
+        incoming = _watched(services, message)
+        if incoming is not None:
+            await services.indexing.edited(incoming)
 
     return on_channel_edit
 

@@ -18,6 +18,7 @@ from pymongo import InsertOne, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from core.models import FileRecord, SaveReport
+from core.search.metadata import FileMetadata
 from core.search.normalize import name_terms
 from repositories.mongo import Database, IndexSpec, storage_errors
 
@@ -72,18 +73,8 @@ class Changes:
     more: bool = False  # the limit was reached: there may be changes after `last`
 
 
-@dataclass(frozen=True, slots=True)
-class MetadataUpdate:
-    """The accurate parser's reading of one file's name."""
-
-    file_id: str
-    title: str
-    year: int | None
-    season: int | None
-    episode: int | None
-    resolution: str | None
-    quality: str | None
-    language: str | None
+MetadataUpdate = tuple[str, FileMetadata]
+"""A file id and the accurate parser's reading of its name."""
 
 
 class FileRepository(Protocol):
@@ -357,21 +348,21 @@ class MongoFileRepository:
         change number (the index re-reads it), one that did not only loses its `meta` mark."""
         if not updates:
             return 0
-        wanted = {u.file_id: u for u in updates}
+        wanted = dict(updates)
         with storage_errors("files.complete_metadata"):
             docs = await self._files.find({"_id": {"$in": list(wanted)}, "meta": 1}).to_list(None)
         writes: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         quiet: list[str] = []
         for doc in docs:
-            update = wanted[doc["_id"]]
+            meta = wanted[doc["_id"]]
             fields = {
-                "title": update.title,
-                "year": update.year,
-                "season": update.season,
-                "episode": update.episode,
-                "resolution": update.resolution,
-                "quality": update.quality,
-                "language": update.language,
+                "title": meta.title,
+                "year": meta.year,
+                "season": meta.season,
+                "episode": meta.episode,
+                "resolution": meta.resolution,
+                "quality": meta.quality,
+                "language": meta.language,
             }
             if all(doc.get(k) == v for k, v in fields.items()):
                 quiet.append(doc["_id"])

@@ -23,7 +23,7 @@ from core.logging import get_logger
 from core.models import FileRecord
 from core.search.metadata import FileMetadata, describe_all
 from core.utils.activity import Activity
-from repositories.files import FileRepository, MetadataUpdate
+from repositories.files import FileRepository
 
 __all__ = ["MetadataService"]
 
@@ -100,7 +100,7 @@ class MetadataService:
                     break
                 parsed = await self.parse(pending)
                 changed = await self._files.complete_metadata(
-                    [_update(r, m) for r, m in zip(pending, parsed, strict=True)]
+                    [(r.id, m) for r, m in zip(pending, parsed, strict=True)]
                 )
                 done += len(pending)
                 self.parsed += len(pending)
@@ -132,16 +132,3 @@ class MetadataService:
         executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
-
-
-def _update(record: FileRecord, meta: FileMetadata) -> MetadataUpdate:
-    return MetadataUpdate(
-        file_id=record.id,
-        title=meta.title,
-        year=meta.year,
-        season=meta.season,
-        episode=meta.episode,
-        resolution=meta.resolution,
-        quality=meta.quality,
-        language=meta.language,
-    )

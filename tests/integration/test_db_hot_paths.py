@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from core.models import FileRecord
+from core.search.metadata import FileMetadata
 from core.search.normalize import name_terms
 from repositories import ALL_INDEXES
 from repositories.chats import MongoChatRepository
 from repositories.deletions import MongoDeletionRepository
-from repositories.files import MetadataUpdate, MongoFileRepository, name_hash
+from repositories.files import MongoFileRepository, name_hash
 from repositories.jobs import MongoJobRepository
 from repositories.links import MongoLinkRepository
 from repositories.mongo import Database
@@ -133,8 +134,8 @@ async def test_metadata_completion_renumbers_only_changed_files(prepared: Databa
     )
     assert await files.count_metadata_pending() == 2
     before = await files.last_sequence()
-    changed = MetadataUpdate("u1", "file one", 1999, None, None, None, None, "English")
-    same = MetadataUpdate("u2", "file", None, None, None, None, None, None)
+    changed = ("u1", FileMetadata("file one", ("file", "one"), year=1999, language="English"))
+    same = ("u2", FileMetadata("file", ("file",)))
     assert await files.complete_metadata([changed, same]) == 2
     assert await files.count_metadata_pending() == 0
     assert await files.last_sequence() == before + 1  # only the file whose metadata changed
