@@ -106,7 +106,12 @@ class FullTextIndex(Protocol):
     async def documents(self) -> int: ...
 
     async def apply(
-        self, upserts: Sequence[IndexedFile], deletes: Sequence[str], *, watermark: int
+        self,
+        upserts: Sequence[IndexedFile],
+        deletes: Sequence[str],
+        *,
+        watermark: int,
+        commit: bool = True,
     ) -> None: ...
 
     async def search(
@@ -317,13 +322,23 @@ class TantivyIndex:
     # --- writing -----------------------------------------------------------------------------
 
     async def apply(
-        self, upserts: Sequence[IndexedFile], deletes: Sequence[str], *, watermark: int
+        self,
+        upserts: Sequence[IndexedFile],
+        deletes: Sequence[str],
+        *,
+        watermark: int,
+        commit: bool = True,
     ) -> None:
-        """Apply changes and commit; then record `watermark`. Idempotent per file id."""
-        await asyncio.to_thread(self._apply, tuple(upserts), tuple(deletes), watermark)
+        """Apply changes and commit; then record `watermark`. Idempotent per file id.
+        `commit=False` (a rebuild's pages) leaves them for the next commit."""
+        await asyncio.to_thread(self._apply, tuple(upserts), tuple(deletes), watermark, commit)
 
     def _apply(
-        self, upserts: tuple[IndexedFile, ...], deletes: tuple[str, ...], watermark: int
+        self,
+        upserts: tuple[IndexedFile, ...],
+        deletes: tuple[str, ...],
+        watermark: int,
+        commit: bool,
     ) -> None:
         with self._lock:
             writer = self._writer_()
@@ -346,6 +361,8 @@ class TantivyIndex:
                 document.add_unsigned("n", len(file.terms))
                 document.add_unsigned("at", max(0, file.at))
                 writer.add_document(document)
+            if not commit:
+                return
             writer.commit()
             self._index.reload()
             self._watermark = max(self._watermark, watermark)

@@ -264,17 +264,19 @@ class SearchIndexService:
             started = time.monotonic()
             watermark = await self._files.last_sequence()  # later writes are caught up after
             index = await TantivyIndex.create(self.directory)
-            after: str | None = None
             done = 0
             self._rebuilt_files = 0
-            while True:
-                page = await self._files.page_by_id(after, REBUILD_BATCH)
-                if not page:
-                    break
-                await index.apply([_indexed(r) for r in page], [], watermark=0)
-                done += len(page)
-                self._rebuilt_files = done
+            page = await self._files.page_by_id(None, REBUILD_BATCH)
+            while page:
+                # The next page is read while this one is written (one commit at the end).
                 after = page[-1].id
+                upcoming = asyncio.ensure_future(self._files.page_by_id(after, REBUILD_BATCH))
+                try:
+                    await index.apply([_indexed(r) for r in page], [], watermark=0, commit=False)
+                finally:
+                    done += len(page)
+                    page = await upcoming
+                self._rebuilt_files = done
                 log.info("search_index_rebuild_progress", files=done)
             await index.apply([], [], watermark=watermark)
             async with self._lock:
