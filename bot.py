@@ -1,5 +1,6 @@
-"""The command line: run the bot, check its health, or simulate it. The bot itself is wired in
-`app` (the composition root); nothing here is imported by the library."""
+"""The command line: run the bot, check its health, simulate it, rebuild its search index or
+import another bot's files. The bot itself is wired in `app` (the composition root); nothing
+here is imported by the library."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
-from app import App, build_app, build_database, build_telegram_client, rebuild_search_index
+from app import (
+    App,
+    ImportSourceError,
+    build_app,
+    build_database,
+    build_telegram_client,
+    import_files,
+    rebuild_search_index,
+)
 from core.config import (
     ConfigurationError,
     Settings,
@@ -19,6 +29,7 @@ from core.config import (
 )
 from core.logging import configure_logging, get_logger
 from core.services.health import HealthReport, run_health_checks
+from core.services.importer import ImportBusyError, ImportProgress, ImportReport
 from core.telegram.login import telegram_login_failure
 from core.utils.errors import AppError
 from repositories import ALL_INDEXES
@@ -112,10 +123,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["run", "simulate", "reindex"],
+        choices=["run", "simulate", "reindex", "import"],
         default="run",
         help="run (default): the bot; simulate: the real bot on a Telegram double, no token "
-        "needed; reindex: rebuild the search index in DATA_DIR/search from the database",
+        "needed; reindex: rebuild the search index in DATA_DIR/search from the database; "
+        "import: copy the files of an EvaMaria-family bot's database (--from-uri, --from-db)",
+    )
+    parser.add_argument("--from-uri", metavar="URI", help="import: the other bot's DATABASE_URI")
+    parser.add_argument("--from-db", metavar="NAME", help="import: its database name")
+    parser.add_argument(
+        "--from-collection",
+        metavar="NAME",
+        default="Telegram_files",
+        help="import: its files collection (default Telegram_files, EvaMaria's COLLECTION_NAME)",
     )
     parser.add_argument(
         "--health-check", action="store_true", help="check configuration, database and Telegram"
@@ -161,6 +181,86 @@ def _reindex(settings: Settings) -> int:
     return EXIT_OK
 
 
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.from_uri or not args.from_db:
+        _print_config_error(["import needs --from-uri URI and --from-db NAME"])
+        return EXIT_CONFIG
+    bar = _ProgressBar(sys.stderr)
+    try:
+        report = asyncio.run(
+            import_files(
+                settings,
+                from_uri=args.from_uri,
+                from_db=args.from_db,
+                from_collection=args.from_collection,
+                on_progress=bar.show,
+            )
+        )
+    except (AppError, OSError, ImportSourceError, ImportBusyError) as exc:
+        bar.end()
+        log.error("import_failed", reason=str(exc))  # noqa: TRY400 - a reason, no traceback
+        return EXIT_UNHEALTHY
+    bar.end()
+    print(_import_summary(report))
+    return EXIT_OK
+
+
+class _ProgressBar:
+    """One line redrawn in place on a terminal; one log line per batch otherwise."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._drawn = False
+
+    def show(self, progress: ImportProgress) -> None:
+        if not self._tty:
+            log.info(
+                "import_progress",
+                read=progress.read,
+                total=progress.total,
+                imported=progress.imported,
+                duplicates=progress.duplicates,
+                malformed=progress.malformed,
+                per_second=round(progress.per_second),
+            )
+            return
+        share = progress.read / max(progress.total, 1)
+        filled = int(share * self.WIDTH)
+        self._stream.write(
+            f"\r[{'#' * filled}{'-' * (self.WIDTH - filled)}] {share:4.0%} "
+            f"{progress.read:,}/{progress.total:,} · {progress.imported:,} imported · "
+            f"{progress.duplicates:,} duplicates · {progress.malformed:,} malformed · "
+            f"{progress.per_second:,.0f}/s"
+        )
+        self._stream.flush()
+        self._drawn = True
+
+    def end(self) -> None:
+        if self._drawn:
+            self._stream.write("\n")
+            self._drawn = False
+
+
+def _import_summary(report: ImportReport) -> str:
+    lines = [
+        (
+            f"Imported {report.imported:,} files from {report.read:,} documents: "
+            f"{report.duplicates:,} duplicates (already here), {report.malformed:,} malformed; "
+            f"{report.seconds:.1f} s, {report.per_second:,.0f} documents/s."
+        ),
+    ]
+    if report.resumed_from:
+        lines.append(f"Resumed an interrupted import after {report.resumed_from:,} documents.")
+    for source_id, reason in report.examples:
+        lines.append(f"  malformed: {source_id}: {reason}")
+    if report.malformed > len(report.examples):
+        lines.append(f"  … and {report.malformed - len(report.examples):,} more")
+    return "\n".join(lines)
+
+
 def _simulate(settings: Settings) -> int:
     from core.testing.simulate import run_simulation  # noqa: PLC0415 - test kit, on demand
 
@@ -189,10 +289,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.health_check:
         return _health_check(settings, args)
-    if args.command == "simulate":
-        return _simulate(settings)
-    if args.command == "reindex":
-        return _reindex(settings)
+    commands = {
+        "simulate": lambda: _simulate(settings),
+        "reindex": lambda: _reindex(settings),
+        "import": lambda: _import(settings, args),
+    }
+    if args.command in commands:
+        return commands[args.command]()
 
     missing = missing_telegram_credentials(settings)
     if missing:

@@ -6,10 +6,20 @@ from __future__ import annotations
 
 from app.build import (
     App,
+    ImportSourceError,
     build_app,
     build_database,
     build_telegram_client,
+    import_files,
     rebuild_search_index,
 )
 
-__all__ = ["App", "build_app", "build_database", "build_telegram_client", "rebuild_search_index"]
+__all__ = [
+    "App",
+    "ImportSourceError",
+    "build_app",
+    "build_database",
+    "build_telegram_client",
+    "import_files",
+    "rebuild_search_index",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from core.services.autodelete import AutoDeleteService
 from core.services.callbacks import CallbackCodec
 from core.services.delivery import DeliveryService
 from core.services.groups import GroupService
+from core.services.importer import Importer, ImportProgress, ImportReport
 from core.services.indexing import IndexingService
 from core.services.metadata import MetadataService
 from core.services.notices import GONE_CODES, Notices
@@ -30,6 +32,7 @@ from core.services.stats import StatsService
 from core.services.subscription import SubscriptionService
 from core.services.users import UserService
 from core.telegram.api_wrapper import TelegramAPI
+from core.telegram.fileid import unique_id_of
 from core.telegram.login import telegram_login_failure
 from core.telegram.membership import PyrogramMembership
 from core.utils.activity import Activity
@@ -42,13 +45,23 @@ from repositories import ALL_INDEXES, MIGRATIONS
 from repositories.chats import MongoChatRepository
 from repositories.deletions import MongoDeletionRepository
 from repositories.files import MongoFileRepository
+from repositories.foreign import MongoSourceFiles
+from repositories.jobs import MongoJobRepository
 from repositories.join_requests import MongoJoinRequestRepository
 from repositories.mongo import Database
 from repositories.searches import MongoSearchKeyRepository
 from repositories.settings import MongoSettingsRepository
 from repositories.users import MongoUserRepository, UserRepository
 
-__all__ = ["App", "build_app", "build_database", "build_telegram_client", "rebuild_search_index"]
+__all__ = [
+    "App",
+    "ImportSourceError",
+    "build_app",
+    "build_database",
+    "build_telegram_client",
+    "import_files",
+    "rebuild_search_index",
+]
 
 log = get_logger("bot")
 
@@ -190,6 +203,52 @@ async def rebuild_search_index(settings: Settings) -> None:
         await search_index.rebuild()
         await search_index.close()
     finally:
+        await database.close()
+
+
+class ImportSourceError(Exception):
+    """The source collection holds nothing to import (`collections`: what the database has)."""
+
+    def __init__(self, collection: str, collections: list[str]) -> None:
+        names = ", ".join(collections) if collections else "none"
+        super().__init__(
+            f"the source collection {collection!r} is empty or missing; "
+            f"the database has these collections: {names} (see --from-collection)"
+        )
+
+
+async def import_files(
+    settings: Settings,
+    *,
+    from_uri: str,
+    from_db: str,
+    from_collection: str,
+    on_progress: Callable[[ImportProgress], None] | None = None,
+) -> ImportReport:
+    """`python bot.py import`: copy an EvaMaria-family database's files into this bot's
+    database (resumably; a running bot's search index picks them up within seconds)."""
+    database = build_database(settings)
+    source_db = Database(from_uri, from_db, operation_timeout=max(settings.database_timeout, 30.0))
+    try:
+        await database.start()
+        await database.prepare(ALL_INDEXES, MIGRATIONS)
+        await source_db.start()
+        source = MongoSourceFiles(source_db, from_collection)
+        if not await source.page(None, 1):
+            raise ImportSourceError(from_collection, await source.collections())
+        importer = Importer(
+            MongoFileRepository(database),
+            MongoJobRepository(database),
+            SystemClock(),
+            unique_id_of=unique_id_of,
+            skip_duplicates=settings.skip_duplicates,
+        )
+        key = hashlib.blake2b(
+            f"{from_uri}\x00{from_db}\x00{from_collection}".encode(), digest_size=12
+        ).hexdigest()
+        return await importer.run(source, key, on_progress=on_progress)
+    finally:
+        await source_db.close()
         await database.close()
 
 

@@ -79,7 +79,11 @@ MetadataUpdate = tuple[str, FileMetadata]
 
 class FileRepository(Protocol):
     async def save_many(
-        self, files: Sequence[FileRecord], *, skip_same_name_and_size: bool = True
+        self,
+        files: Sequence[FileRecord],
+        *,
+        skip_same_name_and_size: bool = True,
+        only_new: bool = False,
     ) -> SaveReport: ...
     async def get(self, file_id: str) -> FileRecord | None: ...
     async def get_many(self, file_ids: Sequence[str]) -> list[FileRecord]: ...
@@ -133,12 +137,17 @@ class MongoFileRepository:
         return self._database.collection("file_tombstones")
 
     async def save_many(
-        self, files: Sequence[FileRecord], *, skip_same_name_and_size: bool = True
+        self,
+        files: Sequence[FileRecord],
+        *,
+        skip_same_name_and_size: bool = True,
+        only_new: bool = False,
     ) -> SaveReport:
-        """Upsert a batch with one unordered `bulk_write`, keyed by the unique file id.
+        """Upsert a batch with unordered bulk writes, keyed by the unique file id.
 
         A file with the same normalised name and size as one already indexed under another id
-        (another upload of the same file) is skipped and reported as a duplicate.
+        (another upload of the same file) is skipped and reported as a duplicate. `only_new`
+        (an import): a file already held is left exactly as it is, reported as a duplicate.
         """
         if not files:
             return SaveReport()
@@ -161,7 +170,7 @@ class MongoFileRepository:
             doc = _to_doc(f)
             changed = {k: doc.get(k) for k in _FROM_POST}
             old = existing.get(f.id)
-            if old is not None and all(old.get(k) == v for k, v in changed.items()):
+            if old is not None and (only_new or all(old.get(k) == v for k, v in changed.items())):
                 unchanged += 1  # the same post again: no write, no change number
                 continue
             writes.append((f, doc, changed, old is not None))

@@ -37,6 +37,7 @@ class JobRepository(Protocol):
         self, job_id: str, state: str, now: datetime, error: str | None = None
     ) -> bool: ...
     async def active(self) -> list[JobRecord]: ...
+    async def active_with(self, kind: str, key: str) -> JobRecord | None: ...
 
 
 class MongoJobRepository:
@@ -141,6 +142,15 @@ class MongoJobRepository:
         with storage_errors("jobs.active"):
             docs = await self._jobs.find({"state": {"$in": list(ACTIVE_STATES)}}).to_list(None)
         return [_from_doc(d) for d in docs]
+
+    async def active_with(self, kind: str, key: str) -> JobRecord | None:
+        """The unfinished job of this kind for this subject (`params.key`), if any: what a
+        new run resumes instead of starting over."""
+        query = {"state": {"$in": list(ACTIVE_STATES)}}
+        with storage_errors("jobs.active_with"):
+            docs = await self._jobs.find(query).to_list(None)
+        found = [d for d in docs if d["kind"] == kind and (d.get("params") or {}).get("key") == key]
+        return _from_doc(max(found, key=lambda d: d["created_at"])) if found else None
 
 
 def _from_doc(doc: dict[str, Any]) -> JobRecord:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.clock import Clock
 from core.logging import get_logger
@@ -20,7 +21,7 @@ from core.services.search import SearchService
 from core.utils.validators import Validators
 from repositories.files import FileRepository
 
-__all__ = ["IncomingFile", "IndexingService"]
+__all__ = ["IncomingFile", "IndexingService", "build_record"]
 
 log = get_logger(__name__)
 
@@ -37,6 +38,40 @@ class IncomingFile:
     caption: str | None
     chat_id: int
     message_id: int
+
+
+def build_record(incoming: IncomingFile, now: datetime, *, pending: bool) -> FileRecord | None:
+    """What to store for a file: the fast marker pass's reading of its name (`pending`: the
+    accurate parser completes it later), or None for a file type the bot does not index."""
+    kind = Validators.file_type(incoming.mime_type, incoming.file_name)
+    if not kind.ok or kind.value is None:
+        return None
+    name = incoming.file_name or (incoming.caption or "").strip().split("\n")[0] or "file"
+    terms, key = name_terms(name)
+    meta = describe(name, use_guessit=False)
+    return FileRecord(
+        id=incoming.unique_id,
+        file_id=incoming.file_id,
+        file_name=name,
+        file_size=incoming.file_size,
+        mime_type=incoming.mime_type,
+        file_type=kind.value,
+        caption=incoming.caption,
+        chat_id=incoming.chat_id,
+        message_id=incoming.message_id,
+        terms=terms,
+        title=meta.title,
+        title_terms=meta.title_terms,
+        indexed_at=now,
+        year=meta.year,
+        season=meta.season,
+        episode=meta.episode,
+        resolution=meta.resolution,
+        quality=meta.quality,
+        language=meta.language,
+        name_key=key,
+        metadata_pending=pending,
+    )
 
 
 class IndexingService:
@@ -73,35 +108,7 @@ class IndexingService:
 
     def build(self, incoming: IncomingFile) -> FileRecord | None:
         """The record to store, or None for a file type the bot does not index."""
-        kind = Validators.file_type(incoming.mime_type, incoming.file_name)
-        if not kind.ok or kind.value is None:
-            return None
-        name = incoming.file_name or (incoming.caption or "").strip().split("\n")[0] or "file"
-        terms, key = name_terms(name)
-        meta = describe(name, use_guessit=False)
-        return FileRecord(
-            id=incoming.unique_id,
-            file_id=incoming.file_id,
-            file_name=name,
-            file_size=incoming.file_size,
-            mime_type=incoming.mime_type,
-            file_type=kind.value,
-            caption=incoming.caption,
-            chat_id=incoming.chat_id,
-            message_id=incoming.message_id,
-            terms=terms,
-            title=meta.title,
-            title_terms=meta.title_terms,
-            indexed_at=self._clock.now(),
-            year=meta.year,
-            season=meta.season,
-            episode=meta.episode,
-            resolution=meta.resolution,
-            quality=meta.quality,
-            language=meta.language,
-            name_key=key,
-            metadata_pending=self._use_guessit,
-        )
+        return build_record(incoming, self._clock.now(), pending=self._use_guessit)
 
     async def index(self, batch: Sequence[IncomingFile]) -> SaveReport:
         """Index a batch: stored and searchable at once, metadata completed afterwards."""

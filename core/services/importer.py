@@ -1,0 +1,242 @@
+"""Import the files of an EvaMaria / Media-Search-bot family database (`python bot.py import`).
+
+Their `Telegram_files` documents look like `{_id: <file id packed without its file reference>,
+file_ref, file_name, file_size, file_type, mime_type, caption}`; some forks add fields, which are
+ignored. Each becomes one of our files: the unique id is derived from the file id (so a file we
+already hold is recognised as a duplicate), the file id is kept (so delivery works without
+posting the files again). The source knows no channel message, so an imported file has
+`chat_id` 0 and a `message_id` derived from its unique id.
+
+The import is a durable job (`jobs` collection, kind "import"): its checkpoint (the last source
+`_id` done) and counters are written after every batch, so a run that is stopped resumes where it
+was; a second run over the same source adds nothing (every file is then a duplicate).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from core.clock import Clock
+from core.logging import get_logger
+from core.models import FileRecord
+from core.services.indexing import IncomingFile, build_record
+from repositories.files import FileRepository
+from repositories.jobs import JobRepository
+
+__all__ = [
+    "ImportBusyError",
+    "ImportProgress",
+    "ImportReport",
+    "Importer",
+    "SourceFiles",
+    "from_evamaria",
+]
+
+log = get_logger(__name__)
+
+BATCH = 1_000
+LEASE = timedelta(seconds=60)
+MALFORMED_EXAMPLES = 10
+_KINDS = {"video", "audio", "document"}
+
+
+class SourceFiles(Protocol):
+    """The collection files are imported from, read in `_id` order."""
+
+    async def count(self) -> int: ...
+    async def page(self, after: Any, limit: int) -> list[Mapping[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    read: int
+    total: int
+    imported: int
+    duplicates: int
+    malformed: int
+    per_second: float
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    read: int
+    imported: int
+    duplicates: int
+    malformed: int
+    seconds: float
+    resumed_from: int = 0  # documents done by an earlier, interrupted run
+    examples: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (source id, why)
+    job_id: str = ""
+
+    @property
+    def per_second(self) -> float:
+        return (self.read - self.resumed_from) / max(self.seconds, 1e-9)
+
+
+class ImportBusyError(Exception):
+    """Another import of the same source holds the job's lease."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            f"another import of this source is running (job {job_id}); if it was stopped, "
+            f"run again in {int(LEASE.total_seconds())} s"
+        )
+        self.job_id = job_id
+
+
+def from_evamaria(
+    doc: Mapping[str, Any], now: datetime, unique_id_of: Callable[[str], str | None]
+) -> FileRecord | str:
+    """Our record for one source document, or why it cannot be imported."""
+    file_id = doc.get("_id")
+    if not isinstance(file_id, str) or not file_id:
+        return "no file id"
+    unique_id = unique_id_of(file_id)
+    if unique_id is None:
+        return "not a Telegram file id"
+    name = doc.get("file_name")
+    if not isinstance(name, str) or not name.strip():
+        return "no file name"
+    size = doc.get("file_size")
+    if isinstance(size, bool) or not isinstance(size, int | float) or size < 0 or size != int(size):
+        return "no valid file size"
+    mime = doc.get("mime_type")
+    caption = doc.get("caption")
+    kind = doc.get("file_type")
+    if kind is not None and kind not in _KINDS:
+        return f"file type {str(kind)[:20]!r} is not indexed"
+    digest = hashlib.blake2b(unique_id.encode(), digest_size=8).digest()
+    incoming = IncomingFile(
+        unique_id=unique_id,
+        file_id=file_id,
+        file_name=name.strip(),
+        file_size=int(size),
+        mime_type=mime if isinstance(mime, str) else None,
+        caption=caption if isinstance(caption, str) and caption else None,
+        chat_id=0,
+        message_id=int.from_bytes(digest, "big") >> 1,  # unique per file, never a real post
+    )
+    record = build_record(incoming, now, pending=True)
+    return record if record is not None else "file type is not indexed"
+
+
+class Importer:
+    def __init__(
+        self,
+        files: FileRepository,
+        jobs: JobRepository,
+        clock: Clock,
+        *,
+        unique_id_of: Callable[[str], str | None],
+        skip_duplicates: bool = True,
+        batch: int = BATCH,
+    ) -> None:
+        self._files = files
+        self._jobs = jobs
+        self._clock = clock
+        self._unique_id_of = unique_id_of
+        self._skip_duplicates = skip_duplicates
+        self._batch = batch
+        self._owner = f"import-{uuid.uuid4().hex[:12]}"
+
+    async def run(
+        self,
+        source: SourceFiles,
+        key: str,
+        *,
+        on_progress: Callable[[ImportProgress], None] | None = None,
+        stop_after: int | None = None,
+    ) -> ImportReport:
+        """Import everything after the checkpoint of an unfinished import of `key` (the source,
+        without secrets), or everything. `stop_after`: batches to do before returning early
+        (tests of resuming). Raises `ImportBusyError` when another run holds the job."""
+        now = self._clock.now()
+        job = await self._jobs.active_with("import", key)
+        if job is None:
+            job = await self._jobs.create("import", {"key": key}, now)
+        claimed = await self._jobs.claim(job.id, self._owner, now, now + LEASE)
+        if claimed is None:
+            raise ImportBusyError(job.id)
+        counters = {
+            name: int(claimed.counters.get(name, 0))
+            for name in ("read", "imported", "duplicates", "malformed")
+        }
+        after = claimed.checkpoint.get("after")
+        resumed_from = counters["read"]
+        examples: list[tuple[str, str]] = []
+        total = await source.count()
+        started = time.monotonic()
+        batches = 0
+        if resumed_from:
+            log.info("import_resumed", job_id=job.id, documents=resumed_from)
+        while True:
+            docs = await source.page(after, self._batch)
+            if not docs:
+                break
+            records, malformed = self._convert(docs)
+            report = await self._files.save_many(
+                records, skip_same_name_and_size=self._skip_duplicates, only_new=True
+            )
+            counters["read"] += len(docs)
+            counters["imported"] += report.inserted
+            counters["duplicates"] += len(records) - report.inserted
+            counters["malformed"] += len(malformed)
+            room = MALFORMED_EXAMPLES - len(examples)
+            examples += malformed[: max(0, room)]
+            after = docs[-1]["_id"]
+            now = self._clock.now()
+            await self._jobs.checkpoint(
+                job.id,
+                self._owner,
+                checkpoint={"after": after},
+                counters=counters,
+                now=now,
+                lease_until=now + LEASE,
+            )
+            rate = (counters["read"] - resumed_from) / max(time.monotonic() - started, 1e-9)
+            progress = ImportProgress(
+                counters["read"],
+                max(total, counters["read"]),
+                counters["imported"],
+                counters["duplicates"],
+                counters["malformed"],
+                rate,
+            )
+            if on_progress is not None:
+                on_progress(progress)
+            batches += 1
+            if stop_after is not None and batches >= stop_after:
+                break
+        finished = stop_after is None or batches < stop_after
+        if finished:
+            await self._jobs.finish(job.id, "done", self._clock.now())
+        return ImportReport(
+            read=counters["read"],
+            imported=counters["imported"],
+            duplicates=counters["duplicates"],
+            malformed=counters["malformed"],
+            seconds=time.monotonic() - started,
+            resumed_from=resumed_from,
+            examples=tuple(examples),
+            job_id=job.id,
+        )
+
+    def _convert(
+        self, docs: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[FileRecord], list[tuple[str, str]]]:
+        now = self._clock.now()
+        records: list[FileRecord] = []
+        malformed: list[tuple[str, str]] = []
+        for doc in docs:
+            converted = from_evamaria(doc, now, self._unique_id_of)
+            if isinstance(converted, str):
+                malformed.append((str(doc.get("_id"))[:80], converted))
+            else:
+                records.append(converted)
+        return records, malformed

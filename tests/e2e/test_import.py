@@ -1,0 +1,223 @@
+"""Importing an EvaMaria-family database: exact counts with malformed documents, resuming an
+interrupted import, a second import adding nothing, files we already hold left alone, and the
+imported files found by search and delivered (`python bot.py import`)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import struct
+from pathlib import Path
+from typing import Any
+
+from pyrogram.file_id import FileId, FileType
+
+from core.services.importer import Importer
+from core.telegram.fileid import unique_id_of
+from core.testing import BotHarness
+from core.testing.clock import VirtualClock
+from repositories import ALL_INDEXES
+from repositories.files import MongoFileRepository
+from repositories.foreign import MongoSourceFiles
+from repositories.jobs import MongoJobRepository
+from repositories.mongo import Database
+from tests.e2e.test_cli import run_bot
+
+
+def evamaria_file_id(file_id: str) -> str:
+    """EvaMaria's `unpack_new_file_id`: the file id packed again without its file reference
+    (`encode_file_id(pack("<iiqq", type, dc, media_id, access_hash))`, version 4.22)."""
+    decoded = FileId.decode(file_id)
+    packed = struct.pack(
+        "<iiqq", int(decoded.file_type), decoded.dc_id, decoded.media_id, decoded.access_hash
+    )
+    out, zeros = b"", 0
+    for byte in packed + bytes([22]) + bytes([4]):
+        if byte == 0:
+            zeros += 1
+            continue
+        if zeros:
+            out += b"\x00" + bytes([zeros])
+            zeros = 0
+        out += bytes([byte])
+    return base64.urlsafe_b64encode(out).decode().rstrip("=")
+
+
+def document_id(media_id: int, kind: FileType = FileType.VIDEO) -> str:
+    return FileId(
+        file_type=kind, dc_id=2, media_id=media_id, access_hash=media_id * 7, file_reference=b"r"
+    ).encode()
+
+
+def evamaria_doc(n: int, name: str, size: int = 700_000_000) -> dict[str, Any]:
+    return {
+        "_id": evamaria_file_id(document_id(10_000 + n)),
+        "file_ref": "AQADAgADxyz",
+        "file_name": name,
+        "file_size": size,
+        "file_type": "video",
+        "mime_type": "video/x-matroska",
+        "caption": f"<b>{name}</b>",
+        "extra_field_of_a_fork": True,
+    }
+
+
+def library(count: int) -> tuple[list[dict[str, Any]], int]:
+    """`count` documents, every 50th one malformed in one way or another; returns them and
+    how many are malformed."""
+    docs: list[dict[str, Any]] = []
+    malformed = 0
+    for n in range(count):
+        doc = evamaria_doc(n, f"Show.Number.{n}.S01E{n % 20 + 1:02d}.720p.mkv")
+        if n % 50 == 7:
+            malformed += 1
+            doc = [
+                {**doc, "_id": f"not-a-file-id-{n}"},
+                {**doc, "file_name": ""},
+                {**doc, "file_size": "big"},
+                {**doc, "file_type": "photo"},
+            ][(n // 50) % 4]
+        docs.append(doc)
+    return docs, malformed
+
+
+async def source_database(uri: str, name: str, docs: list[dict[str, Any]]) -> Database:
+    source = Database(uri, name)
+    await source.start()
+    await source.drop()
+    await source.collection("Telegram_files").insert_many(docs)
+    return source
+
+
+async def test_an_evamaria_database_imports_exactly_and_resumes(
+    database: Database, mongo_uri: str
+) -> None:
+    await database.prepare(ALL_INDEXES)
+    docs, malformed = library(2_000)
+    source = await source_database(mongo_uri, "evamaria_2000", docs)
+    files = MongoFileRepository(database)
+    jobs = MongoJobRepository(database)
+    clock = VirtualClock()
+
+    def importer() -> Importer:  # each run is a new process in real life
+        return Importer(files, jobs, clock, unique_id_of=unique_id_of, batch=300)
+
+    try:
+        reader = MongoSourceFiles(source, "Telegram_files")
+        first = await importer().run(reader, "source-key", stop_after=3)  # stopped after 900
+        assert (first.read, first.imported + first.malformed) == (900, 900)
+        clock.advance(61)  # the stopped run's lease lapses (a killed process renews nothing)
+        second = await importer().run(reader, "source-key")
+        assert second.resumed_from == 900
+        assert second.read == 2_000
+        assert second.malformed == malformed
+        assert second.imported == 2_000 - malformed
+        assert second.duplicates == 0
+        assert await files.count() == 2_000 - malformed
+        reasons = {reason for _, reason in (*first.examples, *second.examples)}
+        assert reasons <= {  # the first ten of each run are shown
+            "not a Telegram file id",
+            "no file name",
+            "no valid file size",
+            "file type 'photo' is not indexed",
+        }
+
+        again = await importer().run(reader, "source-key")  # a finished import, run again
+        assert (again.read, again.imported, again.duplicates) == (2_000, 0, 2_000 - malformed)
+        assert await files.count() == 2_000 - malformed
+    finally:
+        await source.drop()
+        await source.close()
+
+
+async def test_imported_files_are_found_and_delivered(mongo_uri: str, tmp_path: Path) -> None:
+    async with BotHarness(database_uri=mongo_uri) as bot:
+        movies = bot.channel("Movies")
+        await movies.post_video("Heat.1995.1080p.mkv")  # a file the bot already holds
+        held = bot.telegram.documents
+        (heat_id,) = list(held)
+        heat = held[heat_id]
+        ours = await bot.running.services.search.search("heat")
+        theirs = [
+            evamaria_doc(1, "Ronin.1998.720p.BluRay.mkv"),
+            {  # the same file as our Heat post: a duplicate, and our record is left alone
+                **evamaria_doc(2, "Heat.1995.mkv"),
+                "_id": evamaria_file_id(
+                    FileId(
+                        file_type=FileType.VIDEO,
+                        dc_id=2,
+                        media_id=heat.id,
+                        access_hash=heat.access_hash,
+                        file_reference=b"",
+                    ).encode()
+                ),
+            },
+            {**evamaria_doc(3, "Broken.mkv"), "_id": 42},
+        ]
+        ronin = bot.telegram.make_document(
+            "Ronin.1998.720p.BluRay.mkv", 700_000_000, "video/x-matroska", "video"
+        )
+        theirs[0]["_id"] = evamaria_file_id(
+            FileId(
+                file_type=FileType.VIDEO,
+                dc_id=2,
+                media_id=ronin.id,
+                access_hash=ronin.access_hash,
+                file_reference=b"",
+            ).encode()
+        )
+        source = await source_database(mongo_uri, "evamaria_small", theirs)
+        try:
+            env = {
+                "DATABASE_URI": str(bot.upstream_uri),
+                "DATABASE_NAME": bot.database_name,
+            }
+            args = ("import", "--from-uri", mongo_uri, "--from-db", "evamaria_small")
+            result = await asyncio.to_thread(run_bot, tmp_path, *args, **env)
+            assert result.returncode == 0, result.stderr
+            assert result.stdout.startswith(
+                "Imported 1 files from 3 documents: 1 duplicates (already here), 1 malformed;"
+            )
+            assert "malformed: 42: no file id" in result.stdout
+            again = await asyncio.to_thread(run_bot, tmp_path, *args, **env)
+            assert again.stdout.startswith("Imported 0 files from 3 documents: 2 duplicates")
+
+            await bot.advance(6)  # the running bot's index catches up with the other process
+            alice = bot.user(1001, "Alice")
+            (results,) = await alice.send("ronin")
+            assert results.text == "🔎 1 file for ronin"
+            (delivered,) = await alice.click(results, "Ronin 1998")
+            assert delivered.media is not None
+            after = await bot.running.services.search.search("heat")
+            assert (
+                [f.chat_id for f in after.items] == [f.chat_id for f in ours.items] == [movies.id]
+            )
+        finally:
+            await source.drop()
+            await source.close()
+
+
+async def test_a_wrong_collection_name_is_explained(mongo_uri: str, tmp_path: Path) -> None:
+    source = await source_database(mongo_uri, "evamaria_named", [evamaria_doc(1, "A.mkv")])
+    try:
+        result = await asyncio.to_thread(
+            run_bot,
+            tmp_path,
+            "import",
+            "--from-uri",
+            mongo_uri,
+            "--from-db",
+            "evamaria_named",
+            "--from-collection",
+            "files",
+        )
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert "import_failed" in result.stderr
+        assert "has these collections: Telegram_files" in result.stderr
+        missing = await asyncio.to_thread(run_bot, tmp_path, "import")
+        assert missing.returncode == 2
+        assert "import needs --from-uri URI and --from-db NAME" in missing.stderr
+    finally:
+        await source.drop()
+        await source.close()
