@@ -30,6 +30,7 @@ __all__ = [
     "MetadataUpdate",
     "MongoFileRepository",
     "name_hash",
+    "to_document",
 ]
 
 INDEXES = (
@@ -157,40 +158,44 @@ class MongoFileRepository:
             batch, skipped = await self._drop_reuploads(batch)
         if not batch:
             return SaveReport(duplicates=len(skipped), duplicate_ids=tuple(skipped))
-        with storage_errors("files.find_existing"):
-            existing = {
-                d["_id"]: d
-                for d in await self._files.find({"_id": {"$in": [f.id for f in batch]}}).to_list(
+        existing: dict[str, dict[str, Any]] = {}
+        if not only_new:  # an import learns which files exist from the inserts that fail
+            with storage_errors("files.find_existing"):
+                found = await self._files.find({"_id": {"$in": [f.id for f in batch]}}).to_list(
                     None
                 )
-            }
+            existing = {d["_id"]: d for d in found}
         writes: list[tuple[FileRecord, dict[str, Any], dict[str, Any], bool]] = []
         unchanged = 0
         for f in batch:
-            doc = _to_doc(f)
+            doc = to_document(f)
             changed = {k: doc.get(k) for k in _FROM_POST}
             old = existing.get(f.id)
             if old is not None and (only_new or all(old.get(k) == v for k, v in changed.items())):
                 unchanged += 1  # the same post again: no write, no change number
                 continue
             writes.append((f, doc, changed, old is not None))
-        inserted = updated = 0
+        inserted = updated = held = 0
         for start in range(0, len(writes), MAX_IN_FLIGHT):
-            done = await self._write(writes[start : start + MAX_IN_FLIGHT])
-            inserted, updated = inserted + done[0], updated + done[1]
+            done = await self._write(writes[start : start + MAX_IN_FLIGHT], only_new=only_new)
+            inserted, updated, held = inserted + done[0], updated + done[1], held + done[2]
         return SaveReport(
             inserted=inserted,
             updated=updated,
-            duplicates=unchanged + len(skipped),
+            duplicates=unchanged + held + len(skipped),
             duplicate_ids=tuple(skipped),
         )
 
     async def _write(
-        self, writes: list[tuple[FileRecord, dict[str, Any], dict[str, Any], bool]]
-    ) -> tuple[int, int]:
+        self,
+        writes: list[tuple[FileRecord, dict[str, Any], dict[str, Any], bool]],
+        *,
+        only_new: bool,
+    ) -> tuple[int, int, int]:
         """Number a chunk of writes and write it: new files inserted (cheaper than upserts),
-        known ones updated; an insert that lost a race with another writer of the same file
-        is done again as an update. Returns (inserted, updated)."""
+        known ones updated; an insert of a file that exists already (another writer's, or one
+        an import did not look up) is done again as an update, or with `only_new` counted as
+        held. Returns (inserted, updated, held)."""
         first = await self._next_sequences(len(writes))
         operations: list[InsertOne[dict[str, Any]] | UpdateOne] = [
             UpdateOne({"_id": f.id}, _upsert(doc, changed, number), upsert=True)
@@ -206,6 +211,8 @@ class MongoFileRepository:
                 lost = [e for e in details.get("writeErrors", []) if e.get("code") == _DUPLICATE]
                 if len(lost) != len(details.get("writeErrors", [])):
                     raise
+                if only_new:
+                    return int(details.get("nInserted", 0)), 0, len(lost)
                 retry = [
                     UpdateOne({"_id": f.id}, _upsert(doc, changed, first + e["index"]), upsert=True)
                     for e in lost
@@ -215,8 +222,9 @@ class MongoFileRepository:
                 return (
                     int(details.get("nInserted", 0)) + again.upserted_count,
                     int(details.get("nModified", 0)) + again.modified_count,
+                    0,
                 )
-        return result.inserted_count + result.upserted_count, result.modified_count
+        return result.inserted_count + result.upserted_count, result.modified_count, 0
 
     async def _drop_reuploads(self, batch: list[FileRecord]) -> tuple[list[FileRecord], list[str]]:
         hashes = list({name_hash(f.name_key) for f in batch})
@@ -463,7 +471,7 @@ def _upsert(doc: dict[str, Any], changed: dict[str, Any], number: int) -> dict[s
     return update
 
 
-def _to_doc(f: FileRecord) -> dict[str, Any]:
+def to_document(f: FileRecord) -> dict[str, Any]:
     """The lean document: no search terms (they are derived from the name), empty optional
     fields left out, the caption cut to what Telegram can show."""
     doc: dict[str, Any] = {

@@ -141,9 +141,13 @@ def _title_from_markers(tokens: list[str], found: Markers) -> list[str]:
     return tokens[:first] or tokens[:3]
 
 
-def describe(name: str, *, use_guessit: bool = True) -> FileMetadata:
-    """Metadata for a file name: the marker pass, completed by guessit when available."""
-    tokens = tokenize(strip_extension(name))
+def describe(
+    name: str, *, use_guessit: bool = True, tokens: list[str] | None = None
+) -> FileMetadata:
+    """Metadata for a file name: the marker pass, completed by guessit when available.
+    `tokens`: the name's tokens, when the caller has them already."""
+    if tokens is None:
+        tokens = tokenize(strip_extension(name))
     found = markers(tokens)
     title_tokens = _title_from_markers(tokens, found)
     meta = FileMetadata(

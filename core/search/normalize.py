@@ -15,6 +15,7 @@ __all__ = [
     "name_terms",
     "normalize",
     "strip_extension",
+    "terms_of",
     "tokenize",
 ]
 
@@ -75,7 +76,11 @@ def index_terms(tokens: list[str]) -> list[str]:
 def name_terms(name: str) -> tuple[tuple[str, ...], str]:
     """What a file name is found by, derived again whenever a file is read (MongoDB stores
     only the name): its index terms (tokens plus joined neighbours) and its normalised key."""
-    tokens = tokenize(strip_extension(name))
+    return terms_of(tokenize(strip_extension(name)))
+
+
+def terms_of(tokens: list[str]) -> tuple[tuple[str, ...], str]:
+    """`name_terms` from a name's tokens."""
     return tuple(index_terms(tokens)), " ".join(tokens)
 
 

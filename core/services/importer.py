@@ -14,6 +14,7 @@ was; a second run over the same source adds nothing (every file is then a duplic
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -175,17 +176,19 @@ class Importer:
         batches = 0
         if resumed_from:
             log.info("import_resumed", job_id=job.id, documents=resumed_from)
+        upcoming = asyncio.ensure_future(self._next(source, after))
         while True:
-            docs = await source.page(after, self._batch)
+            docs, records, malformed = await upcoming
             if not docs:
                 break
-            records, malformed = self._convert(docs)
+            # The next page is read and converted while this one is written.
+            upcoming = asyncio.ensure_future(self._next(source, docs[-1]["_id"]))
             report = await self._files.save_many(
                 records, skip_same_name_and_size=self._skip_duplicates, only_new=True
             )
             counters["read"] += len(docs)
             counters["imported"] += report.inserted
-            counters["duplicates"] += len(records) - report.inserted
+            counters["duplicates"] += report.duplicates
             counters["malformed"] += len(malformed)
             room = MALFORMED_EXAMPLES - len(examples)
             examples += malformed[: max(0, room)]
@@ -212,6 +215,8 @@ class Importer:
                 on_progress(progress)
             batches += 1
             if stop_after is not None and batches >= stop_after:
+                upcoming.cancel()
+                await asyncio.gather(upcoming, return_exceptions=True)
                 break
         finished = stop_after is None or batches < stop_after
         if finished:
@@ -226,6 +231,14 @@ class Importer:
             examples=tuple(examples),
             job_id=job.id,
         )
+
+    async def _next(
+        self, source: SourceFiles, after: Any
+    ) -> tuple[list[Mapping[str, Any]], list[FileRecord], list[tuple[str, str]]]:
+        """The page after `after`, converted in a worker thread."""
+        docs = await source.page(after, self._batch)
+        records, malformed = await asyncio.to_thread(self._convert, docs)
+        return docs, records, malformed
 
     def _convert(
         self, docs: Sequence[Mapping[str, Any]]

@@ -15,7 +15,7 @@ from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord, SaveReport
 from core.search.metadata import describe
-from core.search.normalize import name_terms
+from core.search.normalize import strip_extension, terms_of, tokenize
 from core.services.metadata import MetadataService
 from core.services.search import SearchService
 from core.utils.validators import Validators
@@ -47,8 +47,9 @@ def build_record(incoming: IncomingFile, now: datetime, *, pending: bool) -> Fil
     if not kind.ok or kind.value is None:
         return None
     name = incoming.file_name or (incoming.caption or "").strip().split("\n")[0] or "file"
-    terms, key = name_terms(name)
-    meta = describe(name, use_guessit=False)
+    tokens = tokenize(strip_extension(name))
+    terms, key = terms_of(tokens)
+    meta = describe(name, use_guessit=False, tokens=tokens)
     return FileRecord(
         id=incoming.unique_id,
         file_id=incoming.file_id,

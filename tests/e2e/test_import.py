@@ -5,17 +5,14 @@ imported files found by search and delivered (`python bot.py import`)."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import struct
 from pathlib import Path
 from typing import Any
-
-from pyrogram.file_id import FileId, FileType
 
 from core.services.importer import Importer
 from core.telegram.fileid import unique_id_of
 from core.testing import BotHarness
 from core.testing.clock import VirtualClock
+from core.testing.evamaria import evamaria_document, evamaria_file_id, telegram_file_id
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.foreign import MongoSourceFiles
@@ -24,42 +21,8 @@ from repositories.mongo import Database
 from tests.e2e.test_cli import run_bot
 
 
-def evamaria_file_id(file_id: str) -> str:
-    """EvaMaria's `unpack_new_file_id`: the file id packed again without its file reference
-    (`encode_file_id(pack("<iiqq", type, dc, media_id, access_hash))`, version 4.22)."""
-    decoded = FileId.decode(file_id)
-    packed = struct.pack(
-        "<iiqq", int(decoded.file_type), decoded.dc_id, decoded.media_id, decoded.access_hash
-    )
-    out, zeros = b"", 0
-    for byte in packed + bytes([22]) + bytes([4]):
-        if byte == 0:
-            zeros += 1
-            continue
-        if zeros:
-            out += b"\x00" + bytes([zeros])
-            zeros = 0
-        out += bytes([byte])
-    return base64.urlsafe_b64encode(out).decode().rstrip("=")
-
-
-def document_id(media_id: int, kind: FileType = FileType.VIDEO) -> str:
-    return FileId(
-        file_type=kind, dc_id=2, media_id=media_id, access_hash=media_id * 7, file_reference=b"r"
-    ).encode()
-
-
-def evamaria_doc(n: int, name: str, size: int = 700_000_000) -> dict[str, Any]:
-    return {
-        "_id": evamaria_file_id(document_id(10_000 + n)),
-        "file_ref": "AQADAgADxyz",
-        "file_name": name,
-        "file_size": size,
-        "file_type": "video",
-        "mime_type": "video/x-matroska",
-        "caption": f"<b>{name}</b>",
-        "extra_field_of_a_fork": True,
-    }
+def evamaria_doc(n: int, name: str) -> dict[str, Any]:
+    return evamaria_document(10_000 + n, name)
 
 
 def library(count: int) -> tuple[list[dict[str, Any]], int]:
@@ -142,30 +105,14 @@ async def test_imported_files_are_found_and_delivered(mongo_uri: str, tmp_path: 
             evamaria_doc(1, "Ronin.1998.720p.BluRay.mkv"),
             {  # the same file as our Heat post: a duplicate, and our record is left alone
                 **evamaria_doc(2, "Heat.1995.mkv"),
-                "_id": evamaria_file_id(
-                    FileId(
-                        file_type=FileType.VIDEO,
-                        dc_id=2,
-                        media_id=heat.id,
-                        access_hash=heat.access_hash,
-                        file_reference=b"",
-                    ).encode()
-                ),
+                "_id": evamaria_file_id(telegram_file_id(heat.id, heat.access_hash)),
             },
             {**evamaria_doc(3, "Broken.mkv"), "_id": 42},
         ]
         ronin = bot.telegram.make_document(
             "Ronin.1998.720p.BluRay.mkv", 700_000_000, "video/x-matroska", "video"
         )
-        theirs[0]["_id"] = evamaria_file_id(
-            FileId(
-                file_type=FileType.VIDEO,
-                dc_id=2,
-                media_id=ronin.id,
-                access_hash=ronin.access_hash,
-                file_reference=b"",
-            ).encode()
-        )
+        theirs[0]["_id"] = evamaria_file_id(telegram_file_id(ronin.id, ronin.access_hash))
         source = await source_database(mongo_uri, "evamaria_small", theirs)
         try:
             env = {

@@ -1,0 +1,121 @@
+"""`python bot.py import` at 100k EvaMaria documents, next to the database's own bulk-insert
+rate for the same lean documents in the same run (issue #13: the database must be the limit).
+
+Run: `make bench` (or `.venv/bin/python -m bench.importer [--size N]`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from bench.report import write_section
+from bench.search import corpus
+from core.logging import configure_logging
+from core.services.importer import Importer, from_evamaria
+from core.telegram.fileid import unique_id_of
+from core.testing.clock import VirtualClock
+from core.testing.evamaria import evamaria_document
+from repositories import ALL_INDEXES
+from repositories.embedded import EmbeddedServer
+from repositories.files import MongoFileRepository, to_document
+from repositories.foreign import MongoSourceFiles
+from repositories.jobs import MongoJobRepository
+from repositories.mongo import Database
+
+DEFAULT_SIZE = 100_000
+
+
+async def run(size: int) -> str:
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        server = EmbeddedServer(Path(tmp) / "db")
+        uri = await server.start()
+        try:
+            files, _ = corpus(size)
+            source = Database(uri, "bench_evamaria")
+            await source.start()
+            await source.drop()
+            docs = [
+                evamaria_document(n, f.file_name or "file", size=f.file_size)
+                for n, f in enumerate(files, 1)
+            ]
+            for i in range(0, size, 5_000):
+                await source.collection("Telegram_files").insert_many(docs[i : i + 5_000])
+
+            # The ceiling: our lean documents written with plain insert_many, same indexes.
+            raw = Database(uri, "bench_raw_insert")
+            await raw.start()
+            await raw.drop()
+            await raw.prepare(ALL_INDEXES)
+            clock = VirtualClock()
+            converted = [from_evamaria(d, clock.now(), unique_id_of) for d in docs]
+            lean = [
+                {**to_document(r), "seq": n}
+                for n, r in enumerate(converted, 1)
+                if not isinstance(r, str)
+            ]
+            started = time.perf_counter()
+            for i in range(0, len(lean), 1_000):
+                await raw.collection("files").insert_many(lean[i : i + 1_000], ordered=False)
+            ceiling = len(lean) / (time.perf_counter() - started)
+            await raw.drop()
+            await raw.close()
+
+            target = Database(uri, "bench_import")
+            await target.start()
+            await target.drop()
+            await target.prepare(ALL_INDEXES)
+            importer = Importer(
+                MongoFileRepository(target),
+                MongoJobRepository(target),
+                clock,
+                unique_id_of=unique_id_of,
+            )
+            report = await importer.run(MongoSourceFiles(source, "Telegram_files"), "bench")
+            await target.drop()
+            await target.close()
+            await source.drop()
+            await source.close()
+        finally:
+            await server.stop()
+    ratio = report.per_second / ceiling
+    return "\n".join(
+        [
+            f"{size:,} EvaMaria-shaped documents (generated release names, real-length file ids)",
+            "imported through `Importer` (what `python bot.py import` runs: read in batches of",
+            "1,000, decode file ids, build records, duplicate checks, bulk writes, a checkpoint",
+            "per batch), next to `insert_many` of the same lean documents into a collection with",
+            "the same indexes, on the same embedded server in the same run.",
+            "",
+            "| | documents/s |",
+            "|---|---|",
+            f"| database bulk insert (ceiling) | {ceiling:,.0f} |",
+            f"| import | {report.per_second:,.0f} (**{ratio:.0%}** of the ceiling) |",
+            "",
+            (
+                f"Imported {report.imported:,}, duplicates {report.duplicates:,}, malformed "
+                f"{report.malformed:,} in {report.seconds:.1f} s."
+            ),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE)
+    args = parser.parse_args()
+    configure_logging(level="WARNING")
+    body = asyncio.run(run(args.size))
+    command = (
+        "make bench"
+        if args.size == DEFAULT_SIZE
+        else f"python -m bench.importer --size {args.size}"
+    )
+    write_section("import", "Import from an EvaMaria database", command, body)
+
+
+if __name__ == "__main__":
+    main()
