@@ -41,6 +41,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.search
 	$(PY) -m bench.fulltext
 	$(PY) -m bench.busy_channel
+	$(PY) -m bench.importer
 
 simulate: $(VENV)/.installed
 	$(PY) bot.py simulate

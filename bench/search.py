@@ -412,7 +412,7 @@ async def throughput(uri: str, work: Path, count: int = 20_000) -> dict[str, flo
     workers = os.cpu_count() or 1
     metadata = MetadataService(repo, workers=workers, batch=512)
     parse = 3_000
-    pending = await repo.metadata_pending(parse)
+    pending = (await repo.metadata_pending(0, count + 1))[:parse]
     started = time.perf_counter()
     await metadata.parse(pending)
     parsed = len(pending) / (time.perf_counter() - started)

@@ -9,7 +9,7 @@ full-text index on local disk (`core.search.fulltext`), never in MongoDB.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -97,10 +97,10 @@ class FileRepository(Protocol):
         self, after: int, limit: int, known: Mapping[str, int] | None = None
     ) -> Changes: ...
     async def last_sequence(self) -> int: ...
-    async def page_by_id(self, after: str | None, limit: int) -> list[FileRecord]: ...
+    def scan(self, batch: int) -> AsyncIterator[list[FileRecord]]: ...
     async def purge_tombstones(self, older_than: datetime) -> int: ...
     async def purged_sequence(self) -> int: ...
-    async def metadata_pending(self, limit: int) -> list[FileRecord]: ...
+    async def metadata_pending(self, after: int, window: int) -> list[FileRecord]: ...
     async def count_metadata_pending(self) -> int: ...
     async def complete_metadata(self, updates: Sequence[MetadataUpdate]) -> int: ...
 
@@ -200,7 +200,7 @@ class MongoFileRepository:
         operations: list[InsertOne[dict[str, Any]] | UpdateOne] = [
             UpdateOne({"_id": f.id}, _upsert(doc, changed, number), upsert=True)
             if exists
-            else InsertOne({**doc, "seq": number})
+            else InsertOne(_numbered(doc, number))
             for number, (f, doc, changed, exists) in enumerate(writes, first)
         ]
         with storage_errors("files.save_many"):
@@ -303,21 +303,14 @@ class MongoFileRepository:
         `known`: file id → change number the reader has already applied; those changes are
         counted in `numbers` and `last` but their documents are not read again (a reader
         re-reading a safety window behind its watermark reads numbers, not documents)."""
-        newer = {"seq": {"$gt": after}}
+        newest_number = await self.last_sequence()
+        end = min(after + limit, newest_number)
+        # A bounded range: at most `limit` numbers, read from the `seq` indexes.
+        newer = {"seq": {"$gt": after, "$lte": end}}
         numbers_only = {"seq": 1}
         with storage_errors("files.changes_since"):
-            docs = (
-                await self._files.find(newer, numbers_only)
-                .sort("seq", 1)
-                .limit(limit)
-                .to_list(None)
-            )
-            stones = (
-                await self._tombstones.find(newer, numbers_only)
-                .sort("seq", 1)
-                .limit(limit)
-                .to_list(None)
-            )
+            docs = await self._files.find(newer, numbers_only).to_list(None)
+            stones = await self._tombstones.find(newer, numbers_only).to_list(None)
         entries = sorted(
             [(int(d["seq"]), d["_id"], True) for d in docs]
             + [(int(t["seq"]), t["_id"], False) for t in stones]
@@ -329,7 +322,7 @@ class MongoFileRepository:
         if wanted:
             # One range read from the oldest change wanted (usually the tail of the window).
             first = min(newest[i][0] for i in wanted)
-            window = {"seq": {"$gte": first, "$lte": entries[-1][0]}}
+            window = {"seq": {"$gte": first, "$lte": end}}
             with storage_errors("files.changes_since"):
                 found = await self._files.find(window).to_list(None)
             # A document written again since its number was read carries a newer number:
@@ -338,27 +331,39 @@ class MongoFileRepository:
         return Changes(
             upserts=tuple(upserts),
             deletes=tuple(i for i, (n, alive) in newest.items() if not alive and known.get(i) != n),
-            last=entries[-1][0] if entries else after,
+            last=max(end, after),
             numbers={file_id: number for number, file_id, _ in entries},
-            more=len(docs) >= limit or len(stones) >= limit,
+            more=end < newest_number,
         )
 
-    async def page_by_id(self, after: str | None, limit: int) -> list[FileRecord]:
-        """Every file, `limit` at a time in id order (what a rebuild of the index reads)."""
-        query = {} if after is None else {"_id": {"$gt": after}}
-        with storage_errors("files.page_by_id"):
-            docs = await self._files.find(query).sort("_id", 1).limit(limit).to_list(None)
-        return [_from_doc(d) for d in docs]
+    async def scan(self, batch: int) -> AsyncIterator[list[FileRecord]]:
+        """Every file, `batch` at a time, in one pass of one cursor (what a rebuild of the
+        index reads). Files written meanwhile may be missed or seen twice: they have change
+        numbers above the ones read before the scan, which the caller catches up with."""
+        with storage_errors("files.scan"):
+            cursor = self._files.find({}, batch_size=batch)
+            page: list[FileRecord] = []
+            async for doc in cursor:
+                page.append(_from_doc(doc))
+                if len(page) >= batch:
+                    yield page
+                    page = []
+            if page:
+                yield page
 
-    async def metadata_pending(self, limit: int) -> list[FileRecord]:
-        """Files whose name the accurate parser has not read yet (the sparse `meta` index)."""
+    async def metadata_pending(self, after: int, window: int) -> list[FileRecord]:
+        """Files whose name the accurate parser has not read yet, marked with a number in
+        (after, after + window]: `meta` holds the change number a file was stored with, in a
+        sparse index, so every read is a bounded range of it (a planner that does not push a
+        limit into an index scan still reads at most `window` entries)."""
+        marked = {"meta": {"$gt": after, "$lte": after + window}}
         with storage_errors("files.metadata_pending"):
-            docs = await self._files.find({"meta": 1}).limit(limit).to_list(None)
+            docs = await self._files.find(marked).to_list(None)
         return [_from_doc(d) for d in docs]
 
     async def count_metadata_pending(self) -> int:
         with storage_errors("files.count_metadata_pending"):
-            return int(await self._files.count_documents({"meta": 1}))
+            return int(await self._files.count_documents({"meta": {"$gt": 0}}))
 
     async def complete_metadata(self, updates: Sequence[MetadataUpdate]) -> int:
         """Store the accurate parser's metadata; a file whose metadata changed gets a new
@@ -367,7 +372,8 @@ class MongoFileRepository:
             return 0
         wanted = dict(updates)
         with storage_errors("files.complete_metadata"):
-            docs = await self._files.find({"_id": {"$in": list(wanted)}, "meta": 1}).to_list(None)
+            docs = await self._files.find({"_id": {"$in": list(wanted)}}).to_list(None)
+        docs = [d for d in docs if d.get("meta")]
         writes: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         quiet: list[str] = []
         for doc in docs:
@@ -388,13 +394,14 @@ class MongoFileRepository:
             empty = {k: "" for k, v in fields.items() if v is None}
             writes.append((doc["_id"], values, empty))
         operations: list[UpdateOne] = [
-            UpdateOne({"_id": file_id, "meta": 1}, {"$unset": {"meta": ""}}) for file_id in quiet
+            UpdateOne({"_id": file_id, "meta": {"$gt": 0}}, {"$unset": {"meta": ""}})
+            for file_id in quiet
         ]
         if writes:
             first = await self._next_sequences(len(writes))
             operations += [
                 UpdateOne(
-                    {"_id": file_id, "meta": 1},
+                    {"_id": file_id, "meta": {"$gt": 0}},
                     {
                         "$set": {**values, "seq": number},
                         "$unset": {**empty, "meta": ""},
@@ -463,12 +470,19 @@ def _upsert(doc: dict[str, Any], changed: dict[str, Any], number: int) -> dict[s
     first-seen ones only on insert."""
     update: dict[str, Any] = {
         "$set": {**{k: v for k, v in changed.items() if v is not None}, "seq": number},
-        "$setOnInsert": {k: v for k, v in doc.items() if k not in (*_FROM_POST, "_id")},
+        "$setOnInsert": {
+            k: v for k, v in _numbered(doc, number).items() if k not in (*_FROM_POST, "_id", "seq")
+        },
     }
     empty = {k: "" for k, v in changed.items() if v is None}
     if empty:
         update["$unset"] = empty
     return update
+
+
+def _numbered(doc: dict[str, Any], number: int) -> dict[str, Any]:
+    """`doc` with its change number, which also marks it for the metadata parser."""
+    return {**doc, "seq": number, **({"meta": number} if "meta" in doc else {})}
 
 
 def to_document(f: FileRecord) -> dict[str, Any]:

@@ -53,49 +53,36 @@ async def lean_files(
     before the parser's season/episode were used as episode markers get them now). Then the
     `vocab` collection and the v1 indexes are dropped. `stop_after`: batches to do before
     returning early (tests of resuming).
+
+    One pass of one cursor over the collection (a range with a sort would make the embedded
+    server scan and sort the collection for every batch). A resumed run passes over the files
+    again and skips those already lean, so resuming costs a read of the collection, not a
+    rewrite of it.
     """
     files = database.collection("files")
     checkpoints = database.collection("schema")
     with storage_errors("migration.checkpoint"):
         state = await checkpoints.find_one({"_id": "migration-2"}) or {}
-    after: str | None = state.get("after")
     done = int(state.get("done", 0))
-    if after is not None:
+    if state:
         log.info("schema_migration_resumed", to_version=2, files=done)
     started = time.monotonic()
     batches = 0
-    while True:
-        query: dict[str, Any] = {} if after is None else {"_id": {"$gt": after}}
-        with storage_errors("migration.read"):
-            docs = await files.find(query).sort("_id", 1).limit(batch).to_list(None)
-        if not docs:
-            break
-        operations = []
-        unnumbered = [d for d in docs if "seq" not in d]
-        number = await _reserve(database, len(unnumbered)) if unnumbered else 0
-        for doc in docs:
-            update = _lean(doc)
-            if "seq" not in doc:
-                update["$set"]["seq"] = number
-                number += 1
-            operations.append(UpdateOne({"_id": doc["_id"]}, update))
-        with storage_errors("migration.write"):
-            await files.bulk_write(operations, ordered=False)
-        after = docs[-1]["_id"]
-        done += len(docs)
-        with storage_errors("migration.checkpoint"):
-            await checkpoints.update_one(
-                {"_id": "migration-2"}, {"$set": {"after": after, "done": done}}, upsert=True
-            )
-        log.info(
-            "schema_migration_progress",
-            to_version=2,
-            files=done,
-            per_second=round(done / max(time.monotonic() - started, 1e-9)),
-        )
-        batches += 1
-        if stop_after is not None and batches >= stop_after:
-            return
+    pending: list[dict[str, Any]] = []
+    with storage_errors("migration.read"):
+        async for doc in files.find({}, batch_size=batch):
+            if "dup" in doc and not any(field in doc for field in _V1_FIELDS):
+                continue  # done by an earlier run
+            pending.append(doc)
+            if len(pending) < batch:
+                continue
+            done = await _migrate_batch(database, pending, done, started)
+            pending = []
+            batches += 1
+            if stop_after is not None and batches >= stop_after:
+                return
+    if pending:
+        done = await _migrate_batch(database, pending, done, started)
     with storage_errors("migration.drop_vocab"):
         await database.collection("vocab").drop()
     for name in _V1_INDEXES:
@@ -106,12 +93,43 @@ async def lean_files(
     log.info("schema_migration_done", to_version=2, files=done)
 
 
+async def _migrate_batch(
+    database: Database, docs: list[dict[str, Any]], done: int, started: float
+) -> int:
+    unnumbered = [d for d in docs if "seq" not in d]
+    number = await _reserve(database, len(unnumbered)) if unnumbered else 0
+    operations = []
+    for doc in docs:
+        update = _lean(doc)
+        seq = doc.get("seq")
+        if seq is None:
+            seq = number
+            update["$set"]["seq"] = seq
+            number += 1
+        update["$set"]["meta"] = seq  # the metadata parser finds it by this number
+        operations.append(UpdateOne({"_id": doc["_id"]}, update))
+    with storage_errors("migration.write"):
+        await database.collection("files").bulk_write(operations, ordered=False)
+    done += len(docs)
+    with storage_errors("migration.checkpoint"):
+        await database.collection("schema").update_one(
+            {"_id": "migration-2"}, {"$set": {"done": done}}, upsert=True
+        )
+    log.info(
+        "schema_migration_progress",
+        to_version=2,
+        files=done,
+        per_second=round(done / max(time.monotonic() - started, 1e-9)),
+    )
+    return done
+
+
 def _lean(doc: dict[str, Any]) -> dict[str, Any]:
     """The update that makes one v1 document lean (idempotent: a v2 document stays as it is,
     except that it is marked for the metadata parser again)."""
     name = str(doc.get("file_name") or "file")
     _, key = name_terms(name)
-    values: dict[str, Any] = {"dup": name_hash(key), "meta": 1}
+    values: dict[str, Any] = {"dup": name_hash(key)}
     unset = {field: "" for field in _V1_FIELDS if field in doc}
     unset.update({field: "" for field in _OPTIONAL if field in doc and doc[field] is None})
     caption = doc.get("caption")

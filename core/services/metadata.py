@@ -30,7 +30,10 @@ __all__ = ["MetadataService"]
 log = get_logger(__name__)
 
 BATCH = 256
+WINDOW = 5_000  # change numbers read per query
+CURSOR_SAFETY = 1_000  # numbers looked at again behind the last sweep (writers in flight)
 IDLE_CHECK_SECONDS = 60.0  # pending files written by another instance are found this late
+FULL_SWEEP_EVERY = 60  # periodic checks between sweeps from the start (about an hour)
 
 
 class MetadataService:
@@ -53,6 +56,7 @@ class MetadataService:
         self._wake = asyncio.Event()
         self._executor: Executor | None = None
         self.parsed = 0  # files completed by this instance since it started
+        self._cursor = 0  # pending files are looked for after this change number
 
     def wake(self) -> None:
         """New pending files were stored: parse them now rather than at the next check."""
@@ -71,6 +75,7 @@ class MetadataService:
     async def run(self, clock: Clock) -> None:
         """Complete pending files whenever woken, and every minute (other instances' files)."""
         self._wake.set()  # what a previous run left pending
+        checks = 0
         while True:
             waiter = asyncio.ensure_future(self._wake.wait())
             sleeper = asyncio.ensure_future(clock.sleep(IDLE_CHECK_SECONDS))
@@ -80,40 +85,55 @@ class MetadataService:
                 waiter.cancel()
                 sleeper.cancel()
             self._wake.clear()
+            checks += 1
             try:
-                await self.complete_pending()
+                await self.complete_pending(from_start=checks % FULL_SWEEP_EVERY == 1)
             except BrokenExecutor as exc:  # a worker died (killed, out of memory): new ones
                 log.warning("metadata_failed", error=f"worker process lost: {exc}")
                 await self.close()
             except Exception as exc:  # noqa: BLE001 - the loop must survive a bad moment
                 log.warning("metadata_failed", error=str(exc))
 
-    async def complete_pending(self) -> int:
-        """Parse every pending file, batch by batch; returns how many were completed."""
+    async def complete_pending(self, *, from_start: bool = False) -> int:
+        """Parse the pending files marked after this instance's cursor (all of them with
+        `from_start`), window by window; returns how many were completed."""
         done = 0
         with self._activity:
             started = time.monotonic()
             remaining = await self._files.count_metadata_pending()
-            while True:
-                pending = await self._files.metadata_pending(self._batch)
-                if not pending:
-                    break
-                parsed = await self.parse(pending)
-                changed = await self._files.complete_metadata(
-                    [(r.id, m) for r, m in zip(pending, parsed, strict=True)]
-                )
-                done += len(pending)
-                self.parsed += len(pending)
-                if changed and self._on_changed is not None:
-                    await self._on_changed()
-                elapsed = max(time.monotonic() - started, 1e-9)
-                log.info(
-                    "metadata_progress",
-                    done=done,
-                    pending=max(0, remaining - done),
-                    per_second=round(done / elapsed, 1),
-                )
+            if not remaining:
+                return 0
+            after = 0 if from_start else self._cursor
+            end = await self._files.last_sequence()
+            while after < end:
+                window = await self._files.metadata_pending(after, WINDOW)
+                after += WINDOW
+                for start in range(0, len(window), self._batch):
+                    done += await self._complete(window[start : start + self._batch])
+                    elapsed = max(time.monotonic() - started, 1e-9)
+                    log.info(
+                        "metadata_progress",
+                        done=done,
+                        pending=max(0, remaining - done),
+                        per_second=round(done / elapsed, 1),
+                    )
+            # Numbers reserved before `end` may still be written by another writer: look again
+            # behind it next time.
+            self._cursor = max(self._cursor, end - CURSOR_SAFETY)
         return done
+
+    async def _complete(self, pending: list[FileRecord]) -> int:
+        """Parse one batch and store what the parser read."""
+        if not pending:
+            return 0
+        parsed = await self.parse(pending)
+        changed = await self._files.complete_metadata(
+            [(r.id, m) for r, m in zip(pending, parsed, strict=True)]
+        )
+        self.parsed += len(pending)
+        if changed and self._on_changed is not None:
+            await self._on_changed()
+        return len(pending)
 
     async def parse(self, records: list[FileRecord]) -> list[FileMetadata]:
         """The accurate parser's reading of each record's name, in the worker pool."""

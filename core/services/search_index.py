@@ -141,7 +141,7 @@ class SearchIndexService:
         except IndexUnusableError as exc:
             self._start_rebuild(exc.reason)
             return
-        if index.watermark == 0 and await self._files.page_by_id(None, 1):
+        if index.watermark == 0 and await self._files.count():
             await index.close()  # a new index beside an existing library
             self._start_rebuild("no index yet for the files in the database")
             return
@@ -266,16 +266,17 @@ class SearchIndexService:
             index = await TantivyIndex.create(self.directory)
             done = 0
             self._rebuilt_files = 0
-            page = await self._files.page_by_id(None, REBUILD_BATCH)
-            while page:
+            pages = self._files.scan(REBUILD_BATCH)
+            upcoming = asyncio.ensure_future(anext(pages, None))
+            while (page := await upcoming) is not None:
                 # The next page is read while this one is written (one commit at the end).
-                after = page[-1].id
-                upcoming = asyncio.ensure_future(self._files.page_by_id(after, REBUILD_BATCH))
+                upcoming = asyncio.ensure_future(anext(pages, None))
                 try:
                     await index.apply([_indexed(r) for r in page], [], watermark=0, commit=False)
-                finally:
-                    done += len(page)
-                    page = await upcoming
+                except BaseException:
+                    upcoming.cancel()
+                    raise
+                done += len(page)
                 self._rebuilt_files = done
                 log.info("search_index_rebuild_progress", files=done)
             await index.apply([], [], watermark=watermark)

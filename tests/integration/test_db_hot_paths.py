@@ -261,7 +261,7 @@ async def fill(db: Database, size: int) -> None:
             "dup": name_hash(f"file {n}"),
             "file_size": n,
             "seq": n if n % (size // 5) else 10**6 + n,
-            **({"meta": 1} if n % (size // 5) == 0 else {}),
+            **({"meta": 10**6 + n} if n % (size // 5) == 0 else {}),
         }
         for n in range(size)
     ]
@@ -291,8 +291,8 @@ async def sized(mongo_uri: str) -> Any:
 @pytest.mark.parametrize(
     ("collection", "query"),
     [
-        ("files", {"seq": {"$gte": 10**6}}),  # the index catching up
-        ("files", {"meta": 1}),  # files waiting for the metadata parser
+        ("files", {"seq": {"$gt": 10**6 - 1, "$lte": 10**6 + 5_000}}),  # the index catching up
+        ("files", {"meta": {"$gt": 10**6 - 1, "$lte": 10**6 + 5_000}}),  # metadata parser
         ("files", {"_id": "u40"}),  # a file by id (delivery)
         ("files", {"_id": {"$in": ["u1", "u2", "u3"]}}),  # a page of results by id
         ("users", {"_id": 40}),  # user lookup on every update
