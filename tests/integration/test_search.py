@@ -205,3 +205,22 @@ async def test_joined_words_never_lose_a_match(engine: tuple[SearchService, ...]
     assert await names(search, "spiderman verse") == [LIBRARY[2][0]]
     assert await names(search, "verse spider") == [LIBRARY[2][0]]
     assert set(await names(search, "spiderman bluray")) == {LIBRARY[3][0]}
+
+
+async def test_date_numbered_episodes_are_found_by_their_date(
+    database: Database, tmp_path: Path
+) -> None:
+    await database.prepare(__import__("repositories").ALL_INDEXES)
+    clock = VirtualClock()
+    files = MongoFileRepository(database)
+    search = await search_service(files, clock, tmp_path / "search")
+    indexing = IndexingService(files, search, clock, use_guessit=False)
+    await indexing.index(
+        [
+            incoming("The.Daily.Show.2024.03.15.720p.WEB.mkv", 700_000_000, 1),
+            incoming("The.Daily.Show.2024.03.14.720p.WEB.mkv", 700_000_000, 2),
+        ]
+    )
+    for text in ("daily show 2024 03 15", "daily show 2024-03-15", "daily show 2024.03.15"):
+        assert await names(search, text) == ["The.Daily.Show.2024.03.15.720p.WEB.mkv"], text
+    await search.index.close()
