@@ -14,7 +14,9 @@ from pyrogram import Client
 from pyrogram.enums import ChatType
 from pyrogram.types import Message
 
+from core.logging import get_logger
 from core.services import Services
+from core.utils.errors import SearchUnavailableError
 from core.utils.validators import Validators
 from handlers import views
 from handlers.common import bot_username
@@ -28,6 +30,8 @@ __all__ = [
     "make_on_autofilter",
     "make_on_group_text",
 ]
+
+log = get_logger(__name__)
 
 MIN_LENGTH = 3
 MAX_LENGTH = 100
@@ -74,7 +78,11 @@ def make_on_group_text(services: Services) -> Callback:
         checked = Validators.search_query(message.text)
         if not checked.ok or checked.value is None:
             return
-        page = await services.search.search(checked.value, suggest=False)
+        try:
+            page = await services.search.search(checked.value, suggest=False)
+        except SearchUnavailableError:  # a group is not told about every line while rebuilding
+            log.info("group_search_skipped", reason="search index being rebuilt")
+            return
         if page.total == 0:  # chatter: no reply, and nothing written to the database
             return
         token = await services.search.remember(page.query, checked.value)

@@ -3,6 +3,7 @@ follows every write, is rebuilt when it is lost or broken, and converges across 
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from core.testing import BotHarness
@@ -143,3 +144,16 @@ async def edit_and_delete(bot: BotHarness) -> None:
     await movies.delete_posts(post)
     (gone,) = await alice.send("ronin")
     assert gone.text.startswith("No files match ronin.")
+
+
+async def test_without_an_index_private_searches_say_so_and_groups_stay_quiet(
+    bot: BotHarness,
+) -> None:
+    await bot.channel("Movies").post_video("Alien.1979.mkv")
+    alice = bot.user(1001, "Alice")
+    club = bot.group("Film club", members=[alice])
+    await bot.running.services.search.index.close()  # as while it is being rebuilt
+    (reply,) = await alice.send("alien")
+    assert reply.text.startswith("The search index is being rebuilt. Please try again in a minute.")
+    assert re.search(r"ref: [0-9a-f]{8}", reply.text)
+    assert list(await club.send(alice, "alien 1979")) == []  # no reply to every line
