@@ -168,3 +168,14 @@ async def test_a_wrong_collection_name_is_explained(mongo_uri: str, tmp_path: Pa
     finally:
         await source.drop()
         await source.close()
+
+
+async def test_an_unreachable_source_is_one_line_without_its_password(tmp_path: Path) -> None:
+    uri = "mongodb://reader:s3cr3t-pass@127.0.0.1:1/?serverSelectionTimeoutMS=500"
+    result = await asyncio.to_thread(
+        run_bot, tmp_path, "import", "--from-uri", uri, "--from-db", "old"
+    )
+    assert result.returncode == 1
+    assert "import_failed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "s3cr3t-pass" not in result.stderr + result.stdout
