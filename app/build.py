@@ -228,13 +228,14 @@ async def import_files(
     """`python bot.py import`: copy an EvaMaria-family database's files into this bot's
     database (resumably; a running bot's search index picks them up within seconds)."""
     database = build_database(settings)
-    source_db = Database(from_uri, from_db, operation_timeout=max(settings.database_timeout, 30.0))
+    # No per-operation bound on the source: its documents come through one long cursor.
+    source_db = Database(from_uri, from_db)
     try:
         await database.start()
         await database.prepare(ALL_INDEXES, MIGRATIONS)
         await source_db.start()
         source = MongoSourceFiles(source_db, from_collection)
-        if not await source.page(None, 1):
+        if await source.first() is None:
             raise ImportSourceError(from_collection, await source.collections())
         importer = Importer(
             MongoFileRepository(database),

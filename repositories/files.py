@@ -337,19 +337,19 @@ class MongoFileRepository:
         )
 
     async def scan(self, batch: int) -> AsyncIterator[list[FileRecord]]:
-        """Every file, `batch` at a time, in one pass of one cursor (what a rebuild of the
-        index reads). Files written meanwhile may be missed or seen twice: they have change
-        numbers above the ones read before the scan, which the caller catches up with."""
-        with storage_errors("files.scan"):
-            cursor = self._files.find({}, batch_size=batch)
-            page: list[FileRecord] = []
-            async for doc in cursor:
-                page.append(_from_doc(doc))
-                if len(page) >= batch:
-                    yield page
-                    page = []
-            if page:
-                yield page
+        """Every file, by windows of `batch` change numbers (what a rebuild of the index
+        reads): each window is one bounded read, so no single operation outlasts
+        DATABASE_TIMEOUT however large the library. A file written meanwhile gets a number
+        above the last one at the start, which the caller catches up with afterwards."""
+        last = await self.last_sequence()
+        low = 0
+        while low < last:
+            window = {"seq": {"$gt": low, "$lte": low + batch}}
+            with storage_errors("files.scan"):
+                docs = await self._files.find(window).to_list(None)
+            low += batch
+            if docs:
+                yield [_from_doc(d) for d in docs]
 
     async def metadata_pending(self, after: int, window: int) -> list[FileRecord]:
         """Files whose name the accurate parser has not read yet, marked with a number in

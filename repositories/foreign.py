@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from repositories.mongo import Database, storage_errors
@@ -21,17 +21,32 @@ class MongoSourceFiles:
         with storage_errors(f"source {self.collection}.count"):
             return int(await self._database.collection(self.collection).estimated_document_count())
 
-    async def page(self, after: Any, limit: int) -> list[Mapping[str, Any]]:
+    async def pages(self, after: Any, batch: int) -> AsyncIterator[list[Mapping[str, Any]]]:
+        """The documents after `after` in `_id` order, `batch` at a time, from one cursor."""
         query = {} if after is None else {"_id": {"$gt": after}}
+        page: list[Mapping[str, Any]] = []
         with storage_errors(f"source {self.collection}.read"):
-            docs = (
-                await self._database.collection(self.collection)
+            cursor = (
+                self._database.collection(self.collection)
                 .find(query)
                 .sort("_id", 1)
-                .limit(limit)
-                .to_list(None)
+                .batch_size(batch)
             )
-        return list(docs)
+            async for doc in cursor:
+                page.append(doc)
+                if len(page) >= batch:
+                    yield page
+                    page = []
+        if page:
+            yield page
+
+    async def first(self) -> Mapping[str, Any] | None:
+        """One document, or None when the collection is empty or missing."""
+        with storage_errors(f"source {self.collection}.read"):
+            found: Mapping[str, Any] | None = await self._database.collection(
+                self.collection
+            ).find_one({})
+        return found
 
     async def collections(self) -> list[str]:
         """The database's collection names (to help an operator who named the wrong one)."""

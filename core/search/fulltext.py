@@ -112,6 +112,7 @@ class FullTextIndex(Protocol):
         *,
         watermark: int,
         commit: bool = True,
+        fresh: bool = False,
     ) -> None: ...
 
     async def search(
@@ -328,10 +329,14 @@ class TantivyIndex:
         *,
         watermark: int,
         commit: bool = True,
+        fresh: bool = False,
     ) -> None:
         """Apply changes and commit; then record `watermark`. Idempotent per file id.
-        `commit=False` (a rebuild's pages) leaves them for the next commit."""
-        await asyncio.to_thread(self._apply, tuple(upserts), tuple(deletes), watermark, commit)
+        `commit=False` (a rebuild's pages) leaves them for the next commit; `fresh` (a
+        rebuild): the files are not in the index yet, nothing to replace."""
+        await asyncio.to_thread(
+            self._apply, tuple(upserts), tuple(deletes), watermark, commit, fresh
+        )
 
     def _apply(
         self,
@@ -339,10 +344,12 @@ class TantivyIndex:
         deletes: tuple[str, ...],
         watermark: int,
         commit: bool,
+        fresh: bool,
     ) -> None:
         with self._lock:
             writer = self._writer_()
-            for file_id in (*deletes, *(f.id for f in upserts)):
+            replaced = () if fresh else tuple(f.id for f in upserts)
+            for file_id in (*deletes, *replaced):
                 writer.delete_documents_by_term("id", file_id)
             for file in upserts:
                 document = tantivy.Document()

@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -51,7 +51,7 @@ class SourceFiles(Protocol):
     """The collection files are imported from, read in `_id` order."""
 
     async def count(self) -> int: ...
-    async def page(self, after: Any, limit: int) -> list[Mapping[str, Any]]: ...
+    def pages(self, after: Any, batch: int) -> AsyncIterator[list[Mapping[str, Any]]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,13 +176,14 @@ class Importer:
         batches = 0
         if resumed_from:
             log.info("import_resumed", job_id=job.id, documents=resumed_from)
-        upcoming = asyncio.ensure_future(self._next(source, after))
+        pages = source.pages(after, self._batch)
+        upcoming = asyncio.ensure_future(self._next(pages))
         while True:
             docs, records, malformed = await upcoming
             if not docs:
                 break
             # The next page is read and converted while this one is written.
-            upcoming = asyncio.ensure_future(self._next(source, docs[-1]["_id"]))
+            upcoming = asyncio.ensure_future(self._next(pages))
             report = await self._files.save_many(
                 records, skip_same_name_and_size=self._skip_duplicates, only_new=True
             )
@@ -233,10 +234,10 @@ class Importer:
         )
 
     async def _next(
-        self, source: SourceFiles, after: Any
+        self, pages: AsyncIterator[list[Mapping[str, Any]]]
     ) -> tuple[list[Mapping[str, Any]], list[FileRecord], list[tuple[str, str]]]:
-        """The page after `after`, converted in a worker thread."""
-        docs = await source.page(after, self._batch)
+        """The next page, converted in a worker thread ([] at the end)."""
+        docs: list[Mapping[str, Any]] = await anext(pages, [])
         records, malformed = await asyncio.to_thread(self._convert, docs)
         return docs, records, malformed
 

@@ -39,7 +39,8 @@ __all__ = ["SearchIndexService"]
 log = get_logger(__name__)
 
 CATCH_UP_BATCH = 5_000
-REBUILD_BATCH = 10_000
+REBUILD_BATCH = 10_000  # change numbers read at once
+REBUILD_COMMIT = 100_000  # files between commits while rebuilding
 SAFETY_WINDOW = 1_000  # change numbers re-read behind the watermark
 PURGE_INTERVAL = 3_600.0  # seconds between purges of old tombstones
 
@@ -271,12 +272,18 @@ class SearchIndexService:
             while (page := await upcoming) is not None:
                 # The next page is read while this one is written (one commit at the end).
                 upcoming = asyncio.ensure_future(anext(pages, None))
+                done += len(page)
                 try:
-                    await index.apply([_indexed(r) for r in page], [], watermark=0, commit=False)
+                    await index.apply(
+                        [_indexed(r) for r in page],
+                        [],
+                        watermark=0,
+                        commit=done % REBUILD_COMMIT < len(page),  # now and then: bounded memory
+                        fresh=True,
+                    )
                 except BaseException:
                     upcoming.cancel()
                     raise
-                done += len(page)
                 self._rebuilt_files = done
                 log.info("search_index_rebuild_progress", files=done)
             await index.apply([], [], watermark=watermark)
