@@ -36,6 +36,8 @@ def _is_latin(char: str) -> bool:
 
 def fold(text: str) -> str:
     """NFKC + casefold, then strip accents from Latin letters only (é→e; Devanagari kept)."""
+    if text.isascii():  # most release names: NFKC and accents change nothing
+        return text.lower()
     text = unicodedata.normalize("NFKC", text).casefold()
     decomposed = unicodedata.normalize("NFD", text)
     out: list[str] = []
