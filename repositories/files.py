@@ -94,8 +94,14 @@ class FileRepository(Protocol):
     async def at_message(self, chat_id: int, message_id: int) -> FileRecord | None: ...
     async def count(self) -> int: ...
     async def changes_since(
-        self, after: int, limit: int, known: Mapping[str, int] | None = None
+        self,
+        after: int,
+        limit: int,
+        known: Mapping[str, int] | None = None,
+        *,
+        upto: int | None = None,
     ) -> Changes: ...
+    async def sequences(self) -> tuple[int, int]: ...
     async def last_sequence(self) -> int: ...
     def scan(self, batch: int) -> AsyncIterator[list[FileRecord]]: ...
     async def purge_tombstones(self, older_than: datetime) -> int: ...
@@ -266,17 +272,20 @@ class MongoFileRepository:
                 upsert=True,
             )
 
+    async def sequences(self) -> tuple[int, int]:
+        """(the highest change number handed out, the highest one of a purged tombstone); both
+        0 on a new database. One read of the `counters` document."""
+        with storage_errors("counters.files"):
+            doc = await self._counters.find_one({"_id": "files"}) or {}
+        return int(doc.get("seq", 0)), int(doc.get("purged", 0))
+
     async def last_sequence(self) -> int:
         """The highest change number handed out so far (0 on a new database)."""
-        with storage_errors("counters.files"):
-            doc = await self._counters.find_one({"_id": "files"})
-        return int(doc.get("seq", 0)) if doc else 0
+        return (await self.sequences())[0]
 
     async def purged_sequence(self) -> int:
         """The highest change number of a tombstone purged so far (0 if none was)."""
-        with storage_errors("counters.files"):
-            doc = await self._counters.find_one({"_id": "files"})
-        return int(doc.get("purged", 0)) if doc else 0
+        return (await self.sequences())[1]
 
     async def purge_tombstones(self, older_than: datetime) -> int:
         """Delete the tombstones of files deleted before `older_than`; returns how many. The
@@ -295,15 +304,21 @@ class MongoFileRepository:
         return int(result.deleted_count)
 
     async def changes_since(
-        self, after: int, limit: int, known: Mapping[str, int] | None = None
+        self,
+        after: int,
+        limit: int,
+        known: Mapping[str, int] | None = None,
+        *,
+        upto: int | None = None,
     ) -> Changes:
         """Up to `limit` changes numbered above `after` from files and tombstones, collapsed to
         one per file (the newest wins: a file deleted and indexed again is an upsert).
 
         `known`: file id → change number the reader has already applied; those changes are
         counted in `numbers` and `last` but their documents are not read again (a reader
-        re-reading a safety window behind its watermark reads numbers, not documents)."""
-        newest_number = await self.last_sequence()
+        re-reading a safety window behind its watermark reads numbers, not documents).
+        `upto`: the highest change number to read (the caller read `sequences()` already)."""
+        newest_number = upto if upto is not None else await self.last_sequence()
         end = min(after + limit, newest_number)
         # A bounded range: at most `limit` numbers, read from the `seq` indexes.
         newer = {"seq": {"$gt": after, "$lte": end}}

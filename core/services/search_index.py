@@ -209,7 +209,7 @@ class SearchIndexService:
                 index = self._index
                 if index is None:
                     return 0
-                purged = await self._files.purged_sequence()
+                newest, purged = await self._files.sequences()  # one read for the whole run
                 if index.watermark < purged:
                     self._start_rebuild(
                         f"the index is at change {index.watermark}, "
@@ -223,7 +223,7 @@ class SearchIndexService:
                     after = index.watermark
                 while True:
                     changes = await self._files.changes_since(
-                        after, CATCH_UP_BATCH, known=self._applied
+                        after, CATCH_UP_BATCH, known=self._applied, upto=newest
                     )
                     fresh = {
                         file_id
