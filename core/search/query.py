@@ -95,11 +95,6 @@ class ParsedQuery:
             kind=filters.get("kind"),
         )
 
-    def with_terms(self, terms: tuple[str, ...]) -> ParsedQuery:
-        return ParsedQuery(
-            terms, self.prefix, self.year, self.season, self.episode, self.resolution, self.kind
-        )
-
 
 def parse_query(text: str, *, prefix: bool = False) -> ParsedQuery:
     """Parse a (validated) query; with `prefix`, an unfinished last word matches as a prefix."""

@@ -8,6 +8,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from core.models import FileRecord
+from core.search.fulltext import Hit
 from core.search.normalize import fuzzy_distance
 from core.search.query import ParsedQuery
 
@@ -16,7 +17,6 @@ __all__ = [
     "matches",
     "matches_filters",
     "rank",
-    "score",
     "score_parts",
     "within_typo",
 ]
@@ -66,11 +66,6 @@ def matches_filters(record: FileRecord, query: ParsedQuery) -> bool:
     )
 
 
-def score(record: FileRecord, query: ParsedQuery) -> float:
-    """`score_parts` of a file record."""
-    return score_parts(record.title_terms, len(record.terms), query)
-
-
 def score_parts(title: Sequence[str], terms: int, query: ParsedQuery) -> float:
     """Title words matched, an exact title; shorter names (fewer `terms`) first.
 
@@ -87,9 +82,7 @@ def score_parts(title: Sequence[str], terms: int, query: ParsedQuery) -> float:
     return points - 0.05 * terms
 
 
-def rank(records: list[FileRecord], query: ParsedQuery) -> list[FileRecord]:
-    """Best first; ties go to the newest file, then the id (a stable order for paging)."""
-    return sorted(
-        records,
-        key=lambda r: (-score(r, query), -r.indexed_at.timestamp(), r.id),
-    )
+def rank(hits: list[Hit], query: ParsedQuery) -> list[Hit]:
+    """Best first (`score_parts`); ties go to the newest file, then the id (a stable order for
+    paging)."""
+    return sorted(hits, key=lambda h: (-score_parts(h.title, h.n, query), -h.at, h.id))

@@ -16,7 +16,7 @@ from core.logging import get_logger
 from core.models import FileRecord
 from core.search.fulltext import Filters, Hit
 from core.search.query import ParsedQuery, parse_query
-from core.search.ranking import could_match, score_parts
+from core.search.ranking import could_match, rank
 from core.services.search_index import SearchIndexService
 from core.utils.errors import SearchUnavailableError
 from repositories.files import FileRepository
@@ -234,7 +234,7 @@ class SearchService:
             for hit in hits:
                 (exact if hit.exact else near).setdefault(hit.id, hit)
         fuzzy = [h for i, h in near.items() if i not in exact]
-        ordered = _ordered(list(exact.values()), query) + _ordered(fuzzy, query)
+        ordered = rank(list(exact.values()), query) + rank(fuzzy, query)
         capped = len(ordered) > RESULT_CAP
         ordered = ordered[:RESULT_CAP]
         return _Ranked(
@@ -271,8 +271,3 @@ class SearchService:
             if await self.index.search(picked, limit=1):
                 suggestions.append(text)
         return suggestions
-
-
-def _ordered(hits: list[Hit], query: ParsedQuery) -> list[Hit]:
-    """Best first; ties go to the newest file, then the id (a stable order for paging)."""
-    return sorted(hits, key=lambda h: (-score_parts(h.title, h.n, query), -h.at, h.id))

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.search.fulltext import Hit
 from core.search.metadata import describe, markers
 from core.search.normalize import (
     fold,
@@ -159,7 +160,10 @@ def test_ranking_prefers_exact_titles_then_newer_files() -> None:
     query = parse_query("dark city")
     assert matches(exact, query)
     assert matches(longer, query)
-    assert rank([longer, exact], query) == [exact, longer]
+    hits = [
+        Hit(r.id, exact=True, title=r.title_terms, n=len(r.terms), at=0) for r in (longer, exact)
+    ]
+    assert [h.id for h in rank(hits, query)] == [exact.id, longer.id]
 
 
 @settings(max_examples=300, deadline=None)
