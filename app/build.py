@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyrogram import Client
 from pyrogram.enums import ParseMode
@@ -20,6 +22,8 @@ from core.logging import get_logger
 from core.services import Services
 from core.services.autodelete import AutoDeleteService
 from core.services.callbacks import CallbackCodec
+from core.services.channel_index import ChannelIndexer
+from core.services.channels import ChannelDirectory
 from core.services.delivery import DeliveryService
 from core.services.groups import GroupService
 from core.services.importer import Importer, ImportProgress, ImportReport
@@ -32,16 +36,18 @@ from core.services.stats import StatsService
 from core.services.subscription import SubscriptionService
 from core.services.users import UserService
 from core.telegram.api_wrapper import TelegramAPI
+from core.telegram.channels import PyrogramChannels
 from core.telegram.fileid import unique_id_of
 from core.telegram.login import telegram_login_failure
 from core.telegram.membership import PyrogramMembership
 from core.utils.activity import Activity
 from core.utils.guards import Gate, Guards
 from core.utils.ratelimit import UserRateLimiter
-from handlers import views
+from handlers import library, views
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
 from repositories import ALL_INDEXES, MIGRATIONS
+from repositories.channels import MongoChannelRepository
 from repositories.chats import MongoChatRepository
 from repositories.deletions import MongoDeletionRepository
 from repositories.files import MongoFileRepository
@@ -103,6 +109,7 @@ class App:
         await self.database.start()
         await self.database.prepare(ALL_INDEXES, MIGRATIONS)
         await self.services.callbacks.load()
+        await self.services.channels.load()
         search_index = self.services.search.index
         await search_index.start()
         try:
@@ -124,6 +131,7 @@ class App:
             asyncio.create_task(search_index.run(self.clock, SEARCH_INDEX_CATCH_UP_SECONDS))
         )
         self.tasks.append(asyncio.create_task(self.services.metadata.run(self.clock)))
+        self.tasks.append(asyncio.create_task(self.services.channel_index.run()))
         me = self.client.me
         self.started = True
         log.info("bot_started", username=me.username if me else None, bot_id=me.id if me else None)
@@ -178,6 +186,23 @@ class App:
             except (RPCError, KeyError, ValueError) as exc:
                 # Telegram only knows chats with users who have started the bot.
                 log.warning("admin_commands_not_set", admin_id=admin_id, reason=type(exc).__name__)
+
+
+def instance_id(data_dir: Path) -> str:
+    """This installation's name for the jobs it runs, kept in DATA_DIR: a bot restarted on the
+    same DATA_DIR resumes its jobs at once, another instance only once their lease lapses."""
+    path = data_dir / "instance-id"
+    try:
+        return path.read_text().strip() or _new_instance_id(path)
+    except FileNotFoundError:
+        return _new_instance_id(path)
+
+
+def _new_instance_id(path: Path) -> str:
+    value = f"bot-{uuid.uuid4().hex[:12]}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(value + "\n")
+    return value
 
 
 def build_database(settings: Settings) -> Database:
@@ -333,19 +358,34 @@ def build_app(
     async def send_text(chat_id: int, text: str) -> object:
         return await client.send_message(chat_id, text)
 
+    callbacks = CallbackCodec(runtime_settings)
+    notices = Notices(send_text, user_service, clock, activity=activity)
+    indexing = IndexingService(
+        files,
+        search,
+        clock,
+        skip_duplicates=settings.skip_duplicates,
+        metadata=metadata,
+        use_guessit=settings.accurate_metadata,
+    )
+
+    async def tell(chat_id: int, text: str) -> None:
+        notices.post(chat_id, text)
+
+    channels = ChannelDirectory(
+        MongoChannelRepository(database),
+        files,
+        clock,
+        seeds=settings.channels,
+        settings=runtime_settings,
+    )
+
     services = Services(
         users=user_service,
-        callbacks=CallbackCodec(runtime_settings),
+        callbacks=callbacks,
         guards=guards,
         search=search,
-        indexing=IndexingService(
-            files,
-            search,
-            clock,
-            skip_duplicates=settings.skip_duplicates,
-            channels=settings.channels,
-            metadata=metadata,
-        ),
+        indexing=indexing,
         subscription=subscription,
         groups=GroupService(
             MongoChatRepository(database), clock, members=membership, admins=settings.admins
@@ -364,8 +404,22 @@ def build_app(
             activity=activity,
         ),
         stats=StatsService(user_service, clock, database=database.description),
-        notices=Notices(send_text, user_service, clock, activity=activity),
+        notices=notices,
         metadata=metadata,
+        channel_index=ChannelIndexer(
+            MongoJobRepository(database),
+            indexing,
+            PyrogramChannels(client),
+            clock,
+            channels=channels,
+            show=library.make_progress_board(client, callbacks.encode),
+            tell=tell,
+            batch=settings.index_batch_size,
+            progress_seconds=settings.index_progress_seconds,
+            owner=instance_id(settings.data_dir),
+            activity=activity,
+        ),
+        channels=channels,
     )
     middleware = Middleware(
         on_user=user_service.interacted,

@@ -95,7 +95,10 @@ class Settings(BaseSettings):
     database_timeout: float = Field(default=5.0, gt=0, le=300)
     data_dir: Path = Path("./data")
     metadata_workers: int | None = Field(default=None, ge=0, le=64)
+    accurate_metadata: StrictBool = True
     search_tombstone_days: float = Field(default=7.0, gt=0, le=3650)
+    index_batch_size: int = Field(default=200, ge=1, le=200)
+    index_progress_seconds: float = Field(default=5.0, ge=1, le=600)
     log_channel: int | None = None
     auth_channels: Annotated[list[ChatRef], NoDecode] = Field(default_factory=list)
     auth_mode: AuthMode = "member"

@@ -109,7 +109,7 @@ class JobRecord:
 
     id: str
     kind: str
-    state: str  # pending | running | done | failed | cancelled
+    state: str  # pending | running | paused | done | failed | cancelled
     params: dict[str, object]
     checkpoint: dict[str, object]
     counters: dict[str, int]
@@ -118,6 +118,7 @@ class JobRecord:
     owner: str | None = None
     lease_until: datetime | None = None
     error: str | None = None
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

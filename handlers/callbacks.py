@@ -11,7 +11,10 @@ from core.logging import get_logger
 from core.services import Services
 from handlers.middleware import Callback
 
-__all__ = ["CallbackRoute", "make_on_callback"]
+__all__ = ["STALE_BUTTON", "CallbackRoute", "Encode", "make_on_callback"]
+
+Encode = Callable[..., str]
+"""`CallbackCodec.encode`: an action and its fields as signed button data."""
 
 CallbackRoute = Callable[[Client, CallbackQuery, tuple[str, ...]], Awaitable[None]]
 """A button action: the client, the query, and the fields signed into the button."""

@@ -8,31 +8,14 @@ from pyrogram.types import Message
 
 from core.services import Services
 from core.services.indexing import IncomingFile
+from core.telegram.channels import incoming_file
 from handlers.middleware import Callback
 
 __all__ = [
-    "incoming_file",
     "make_on_channel_delete",
     "make_on_channel_edit",
     "make_on_channel_post",
 ]
-
-
-def incoming_file(message: Message) -> IncomingFile | None:
-    """The file a message carries (document, video or audio), as the index wants it."""
-    media = message.document or message.video or message.audio
-    if media is None or message.chat is None or message.chat.id is None:
-        return None
-    return IncomingFile(
-        unique_id=media.file_unique_id,
-        file_id=media.file_id,
-        file_name=getattr(media, "file_name", None),
-        file_size=int(media.file_size or 0),
-        mime_type=getattr(media, "mime_type", None),
-        caption=message.caption,
-        chat_id=message.chat.id,
-        message_id=message.id,
-    )
 
 
 def _watched(services: Services, message: Message) -> IncomingFile | None:
@@ -40,7 +23,7 @@ def _watched(services: Services, message: Message) -> IncomingFile | None:
     incoming = incoming_file(message)
     if incoming is None or message.chat is None:
         return None
-    if not services.indexing.watches(incoming.chat_id, message.chat.username):
+    if not services.channels.watches(incoming.chat_id, message.chat.username):
         return None
     return incoming
 
@@ -50,6 +33,13 @@ def make_on_channel_post(services: Services) -> Callback:
         incoming = _watched(services, message)
         if incoming is not None:
             await services.indexing.index([incoming])
+            chat = message.chat
+            await services.channels.note_post(
+                incoming.chat_id,
+                incoming.message_id,
+                title=chat.title if chat is not None else None,
+                username=chat.username if chat is not None else None,
+            )
 
     return on_channel_post
 

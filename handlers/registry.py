@@ -13,7 +13,7 @@ from pyrogram.handlers import (
 )
 
 from core.services import Services
-from handlers import admin, channel, groups, inline, search, start, subscription
+from handlers import admin, channel, groups, inline, library, search, start, subscription
 from handlers.callbacks import make_on_callback
 from handlers.delivery import make_on_try_again
 from handlers.middleware import Middleware
@@ -46,6 +46,34 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
     client.add_handler(
         MessageHandler(
             wrap(groups.make_on_autofilter(services)), filters.command("autofilter") & filters.group
+        )
+    )
+    for name, make in (
+        ("index", library.make_on_index),
+        ("jobs", library.make_on_jobs),
+        ("cancel", library.make_on_cancel),
+        ("channels", library.make_on_channels),
+        ("addchannel", library.make_on_addchannel),
+        ("removechannel", library.make_on_removechannel),
+        ("addfile", library.make_on_addfile),
+    ):
+        client.add_handler(MessageHandler(wrap(make(services)), filters.command(name) & private))
+
+    # Group 0, before searches: an admin's forwarded channel post or post link asks to index
+    # that channel (anyone else's is searched for as usual).
+    index_request = filters.create(lambda _, __, m: library.is_index_request(services, m))
+    client.add_handler(
+        MessageHandler(wrap(library.make_on_index_request(services)), private & index_request)
+    )
+    # An admin's file in private chat: indexed when forwarded from an indexed channel or in
+    # /addfile mode (anyone else's files are none of the bot's business).
+    from_admin = filters.create(
+        lambda _, __, m: m.from_user is not None and services.guards.is_admin(m.from_user.id)
+    )
+    client.add_handler(
+        MessageHandler(
+            wrap(library.make_on_admin_file(services)),
+            private & from_admin & (filters.document | filters.video | filters.audio),
         )
     )
 
@@ -97,6 +125,11 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         "f": search.make_on_file_button(services),
         "fs": make_on_try_again(services),
         "noop": search.on_noop_button,
+        "ix": library.make_on_index_button(services),
+        "ixn": library.make_on_index_no_button(services),
+        "jb": library.make_on_job_button(services),
+        "rmc": library.make_on_remove_button(services),
+        "rmn": library.make_on_remove_no_button(services),
     }
     client.add_handler(CallbackQueryHandler(wrap(make_on_callback(services, routes))))
 

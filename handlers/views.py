@@ -11,6 +11,8 @@ from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from core.cache.enhanced_cache import CacheStats
 from core.models import FileRecord
 from core.search.normalize import strip_extension
+from core.services.channel_index import IndexProgress
+from core.services.channels import ChannelSummary
 from core.services.search import SearchPage
 from core.services.stats import BotStats
 from core.services.subscription import ChannelLink
@@ -113,6 +115,13 @@ USER_COMMANDS: tuple[tuple[str, str], ...] = (
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stats", "Users, uptime and database"),
     ("cache", "Cache hit ratios and sizes"),
+    ("index", "Index a channel's existing posts"),
+    ("jobs", "Recent indexing jobs"),
+    ("cancel", "Cancel a job"),
+    ("channels", "Indexed channels"),
+    ("addchannel", "Index a channel's new posts"),
+    ("removechannel", "Stop indexing a channel, delete its files"),
+    ("addfile", "Index files you send me: on or off"),
 )
 
 
@@ -399,3 +408,221 @@ def auto_delete_notice(minutes: int) -> str:
 def auto_deleted_text(count: int) -> str:
     files = "file was" if count == 1 else f"{count} files were"
     return f"🗑 The {files} deleted as announced. Search again any time to get it back."
+
+
+# --- the channel library: /index, /jobs, /cancel ---------------------------------------------
+
+INDEX_USAGE = (
+    "To index a channel's posts, forward me any post of it, send me a post's link "
+    "(<code>https://t.me/name/123</code>, <code>https://t.me/c/1234567890/123</code>), or write "
+    "<code>/index @channel first_id last_id</code>.\n"
+    "A bot cannot see which post is a channel's last, so give it (its link, or the last id)."
+)
+INDEX_NOT_STARTED = "Not started."
+JOB_NOT_FOUND = "No job has that id. /jobs lists them."
+CANCEL_USAGE = "Use <code>/cancel job_id</code> (the first characters are enough; see /jobs)."
+_STATE_LABELS = {
+    "pending": "⏳ queued",
+    "running": "▶️ running",
+    "paused": "⏸ paused",
+    "done": "✅ done",
+    "cancelled": "✖️ cancelled",
+    "failed": "❌ failed",
+}
+_BAR = 12
+
+
+def index_offer_text(title: str, chat_id: int, first: int, last: int, indexed: int) -> str:
+    return (
+        f"<b>Index {escape(title)}</b> (<code>{chat_id}</code>)\n"
+        f"Posts {first:,}-{last:,} ({last - first + 1:,} posts) will be read; their documents, "
+        "videos and audio become searchable. Files already indexed are skipped.\n"
+        f"Files indexed from this channel so far: {indexed:,}."
+    )
+
+
+def index_offer_keyboard(
+    chat_id: int, first: int, last: int, encode: Encode
+) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("▶️ Start", callback_data=encode("ix", chat_id, first, last)),
+                InlineKeyboardButton("✖️ Cancel", callback_data=encode("ixn")),
+            ]
+        ]
+    )
+
+
+def short_job_id(job_id: str) -> str:
+    return job_id[:8]
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:  # noqa: PLR2004
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:  # noqa: PLR2004
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def index_counts(counters: Mapping[str, int]) -> str:
+    return (
+        f"indexed {counters.get('indexed', 0):,} · duplicates {counters.get('duplicates', 0):,}"
+        f" · not media {counters.get('not_media', 0):,} · missing {counters.get('missing', 0):,}"
+        f" · errors {counters.get('errors', 0):,}"
+    )
+
+
+def index_progress_text(progress: IndexProgress) -> str:
+    filled = round(progress.fraction * _BAR)
+    lines = [
+        f"<b>Indexing {escape(progress.title)}</b>",
+        f"{'█' * filled}{'░' * (_BAR - filled)} {progress.fraction * 100:.0f} %",
+        (
+            f"Posts {progress.first:,}-{progress.last:,}: {progress.processed:,} of "
+            f"{progress.total:,} read"
+        ),
+    ]
+    if progress.per_second > 0:
+        rate = f"{progress.per_second:,.0f} posts/s"
+        if progress.eta_seconds is not None and progress.state == "running":
+            rate += f" · about {_duration(progress.eta_seconds)} left"
+        lines.append(rate)
+    lines.append(index_counts(progress.counters).capitalize())
+    if progress.waiting > 0:
+        lines.append(
+            f"⏳ Telegram asked me to wait {_duration(progress.waiting)}; I continue afterwards."
+        )
+    state = _STATE_LABELS.get(progress.state, progress.state)
+    if progress.reason:
+        state += f": {escape(progress.reason)}"
+    lines.append(f"State: {state}")
+    lines.append(f"Job <code>{short_job_id(progress.job_id)}</code>")
+    return "\n".join(lines)
+
+
+def index_progress_keyboard(progress: IndexProgress, encode: Encode) -> InlineKeyboardMarkup:
+    return job_keyboard(progress.job_id, progress.state, encode)
+
+
+def job_keyboard(job_id: str, state: str, encode: Encode) -> InlineKeyboardMarkup:
+    """Pause or Resume, and Cancel, while the job is not finished; then none (an empty
+    keyboard, which removes the buttons: an edit without one may keep them)."""
+    if state in ("pending", "running"):
+        toggle = InlineKeyboardButton("⏸ Pause", callback_data=encode("jb", "p", job_id))
+    elif state == "paused":
+        toggle = InlineKeyboardButton("▶️ Resume", callback_data=encode("jb", "r", job_id))
+    else:
+        return InlineKeyboardMarkup([])
+    cancel = InlineKeyboardButton("✖️ Cancel", callback_data=encode("jb", "c", job_id))
+    return InlineKeyboardMarkup([[toggle, cancel]])
+
+
+def index_queued_text(title: str, job_id: str) -> str:
+    return (
+        f"<b>Indexing {escape(title)}</b>\nState: {_STATE_LABELS['pending']}\n"
+        f"Job <code>{short_job_id(job_id)}</code>"
+    )
+
+
+def index_exists_text(title: str, job_id: str, state: str) -> str:
+    return (
+        f"{escape(title)} already has an unfinished job (<code>{short_job_id(job_id)}</code>, "
+        f"{_STATE_LABELS.get(state, state)}): resume or cancel it from /jobs first."
+    )
+
+
+def jobs_text(jobs: Sequence[IndexProgress]) -> str:
+    if not jobs:
+        return "No jobs yet. Start one with /index."
+    lines = ["<b>Recent jobs</b>"]
+    for job in jobs:
+        state = _STATE_LABELS.get(job.state, job.state)
+        if job.reason:
+            state += f" ({escape(job.reason)})"
+        lines.append(
+            f"\n<code>{short_job_id(job.job_id)}</code> · {escape(job.title)} · {state}\n"
+            f"posts {job.processed:,}/{job.total:,} · {index_counts(job.counters)}"
+        )
+    lines.append("\n<code>/cancel job_id</code> cancels one.")
+    return "\n".join(lines)
+
+
+def job_changed_text(job_id: str, state: str) -> str:
+    return f"Job <code>{short_job_id(job_id)}</code>: {_STATE_LABELS.get(state, state)}."
+
+
+# --- the channel library: /channels, /addchannel, /removechannel, /addfile -------------------
+
+ADDCHANNEL_USAGE = "Use <code>/addchannel @channel</code> (or its -100… id, or a post link)."
+REMOVECHANNEL_USAGE = "Use <code>/removechannel @channel</code> (or its -100… id)."
+ADDFILE_USAGE = "Use <code>/addfile on</code> or <code>/addfile off</code>."
+ADDFILE_HINT = (
+    "I only index files an admin sends me when <code>/addfile on</code> is set, or when they are "
+    "forwarded from an indexed channel."
+)
+REMOVE_KEPT = "Kept: nothing was removed."
+
+
+def channels_text(channels: Sequence[ChannelSummary]) -> str:
+    if not channels:
+        return (
+            "No channel indexed yet. Add one with <code>/addchannel @channel</code>; until then "
+            "every channel the bot administers is indexed."
+        )
+    lines = ["<b>Indexed channels</b>"]
+    for c in channels:
+        name = f"@{c.username}" if c.username else str(c.chat_id or "")
+        last = f" · last post {c.last_post:,}" if c.last_post else ""
+        lines.append(
+            f"\n<b>{escape(c.title)}</b> ({escape(name)}) · {c.files:,} files{last} · "
+            f"{escape(c.source)}"
+        )
+    return "\n".join(lines)
+
+
+def channel_added_text(title: str) -> str:
+    return (
+        f"✅ New posts of <b>{escape(title)}</b> are indexed from now on.\n"
+        "To index the posts it already has, forward me its newest post (or send its link)."
+    )
+
+
+def remove_channel_text(title: str, files: int) -> str:
+    return (
+        f"Stop indexing <b>{escape(title)}</b> and delete its {files:,} files from the search? "
+        "Files already sent to users stay with them."
+    )
+
+
+def remove_channel_keyboard(chat_id: int, files: int, encode: Encode) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"🗑 Remove and delete {files:,} files", callback_data=encode("rmc", chat_id)
+                ),
+                InlineKeyboardButton("Keep", callback_data=encode("rmn")),
+            ]
+        ]
+    )
+
+
+def channel_removed_text(title: str, deleted: int) -> str:
+    return f"🗑 {escape(title)} is no longer indexed; {deleted:,} files were deleted."
+
+
+def addfile_text(*, on: bool) -> str:
+    if on:
+        return "✅ Files you send me in this chat are indexed (until <code>/addfile off</code>)."
+    return "Files you send me are no longer indexed (forwards from indexed channels still are)."
+
+
+def file_added_text(name: str, *, new: bool) -> str:
+    if new:
+        return f"✅ Indexed: {escape(name)}"
+    return f"Already indexed: {escape(name)}"

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from repositories import chats, deletions, files, jobs, join_requests, links, searches, users
+from repositories import (
+    channels,
+    chats,
+    deletions,
+    files,
+    jobs,
+    join_requests,
+    links,
+    searches,
+    users,
+)
 from repositories.migrations import MIGRATIONS
 from repositories.mongo import IndexSpec
 
@@ -12,6 +22,7 @@ ALL_INDEXES: tuple[IndexSpec, ...] = (
     *users.INDEXES,
     *files.INDEXES,
     *chats.INDEXES,
+    *channels.INDEXES,
     *links.INDEXES,
     *jobs.INDEXES,
     *deletions.INDEXES,

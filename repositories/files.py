@@ -92,6 +92,8 @@ class FileRepository(Protocol):
     async def set_premium(self, file_id: str, gate: str | None) -> bool: ...
     async def delete_message(self, chat_id: int, message_id: int) -> bool: ...
     async def at_message(self, chat_id: int, message_id: int) -> FileRecord | None: ...
+    async def count_in_chat(self, chat_id: int) -> int: ...
+    async def delete_chat(self, chat_id: int) -> int: ...
     async def count(self) -> int: ...
     async def changes_since(
         self,
@@ -464,6 +466,14 @@ class MongoFileRepository:
             doc = await self._files.find_one({"chat_id": chat_id, "message_id": message_id})
         return _from_doc(doc) if doc else None
 
+    async def count_in_chat(self, chat_id: int) -> int:
+        """How many files are indexed from posts of this channel (a range on the unique
+        `chat_id`+`message_id` index)."""
+        with storage_errors("files.count_in_chat"):
+            return int(
+                await self._files.count_documents({"chat_id": chat_id, "message_id": {"$gte": 0}})
+            )
+
     async def delete_message(self, chat_id: int, message_id: int) -> bool:
         """Remove the file a deleted channel message carried."""
         with storage_errors("files.delete_message"):
@@ -474,6 +484,32 @@ class MongoFileRepository:
             return False
         await self._tombstone(doc["_id"])
         return True
+
+    async def delete_chat(self, chat_id: int) -> int:
+        """Remove every file of this channel's posts (each leaves a tombstone, so search
+        indexes drop it); how many were removed."""
+        in_chat = {"chat_id": chat_id, "message_id": {"$gte": 0}}
+        with storage_errors("files.delete_chat"):
+            ids = [d["_id"] async for d in self._files.find(in_chat, {"_id": 1})]
+        for start in range(0, len(ids), MAX_IN_FLIGHT):
+            batch = ids[start : start + MAX_IN_FLIGHT]
+            first = await self._next_sequences(len(batch))
+            now = self._now()
+            with storage_errors("file_tombstones.insert"):
+                await self._tombstones.bulk_write(
+                    [
+                        UpdateOne(
+                            {"_id": file_id},
+                            {"$set": {"seq": first + n, "deleted_at": now}},
+                            upsert=True,
+                        )
+                        for n, file_id in enumerate(batch)
+                    ],
+                    ordered=False,
+                )
+            with storage_errors("files.delete_chat"):
+                await self._files.delete_many({"_id": {"$in": batch}})
+        return len(ids)
 
     async def count(self) -> int:
         with storage_errors("files.count"):

@@ -11,10 +11,11 @@ from pymongo import ReturnDocument
 from core.models import JobRecord
 from repositories.mongo import Database, IndexSpec, storage_errors
 
-__all__ = ["ACTIVE_STATES", "INDEXES", "JobRepository", "MongoJobRepository"]
+__all__ = ["ACTIVE_STATES", "INDEXES", "OPEN_STATES", "JobRepository", "MongoJobRepository"]
 
 INDEXES = (IndexSpec.on("jobs", "state"),)
-ACTIVE_STATES = ("pending", "running")
+ACTIVE_STATES = ("pending", "running")  # a worker may claim these
+OPEN_STATES = (*ACTIVE_STATES, "paused")  # not finished: no second job for the same subject
 
 
 class JobRepository(Protocol):
@@ -37,7 +38,20 @@ class JobRepository(Protocol):
         self, job_id: str, state: str, now: datetime, error: str | None = None
     ) -> bool: ...
     async def active(self) -> list[JobRecord]: ...
-    async def active_with(self, kind: str, key: str) -> JobRecord | None: ...
+    async def active_with(
+        self, kind: str, key: str, states: tuple[str, ...] = ACTIVE_STATES
+    ) -> JobRecord | None: ...
+    async def transition(
+        self,
+        job_id: str,
+        from_states: tuple[str, ...],
+        state: str,
+        now: datetime,
+        *,
+        error: str | None = None,
+    ) -> JobRecord | None: ...
+    async def recent(self, limit: int, kind: str | None = None) -> list[JobRecord]: ...
+    async def by_prefix(self, prefix: str) -> list[JobRecord]: ...
 
 
 class MongoJobRepository:
@@ -89,7 +103,8 @@ class MongoJobRepository:
                         "lease_until": lease_until,
                         "state": "running",
                         "updated_at": now,
-                    }
+                    },
+                    "$min": {"started_at": now},  # the first claim's time, kept on resumes
                 },
                 return_document=ReturnDocument.AFTER,
             )
@@ -123,9 +138,10 @@ class MongoJobRepository:
     async def finish(
         self, job_id: str, state: str, now: datetime, error: str | None = None
     ) -> bool:
+        """End the job unless it already ended (a cancel that came first stays)."""
         with storage_errors("jobs.finish"):
             result = await self._jobs.update_one(
-                {"_id": job_id},
+                {"_id": job_id, "state": {"$in": list(OPEN_STATES)}},
                 {
                     "$set": {
                         "state": state,
@@ -143,14 +159,56 @@ class MongoJobRepository:
             docs = await self._jobs.find({"state": {"$in": list(ACTIVE_STATES)}}).to_list(None)
         return [_from_doc(d) for d in docs]
 
-    async def active_with(self, kind: str, key: str) -> JobRecord | None:
+    async def active_with(
+        self, kind: str, key: str, states: tuple[str, ...] = ACTIVE_STATES
+    ) -> JobRecord | None:
         """The unfinished job of this kind for this subject (`params.key`), if any: what a
         new run resumes instead of starting over."""
-        query = {"state": {"$in": list(ACTIVE_STATES)}}
+        query = {"state": {"$in": list(states)}}
         with storage_errors("jobs.active_with"):
             docs = await self._jobs.find(query).to_list(None)
         found = [d for d in docs if d["kind"] == kind and (d.get("params") or {}).get("key") == key]
         return _from_doc(max(found, key=lambda d: d["created_at"])) if found else None
+
+    async def transition(
+        self,
+        job_id: str,
+        from_states: tuple[str, ...],
+        state: str,
+        now: datetime,
+        *,
+        error: str | None = None,
+    ) -> JobRecord | None:
+        """Move the job to `state` if it is in one of `from_states` (pause, resume, cancel),
+        with `error` as the reason shown (cleared when None); the job after the change, or
+        None when it was in no such state. A worker running it sees the change when its next
+        checkpoint no longer matches."""
+        update: dict[str, object] = {"state": state, "updated_at": now, "error": error}
+        if state != "running":
+            update.update(owner=None, lease_until=None)
+        with storage_errors("jobs.transition"):
+            doc = await self._jobs.find_one_and_update(
+                {"_id": job_id, "state": {"$in": list(from_states)}},
+                {"$set": update},
+                return_document=ReturnDocument.AFTER,
+            )
+        return _from_doc(doc) if doc else None
+
+    async def recent(self, limit: int, kind: str | None = None) -> list[JobRecord]:
+        """The newest `limit` jobs (of this kind), newest first."""
+        query = {"kind": kind} if kind is not None else {}
+        with storage_errors("jobs.recent"):
+            docs = await self._jobs.find(query).sort("created_at", -1).limit(limit).to_list(None)
+        return [_from_doc(d) for d in docs]
+
+    async def by_prefix(self, prefix: str) -> list[JobRecord]:
+        """Jobs whose id starts with `prefix` (what an admin types: the first characters)."""
+        if not prefix or not all(c in "0123456789abcdef" for c in prefix):
+            return []
+        upper = prefix + "g"  # every hex id with this prefix sorts below it
+        with storage_errors("jobs.by_prefix"):
+            docs = await self._jobs.find({"_id": {"$gte": prefix, "$lt": upper}}).to_list(None)
+        return [_from_doc(d) for d in docs]
 
 
 def _from_doc(doc: dict[str, Any]) -> JobRecord:
@@ -166,4 +224,5 @@ def _from_doc(doc: dict[str, Any]) -> JobRecord:
         owner=doc.get("owner"),
         lease_until=doc.get("lease_until"),
         error=doc.get("error"),
+        started_at=doc.get("started_at"),
     )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from core.services.autodelete import AutoDeleteService
 from core.services.callbacks import CallbackCodec
+from core.services.channel_index import ChannelIndexer
+from core.services.channels import ChannelDirectory
 from core.services.delivery import DeliveryService
 from core.services.groups import GroupService
 from core.services.indexing import IndexingService
@@ -36,3 +38,5 @@ class Services:
     stats: StatsService
     notices: Notices
     metadata: MetadataService
+    channel_index: ChannelIndexer
+    channels: ChannelDirectory

@@ -84,7 +84,6 @@ class IndexingService:
         *,
         skip_duplicates: bool = True,
         use_guessit: bool = True,
-        channels: Sequence[int | str] = (),
         metadata: MetadataService | None = None,
     ) -> None:
         """`use_guessit`: mark new files for the accurate parser (the metadata service, woken
@@ -95,17 +94,6 @@ class IndexingService:
         self._skip_duplicates = skip_duplicates
         self._use_guessit = use_guessit
         self._metadata = metadata
-        self._channel_ids = frozenset(c for c in channels if isinstance(c, int))
-        self._channel_names = frozenset(c.lower() for c in channels if isinstance(c, str))
-
-    def watches(self, chat_id: int, username: str | None) -> bool:
-        """Whether posts of this channel are indexed: `CHANNELS` (ids or @usernames), or every
-        channel the bot administers when `CHANNELS` is empty."""
-        if not self._channel_ids and not self._channel_names:
-            return True
-        if chat_id in self._channel_ids:
-            return True
-        return username is not None and f"@{username}".lower() in self._channel_names
 
     def build(self, incoming: IncomingFile) -> FileRecord | None:
         """The record to store, or None for a file type the bot does not index."""
@@ -136,6 +124,10 @@ class IndexingService:
         if current is not None and current.id != incoming.unique_id:
             await self.remove_message(incoming.chat_id, incoming.message_id)
         return await self.index([incoming])
+
+    async def count_in_chat(self, chat_id: int) -> int:
+        """Files indexed from this channel's posts."""
+        return await self._files.count_in_chat(chat_id)
 
     async def remove_message(self, chat_id: int, message_id: int) -> bool:
         removed = await self._files.delete_message(chat_id, message_id)

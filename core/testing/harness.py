@@ -269,6 +269,13 @@ class _Participant:
         return replies
 
 
+def _kind_of(mime_type: str) -> str:
+    """How Telegram files a document with this MIME type: video, audio or document."""
+    if mime_type.startswith("video/"):
+        return "video"
+    return "audio" if mime_type.startswith("audio/") else "document"
+
+
 def _id(message: StoredMessage) -> int:
     return message.id
 
@@ -328,6 +335,31 @@ class HarnessUser(_Participant):
             raise AssertionError(f"{url!r} is not a link to this bot")
         payload = urllib.parse.parse_qs(parsed.query).get("start", [""])[0]
         return await self.send(f"/start {payload}" if payload else "/start")
+
+    async def forward(self, post: BotMessage) -> Replies:
+        """Forward a channel post (from `channel.messages` or `post_*`) to the bot in private
+        chat; returns what the bot sent or edited."""
+        stored = self._bot.telegram.messages[post.chat_id][post.id]
+        mark = self._mark(self.id)
+        await self._bot.telegram.user_forwards(self.id, stored)
+        await self._bot.idle()
+        return self._changes(self.id, mark)
+
+    async def send_document(
+        self,
+        file_name: str,
+        *,
+        size: int = 1_000_000,
+        mime_type: str = "application/octet-stream",
+        caption: str | None = None,
+    ) -> Replies:
+        """Send the bot a file in private chat (a video or audio by `mime_type`)."""
+        kind = _kind_of(mime_type)
+        document = self._bot.telegram.make_document(file_name, size, mime_type, kind)
+        mark = self._mark(self.id)
+        await self._bot.telegram.user_sends_document(self.id, document, caption or "")
+        await self._bot.idle()
+        return self._changes(self.id, mark)
 
     async def press_data(self, message: BotMessage, data: str) -> Replies:
         """Send arbitrary callback data for `message` (forged or stale buttons)."""
@@ -412,8 +444,7 @@ class HarnessChannel(_Participant):
         mime_type: str = "application/octet-stream",
         caption: str | None = None,
     ) -> BotMessage:
-        kind = "video" if mime_type.startswith("video/") else "document"
-        kind = "audio" if mime_type.startswith("audio/") else kind
+        kind = _kind_of(mime_type)
         return await self._post(file_name, size, mime_type, kind, caption)
 
     async def post_video(
@@ -436,6 +467,26 @@ class HarnessChannel(_Participant):
     ) -> BotMessage:
         return await self._post(file_name, size, mime_type, "audio", caption)
 
+    async def post_history(
+        self,
+        file_name: str | None = None,
+        *,
+        text: str = "",
+        size: int = 1_000_000,
+        mime_type: str = "application/octet-stream",
+        caption: str | None = None,
+    ) -> BotMessage:
+        """A post made before the bot was added (the bot never saw it; `/index` fetches it by
+        id): a document, video or audio by `mime_type` when `file_name` is given, else a text
+        post with `text`."""
+        document = None
+        if file_name is not None:
+            kind = _kind_of(mime_type)
+            document = self._bot.telegram.make_document(file_name, size, mime_type, kind)
+        body = caption or "" if file_name is not None else text
+        stored = await self._bot.telegram.channel_history(self.state, document, body)
+        return snapshot(stored)
+
     async def edit_post(self, post: BotMessage, caption: str) -> BotMessage:
         """The channel's admin edits the caption of `post` (a message this channel posted)."""
         stored = self._bot.telegram.messages[self.id][post.id]
@@ -443,9 +494,12 @@ class HarnessChannel(_Participant):
         await self._bot.idle()
         return snapshot(edited)
 
-    async def delete_posts(self, *posts: BotMessage) -> None:
-        """The channel's admin deletes `posts`."""
-        await self._bot.telegram.channel_deletes_posts(self.state, [p.id for p in posts])
+    async def delete_posts(self, *posts: BotMessage, seen: bool = True) -> None:
+        """The channel's admin deletes `posts`; with `seen=False` the bot is not told (they
+        were deleted before it was in the channel)."""
+        await self._bot.telegram.channel_deletes_posts(
+            self.state, [p.id for p in posts], notify=seen
+        )
         await self._bot.idle()
 
 
@@ -515,6 +569,7 @@ class BotHarness:
         self._expecting: list[list[str]] = []
         self._log_handler = _ErrorLogHandler(self._errors)
         self._user_ids = iter(range(2_000_001, 3_000_000))
+        self._crash: asyncio.Future[None] | None = None
 
     @classmethod
     def beside(cls, other: BotHarness, **settings: str | int) -> BotHarness:
@@ -629,12 +684,59 @@ class BotHarness:
         await self.idle()
 
     async def restart_stopped(self) -> None:
-        """Start a new app after `await bot.app.stop()` (time may pass while it is down)."""
+        """Start a new app after `await bot.app.stop()` or an abrupt stop (time may pass while
+        it is down)."""
+        if self._crash is not None:
+            await self._crash
+            self._crash = None
         await self._start_app()
         await self.idle()
 
+    async def stop_abruptly(self) -> None:
+        """Stop the app the way a killed process stops: see `stop_abruptly_at`."""
+        self._kill()
+        if self._crash is not None:
+            await self._crash
+
+    def stop_abruptly_at(self, method: str, *, call: int = 1) -> None:
+        """Kill the app when it makes its `call`-th request of `method` from now on (e.g.
+        "GetMessages": an index job fetching its next batch while the last one is still being
+        stored). Every task of the app (background loops, jobs, update handlers) is cancelled
+        where it stands and none of its shutdown code runs: no job is finished, paused or
+        checkpointed, nothing is logged. What the process would lose with it is released
+        afterwards: database connections, the search index's writer lock, worker processes.
+        `restart_stopped()` starts a new app on the same database, double and DATA_DIR."""
+
+        def kill() -> BaseException:
+            self._kill()
+            return ConnectionError("the bot's process was killed")
+
+        self.telegram.fail(method, error=kill, after=call - 1)
+
+    def _kill(self) -> None:
+        app = self.app
+        if app is None:
+            return
+        self.app = None
+        doomed = {*app.tasks, *app.activity.tasks, *app.client.dispatcher.handler_worker_tasks}
+        for task in doomed:
+            task.cancel()
+        self._crash = asyncio.ensure_future(self._release(app, doomed))
+
+    @staticmethod
+    async def _release(app: App, doomed: set[asyncio.Task[Any]]) -> None:
+        await asyncio.gather(*doomed, return_exceptions=True)
+        app.tasks.clear()
+        app.client.dispatcher.handler_worker_tasks.clear()
+        await app.services.notices.close()
+        await app.services.metadata.close()
+        await app.services.search.index.close()
+        await app.database.close()
+
     async def stop(self) -> None:
         try:
+            if self._crash is not None:
+                await self._crash
             if self.app is not None:
                 await self.app.stop()
             if not self._keep_database and self._upstream_uri is not None:
@@ -690,6 +792,9 @@ class BotHarness:
 
     # --- time and idleness ------------------------------------------------------------------------
 
+    def _current_app(self) -> App | None:
+        return self.app
+
     async def advance(self, seconds: float) -> None:
         """Move virtual time and wait until the bot has finished what that set off."""
         self.clock.advance(seconds)
@@ -697,13 +802,18 @@ class BotHarness:
 
     async def idle(self, timeout: float = IDLE_TIMEOUT) -> None:
         """Wait until no update is queued or being handled (a condition, not a fixed sleep)."""
+        if self.app is None:  # stopped abruptly: nothing runs
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         quiet = 0
         busy = 0
         while quiet < 3:  # noqa: PLR2004 - idle for three consecutive loop turns
             await asyncio.sleep(0)
-            if self._queue is not None and self._queue.idle and self.running.activity.idle:
+            app = self._current_app()  # None once stopped abruptly meanwhile
+            if app is None:
+                return
+            if self._queue is not None and self._queue.idle and app.activity.idle:
                 busy = 0
                 quiet += 1
                 continue
@@ -722,7 +832,9 @@ class BotHarness:
         loop has made no progress for a while. Only the busy work's own sleeps count (the
         tasks in `app.activity`, or the workers handling updates): a periodic loop that
         sleeps beside them is never woken early."""
-        if self._queue is None or (self.running.activity.idle and self._queue.idle):
+        if self.app is None or self._queue is None:
+            return
+        if self.app.activity.idle and self._queue.idle:
             return
         if not self._queue.idle and not stuck:
             return

@@ -30,6 +30,15 @@ class Activity:
         """The tasks inside `with activity:` right now."""
         return frozenset(self._tasks)
 
+    def hold(self) -> None:
+        """Work was handed to a task that has not started it yet (a queued job): busy until
+        `release()`. Also used the other way round: `release()` ... `hold()` around a stretch
+        of a unit of work that only waits (a long FloodWait), so that it does not count."""
+        self._busy += 1
+
+    def release(self) -> None:
+        self._busy -= 1
+
     def __enter__(self) -> None:
         self._busy += 1
         task = _current_task()

@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     FLOOD_WAIT = "flood_wait"
     STORAGE = "storage"
     SEARCH_UNAVAILABLE = "search_unavailable"
+    CHANNEL_UNREADABLE = "channel_unreadable"
     TELEGRAM = "telegram"
     TELEGRAM_USER_BLOCKED = "telegram_user_blocked"
     TELEGRAM_USER_DEACTIVATED = "telegram_user_deactivated"

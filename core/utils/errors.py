@@ -13,6 +13,7 @@ Exception tree::
     │   └── FloodWaitError        code=FLOOD_WAIT             .retry_after, .method
     ├── StorageError              code=STORAGE                .operation
     ├── SearchUnavailableError    code=SEARCH_UNAVAILABLE     .rebuilt
+    ├── ChannelUnreadableError    code=CHANNEL_UNREADABLE     .reason
     └── TelegramError             code=TELEGRAM               .telegram_id, .method
 
 `ErrorResponse` is a frozen value built from any exception by `ErrorFactory`; it is never raised.
@@ -39,6 +40,7 @@ __all__ = [
     "AccessError",
     "AppError",
     "BannedError",
+    "ChannelUnreadableError",
     "ErrorCode",
     "ErrorFactory",
     "ErrorResponse",
@@ -72,6 +74,7 @@ _USER_MESSAGES: Mapping[ErrorCode, str] = {
     ErrorCode.SEARCH_UNAVAILABLE: (
         "The search index is being rebuilt. Please try again in a minute."
     ),
+    ErrorCode.CHANNEL_UNREADABLE: "The bot cannot read that channel.",
     ErrorCode.TELEGRAM: "Telegram refused that request. Please try again later.",
     ErrorCode.TELEGRAM_USER_BLOCKED: "The user has blocked the bot.",
     ErrorCode.TELEGRAM_USER_DEACTIVATED: "That account has been deleted.",
@@ -196,6 +199,17 @@ class SearchUnavailableError(AppError):
 
     def details(self) -> dict[str, Any]:
         return {"rebuilt": self.rebuilt}
+
+
+class ChannelUnreadableError(AppError):
+    """The bot cannot read a channel's posts (not an admin, no such channel, a private chat);
+    `reason` says which, in words an admin acts on."""
+
+    code = ErrorCode.CHANNEL_UNREADABLE
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, user_message=reason)
+        self.reason = reason
 
 
 class TelegramError(AppError):

@@ -43,6 +43,12 @@ _DURATION = re.compile(r"(\d+)\s*([mhdwy])")
 _MAX_DURATION = timedelta(days=365 * 10)
 _DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CALLBACK_FIELD = re.compile(r"^[A-Za-z0-9_.~-]*$")
+_POST_LINK = re.compile(
+    r"^(?:https?://)?(?:t|telegram)\.me/(?:c/(\d{1,16})|([A-Za-z][A-Za-z0-9_]{3,31}))"
+    r"/(?:\d{1,10}/)?(\d{1,10})/?(?:\?\S*)?$"
+)
+_CHANNEL_NAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+_CHANNEL_ID = re.compile(r"^-100\d{1,16}$")
 
 
 class FileKind:
@@ -187,6 +193,37 @@ class Validators:
         if (number - 1) * size >= MAX_OFFSET:
             return ValidationResult.failure("page", f"goes past the first {MAX_OFFSET} results")
         return ValidationResult.success(Page(number, size))
+
+    @staticmethod
+    def post_link(value: object) -> ValidationResult[tuple[int | str, int]]:
+        """A channel post's link: `https://t.me/name/123` gives ("@name", 123),
+        `https://t.me/c/1234567890/123` gives (-1001234567890, 123); a topic's post link
+        (`.../c/<chat>/<topic>/<post>`) gives its post."""
+        if not isinstance(value, str) or not (found := _POST_LINK.fullmatch(value.strip())):
+            return ValidationResult.failure("link", "is not a link to a channel post")
+        numeric, name, post = found.groups()
+        chat: int | str = int(f"-100{numeric}") if numeric else f"@{name}"
+        post_id = int(post)
+        if post_id < 1:
+            return ValidationResult.failure("link", "points to no post")
+        return ValidationResult.success((chat, post_id))
+
+    @staticmethod
+    def channel_ref(value: object) -> ValidationResult[int | str]:
+        """A channel as an admin names it: @name, name, -100… id, or a post link."""
+        if not isinstance(value, str):
+            return ValidationResult.failure("channel", "is missing")
+        text = value.strip()
+        if _CHANNEL_ID.fullmatch(text):
+            return ValidationResult.success(int(text))
+        if found := _CHANNEL_NAME.fullmatch(text):
+            return ValidationResult.success(f"@{found.group(1)}")
+        link = Validators.post_link(text)
+        if link.ok and link.value is not None:
+            return ValidationResult.success(link.value[0])
+        return ValidationResult.failure(
+            "channel", "is not a channel: use @name, its -100… id or a post link"
+        )
 
     @staticmethod
     def page_number(value: object) -> int:

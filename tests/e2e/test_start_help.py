@@ -81,7 +81,19 @@ async def test_command_menu_is_set_at_startup(mongo_uri: str) -> None:
         bot.user(1, "Admin")  # Telegram knows the admin only once they exist
         await bot.restart()
         admin_menu = [name for name, _ in bot.telegram.commands["chat:1"]]
-        assert admin_menu == ["start", "help", "stats", "cache"]
+        assert admin_menu == [
+            "start",
+            "help",
+            "stats",
+            "cache",
+            "index",
+            "jobs",
+            "cancel",
+            "channels",
+            "addchannel",
+            "removechannel",
+            "addfile",
+        ]
 
 
 async def test_buttons_keep_working_after_a_restart(bot: BotHarness) -> None:

@@ -207,3 +207,33 @@ def test_message_and_caption_limits_count_like_telegram() -> None:
 )
 def test_page_numbers_are_plain_ascii_digits_or_page_one(raw: object, page: int) -> None:
     assert Validators.page_number(raw) == page
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("https://t.me/mychannel/25000", ("@mychannel", 25000)),
+        ("t.me/MyChannel/7/", ("@MyChannel", 7)),
+        ("https://t.me/c/1234567890/42", (-1001234567890, 42)),
+        ("https://t.me/c/1234567890/3/42", (-1001234567890, 42)),  # a topic's post
+        ("https://telegram.me/mychannel/9?single", ("@mychannel", 9)),
+    ],
+)
+def test_post_links(link: str, expected: tuple[int | str, int]) -> None:
+    assert Validators.post_link(link).value == expected
+
+
+@pytest.mark.parametrize(
+    "link", ["https://t.me/mychannel", "https://t.me/c/abc/1", "https://example.com/a/1", "", 5]
+)
+def test_not_post_links(link: object) -> None:
+    assert not Validators.post_link(link).ok
+
+
+def test_channel_refs() -> None:
+    assert Validators.channel_ref("@movies").value == "@movies"
+    assert Validators.channel_ref("movies").value == "@movies"
+    assert Validators.channel_ref("-1001234567890").value == -1001234567890
+    assert Validators.channel_ref("https://t.me/c/1234567890/5").value == -1001234567890
+    for bad in ("hello!", "-42", "@ab", None):
+        assert not Validators.channel_ref(bad).ok

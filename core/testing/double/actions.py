@@ -118,6 +118,51 @@ class UserActions(DoubleState):
     ) -> StoredMessage:
         return await self._in_channel(channel, caption, sender=None, document=document)
 
+    async def channel_history(
+        self, channel: ChannelState, document: DocumentState | None, caption: str = ""
+    ) -> StoredMessage:
+        """A post made before the bot was in the channel: stored, never delivered to the bot
+        (it can only fetch it by id)."""
+        return await self._store(
+            channel.id,
+            self._next_channel_id(channel),
+            caption,
+            out=False,
+            document=document,
+            sender=None,
+        )
+
+    async def user_forwards(self, user_id: int, post: StoredMessage) -> StoredMessage:
+        """A user forwards a channel post to the bot in private chat (its text or caption, with
+        the forward header naming the channel and the post)."""
+        channel = self.channel_by_chat_id(post.chat_id)
+        header = raw.types.MessageFwdHeader(
+            date=post.raw.date, from_id=channel.peer(), channel_post=post.id
+        )
+        message = await self._store(
+            user_id,
+            next(self._private_ids),
+            post.raw.message or "",
+            out=False,
+            sender=user_id,
+            fwd_from=header,
+            media=post.raw.media,
+        )
+        update = raw.types.UpdateNewMessage(message=message.raw, pts=self._next_pts(), pts_count=1)
+        await self.deliver(update, users=[user_id], chats=[channel.raw_id])
+        return message
+
+    async def user_sends_document(
+        self, user_id: int, document: DocumentState, caption: str = ""
+    ) -> StoredMessage:
+        """A user sends the bot a file in private chat."""
+        message = await self._store(
+            user_id, next(self._private_ids), caption, out=False, sender=user_id, document=document
+        )
+        update = raw.types.UpdateNewMessage(message=message.raw, pts=self._next_pts(), pts_count=1)
+        await self.deliver(update, users=[user_id])
+        return message
+
     async def channel_edits_post(self, message: StoredMessage, caption: str) -> StoredMessage:
         """The channel's admin edits a post's caption (its file stays): the bot, an admin of
         the channel, gets `UpdateEditChannelMessage`."""
@@ -141,10 +186,15 @@ class UserActions(DoubleState):
         await self.deliver(update, users=[], chats=[channel.raw_id])
         return edited
 
-    async def channel_deletes_posts(self, channel: ChannelState, message_ids: list[int]) -> None:
-        """The channel's admin deletes posts: `UpdateDeleteChannelMessages` (ids only)."""
+    async def channel_deletes_posts(
+        self, channel: ChannelState, message_ids: list[int], *, notify: bool = True
+    ) -> None:
+        """The channel's admin deletes posts: `UpdateDeleteChannelMessages` (ids only), unless
+        `notify` is False (deleted before the bot was in the channel)."""
         for message_id in message_ids:
             self._find(channel.id, message_id).deleted = True
+        if not notify:
+            return
         update = raw.types.UpdateDeleteChannelMessages(
             channel_id=channel.raw_id,
             messages=message_ids,

@@ -19,6 +19,7 @@ class Fault:
     chat_id: int | None
     error: Callable[[], BaseException]
     remaining: int
+    after: int = 0  # matching calls let through before the fault starts
 
 
 class RateEnforcer:

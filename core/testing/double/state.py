@@ -325,9 +325,10 @@ class DoubleState:
         document: DocumentState | None = None,
         noforwards: bool | None = None,
         reply_to: Any = None,
+        fwd_from: Any = None,
+        media: Any = None,
     ) -> StoredMessage:
         is_channel_post = chat_id < 0 and not self.channel_by_chat_id(chat_id).megagroup
-        media = None
         if document is not None:
             media = raw.types.MessageMediaDocument(
                 document=document.raw(self.clock.timestamp()),
@@ -346,6 +347,7 @@ class DoubleState:
             media=media,
             noforwards=noforwards or None,
             reply_to=reply_to,
+            fwd_from=fwd_from,
         )
         stored = StoredMessage(
             chat_id=chat_id,

@@ -1,0 +1,402 @@
+"""The channel library for admins: `/index` (a command, a forwarded post or a post link), the
+confirmation and job buttons, `/jobs` and `/cancel`; `/channels`, `/addchannel`,
+`/removechannel`, `/addfile` and the files admins send the bot."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pyrogram import Client
+from pyrogram.enums import ChatType
+from pyrogram.types import CallbackQuery, Message, MessageOriginChannel
+
+from core.logging import get_logger
+from core.models import JobRecord
+from core.services import Services
+from core.services.channel_index import IndexProgress, Show
+from core.telegram.channels import incoming_file
+from core.utils.errors import AccessError
+from core.utils.validators import Validators
+from handlers import views
+from handlers.callbacks import STALE_BUTTON, CallbackRoute, Encode
+from handlers.middleware import Callback
+
+__all__ = [
+    "is_index_request",
+    "make_on_addchannel",
+    "make_on_addfile",
+    "make_on_admin_file",
+    "make_on_cancel",
+    "make_on_channels",
+    "make_on_index",
+    "make_on_index_button",
+    "make_on_index_no_button",
+    "make_on_index_request",
+    "make_on_job_button",
+    "make_on_jobs",
+    "make_on_remove_button",
+    "make_on_remove_no_button",
+    "make_on_removechannel",
+    "make_progress_board",
+]
+
+log = get_logger(__name__)
+
+_OPS = {"p": "pause", "r": "resume", "c": "cancel"}
+
+
+async def _offer(
+    services: Services, message: Message, chat: int | str, first: int, last: int
+) -> None:
+    """Check that the channel can be read and ask for confirmation."""
+    if first < 1 or last < first:
+        await message.reply_text(
+            f"That range is empty: the first id must be at least 1 and not above the last.\n\n"
+            f"{views.INDEX_USAGE}"
+        )
+        return
+    info = await services.channel_index.describe(chat)  # ChannelUnreadableError: a clear answer
+    indexed = await services.channel_index.indexed_from(info.chat_id)
+    await message.reply_text(
+        views.index_offer_text(info.title, info.chat_id, first, last, indexed),
+        reply_markup=views.index_offer_keyboard(
+            info.chat_id, first, last, services.callbacks.encode
+        ),
+    )
+
+
+def make_on_index(services: Services) -> Callback:
+    """`/index <chat|post link> [first_id] [last_id]`."""
+
+    async def on_index(_client: Client, message: Message) -> None:
+        args = (message.command or [])[1:]
+        if not args:
+            await message.reply_text(views.INDEX_USAGE)
+            return
+        link = Validators.post_link(args[0])
+        numbers = [a for a in args[1:] if a.isascii() and a.isdigit()]
+        if len(numbers) != len(args) - 1:
+            await message.reply_text(f"Post ids are whole numbers.\n\n{views.INDEX_USAGE}")
+            return
+        ref = Validators.channel_ref(args[0])
+        if not ref.ok or ref.value is None:
+            await message.reply_text(f"{views.escape(ref.message)}.\n\n{views.INDEX_USAGE}")
+            return
+        ids = [int(n) for n in numbers]
+        if link.ok and link.value is not None and not ids:
+            await _offer(services, message, link.value[0], 1, link.value[1])
+        elif len(ids) == 2:  # noqa: PLR2004 - first and last
+            await _offer(services, message, ref.value, ids[0], ids[1])
+        else:
+            await message.reply_text(views.INDEX_USAGE)
+
+    return services.guards.admin_only(on_index)
+
+
+def is_index_request(services: Services, message: Message) -> bool:
+    """An admin's private message that asks to index a channel: a post forwarded from a
+    channel, or a post's link alone."""
+    user = message.from_user
+    if user is None or not services.guards.is_admin(user.id):
+        return False
+    if _forwarded_post(message) is not None:
+        return True
+    return bool(message.text) and Validators.post_link(message.text).ok
+
+
+def _forwarded_post(message: Message) -> tuple[int, int] | None:
+    """(channel id, post id) of a post forwarded from a channel."""
+    origin = message.forward_origin
+    if not isinstance(origin, MessageOriginChannel) or origin.chat is None:
+        return None
+    if origin.chat.type != ChatType.CHANNEL or origin.chat.id is None or not origin.message_id:
+        return None
+    return origin.chat.id, origin.message_id
+
+
+def make_on_index_request(services: Services) -> Callback:
+    """A forwarded channel post or a post link from an admin: index the channel up to it."""
+
+    async def on_index_request(_client: Client, message: Message) -> None:
+        forwarded = _forwarded_post(message)
+        if forwarded is not None:
+            await _index_forwarded_file(services, message, *forwarded)
+            await _offer(services, message, forwarded[0], 1, forwarded[1])
+            return
+        link = Validators.post_link(message.text)
+        if link.ok and link.value is not None:
+            await _offer(services, message, link.value[0], 1, link.value[1])
+
+    return services.guards.admin_only(on_index_request)
+
+
+async def _index_forwarded_file(
+    services: Services, message: Message, chat_id: int, post_id: int
+) -> None:
+    """A forwarded post's file, from an indexed channel, is indexed at once (as that post)."""
+    incoming = incoming_file(message)
+    origin = message.forward_origin
+    chat = origin.chat if isinstance(origin, MessageOriginChannel) else None
+    username = chat.username if chat is not None else None
+    if incoming is None or not services.channels.watches(chat_id, username):
+        return
+    incoming = dataclasses.replace(incoming, chat_id=chat_id, message_id=post_id)
+    report = await services.indexing.index([incoming])
+    new = bool(report.inserted or report.updated)
+    await message.reply_text(views.file_added_text(incoming.file_name or "file", new=new))
+
+
+def make_on_index_button(services: Services) -> CallbackRoute:
+    """▶️ Start under an offer: queue the job; the offer becomes its progress message."""
+
+    async def on_index_button(
+        _client: Client, query: CallbackQuery, fields: tuple[str, ...]
+    ) -> None:
+        _admin(services, query)
+        message = query.message
+        chat = message.chat if message is not None else None
+        if message is None or chat is None or chat.id is None or len(fields) != 3:  # noqa: PLR2004
+            await query.answer(STALE_BUTTON, show_alert=True)
+            return
+        chat_id, first, last = (int(f) for f in fields)
+        info = await services.channel_index.describe(chat_id)
+        submitted = await services.channel_index.submit(
+            info, first, last, admin_chat=chat.id, message_id=message.id
+        )
+        job = submitted.job
+        if not submitted.created:
+            await message.edit_text(views.index_exists_text(info.title, job.id, job.state))
+            await query.answer()
+            return
+        await message.edit_text(
+            views.index_queued_text(info.title, job.id),
+            reply_markup=views.job_keyboard(job.id, job.state, services.callbacks.encode),
+        )
+        await query.answer("Queued")
+
+    return on_index_button
+
+
+def make_on_index_no_button(services: Services) -> CallbackRoute:
+    async def on_index_no(_client: Client, query: CallbackQuery, _fields: tuple[str, ...]) -> None:
+        _admin(services, query)
+        if query.message is not None:
+            await query.message.edit_text(views.INDEX_NOT_STARTED)
+        await query.answer()
+
+    return on_index_no
+
+
+def make_on_job_button(services: Services) -> CallbackRoute:
+    """Pause / Resume / Cancel under a progress message."""
+
+    async def on_job_button(_client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
+        _admin(services, query)
+        if len(fields) != 2 or fields[0] not in _OPS:  # noqa: PLR2004 - op, job id
+            await query.answer(STALE_BUTTON, show_alert=True)
+            return
+        op, job_id = _OPS[fields[0]], fields[1]
+        changed = await _change(services, op, job_id)
+        current = changed or await services.channel_index.get(job_id)
+        if current is None:
+            await query.answer(views.JOB_NOT_FOUND, show_alert=True)
+            return
+        if query.message is not None:
+            await _show_job(services, query.message, current)
+        await query.answer(
+            views.plain(views.job_changed_text(current.id, current.state))
+            if changed
+            else f"Nothing to {op}: the job is {current.state}."
+        )
+
+    return on_job_button
+
+
+def make_on_jobs(services: Services) -> Callback:
+    async def on_jobs(_client: Client, message: Message) -> None:
+        jobs = await services.channel_index.recent(10)
+        await message.reply_text(
+            views.jobs_text([services.channel_index.progress_of(j) for j in jobs])
+        )
+
+    return services.guards.admin_only(on_jobs)
+
+
+def make_on_cancel(services: Services) -> Callback:
+    """`/cancel <job id or its first characters>`."""
+
+    async def on_cancel(_client: Client, message: Message) -> None:
+        args = (message.command or [])[1:]
+        if len(args) != 1 or len(args[0]) < 4:  # noqa: PLR2004 - a few characters at least
+            await message.reply_text(views.CANCEL_USAGE)
+            return
+        found = await services.channel_index.find(args[0])
+        if len(found) != 1:
+            await message.reply_text(
+                views.JOB_NOT_FOUND if not found else "More than one job starts so; type more."
+            )
+            return
+        job = found[0]
+        cancelled = await services.channel_index.cancel(job.id)
+        if cancelled is None:
+            await message.reply_text(
+                f"Job <code>{views.short_job_id(job.id)}</code> is already {job.state}."
+            )
+            return
+        await message.reply_text(views.job_changed_text(cancelled.id, cancelled.state))
+
+    return services.guards.admin_only(on_cancel)
+
+
+def make_progress_board(client: Client, encode: Encode) -> Show:
+    """What the indexer calls to show a job's progress: an edit of its progress message."""
+
+    async def show(job: JobRecord, progress: IndexProgress) -> None:
+        chat_id, message_id = job.params.get("admin_chat"), job.params.get("message_id")
+        if not isinstance(chat_id, int) or not isinstance(message_id, int):
+            return
+        await client.edit_message_text(
+            chat_id,
+            message_id,
+            views.index_progress_text(progress),
+            reply_markup=views.index_progress_keyboard(progress, encode),
+        )
+
+    return show
+
+
+async def _change(services: Services, op: str, job_id: str) -> JobRecord | None:
+    indexer = services.channel_index
+    if op == "pause":
+        return await indexer.pause(job_id)
+    if op == "resume":
+        return await indexer.resume(job_id)
+    return await indexer.cancel(job_id)
+
+
+async def _show_job(services: Services, message: Message, job: JobRecord) -> None:
+    progress = services.channel_index.progress_of(job)
+    await message.edit_text(
+        views.index_progress_text(progress),
+        reply_markup=views.index_progress_keyboard(progress, services.callbacks.encode),
+    )
+
+
+def _admin(services: Services, query: CallbackQuery) -> None:
+    if query.from_user is None or not services.guards.is_admin(query.from_user.id):
+        raise AccessError
+
+
+def make_on_channels(services: Services) -> Callback:
+    async def on_channels(_client: Client, message: Message) -> None:
+        await message.reply_text(views.channels_text(await services.channels.summaries()))
+
+    return services.guards.admin_only(on_channels)
+
+
+def _channel_arg(message: Message) -> int | str | None:
+    args = (message.command or [])[1:]
+    if len(args) != 1:
+        return None
+    ref = Validators.channel_ref(args[0])
+    return ref.value if ref.ok else None
+
+
+def make_on_addchannel(services: Services) -> Callback:
+    """`/addchannel <channel>`: its new posts are indexed from now on."""
+
+    async def on_addchannel(_client: Client, message: Message) -> None:
+        chat = _channel_arg(message)
+        if chat is None:
+            await message.reply_text(views.ADDCHANNEL_USAGE)
+            return
+        info = await services.channel_index.describe(chat)
+        await services.channels.add(info.chat_id, info.title, info.username)
+        await message.reply_text(views.channel_added_text(info.title))
+
+    return services.guards.admin_only(on_addchannel)
+
+
+def make_on_removechannel(services: Services) -> Callback:
+    """`/removechannel <channel>`: asks before deleting the channel's files."""
+
+    async def on_removechannel(_client: Client, message: Message) -> None:
+        chat = _channel_arg(message)
+        if chat is None:
+            await message.reply_text(views.REMOVECHANNEL_USAGE)
+            return
+        known = {s.chat_id: s for s in await services.channels.summaries()}
+        if isinstance(chat, str):  # @name: the bot must resolve it
+            info = await services.channel_index.describe(chat)
+            chat_id, title = info.chat_id, info.title
+        else:
+            chat_id = chat
+            title = known[chat].title if chat in known else str(chat)
+        files = await services.channel_index.indexed_from(chat_id)
+        await message.reply_text(
+            views.remove_channel_text(title, files),
+            reply_markup=views.remove_channel_keyboard(chat_id, files, services.callbacks.encode),
+        )
+
+    return services.guards.admin_only(on_removechannel)
+
+
+def make_on_remove_button(services: Services) -> CallbackRoute:
+    async def on_remove(_client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
+        _admin(services, query)
+        if len(fields) != 1 or query.message is None:
+            await query.answer(STALE_BUTTON, show_alert=True)
+            return
+        chat_id = int(fields[0])
+        known = {s.chat_id: s for s in await services.channels.summaries()}
+        title = known[chat_id].title if chat_id in known else str(chat_id)
+        deleted = await services.channels.remove(chat_id, title)
+        await services.search.changed()
+        await query.message.edit_text(views.channel_removed_text(title, deleted))
+        await query.answer()
+
+    return on_remove
+
+
+def make_on_remove_no_button(services: Services) -> CallbackRoute:
+    async def on_keep(_client: Client, query: CallbackQuery, _fields: tuple[str, ...]) -> None:
+        _admin(services, query)
+        if query.message is not None:
+            await query.message.edit_text(views.REMOVE_KEPT)
+        await query.answer()
+
+    return on_keep
+
+
+def make_on_addfile(services: Services) -> Callback:
+    """`/addfile on|off`: whether files this admin sends the bot are indexed."""
+
+    async def on_addfile(_client: Client, message: Message) -> None:
+        args = [a.lower() for a in (message.command or [])[1:]]
+        if args not in (["on"], ["off"]) or message.from_user is None:
+            await message.reply_text(views.ADDFILE_USAGE)
+            return
+        on = args == ["on"]
+        await services.channels.set_addfile_mode(message.from_user.id, on=on)
+        await message.reply_text(views.addfile_text(on=on))
+
+    return services.guards.admin_only(on_addfile)
+
+
+def make_on_admin_file(services: Services) -> Callback:
+    """A file an admin sends the bot in private chat (not forwarded from a channel: that is an
+    index request, whose file is indexed with it): indexed when `/addfile on` is set."""
+
+    async def on_admin_file(_client: Client, message: Message) -> None:
+        incoming = incoming_file(message)
+        user = message.from_user
+        if incoming is None or user is None:
+            return
+        if not await services.channels.addfile_mode(user.id):
+            await message.reply_text(views.ADDFILE_HINT)
+            return
+        report = await services.indexing.index([incoming])
+        new = bool(report.inserted or report.updated)
+        await message.reply_text(views.file_added_text(incoming.file_name or "file", new=new))
+
+    return services.guards.admin_only(on_admin_file)
