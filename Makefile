@@ -42,6 +42,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.fulltext
 	$(PY) -m bench.busy_channel
 	$(PY) -m bench.importer
+	$(PY) -m bench.backfill
 
 simulate: $(VENV)/.installed
 	$(PY) bot.py simulate

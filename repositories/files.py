@@ -29,7 +29,10 @@ __all__ = [
     "FileRepository",
     "MetadataUpdate",
     "MongoFileRepository",
+    "ReuploadOwners",
     "name_hash",
+    "reupload_key",
+    "split_reuploads",
     "to_document",
 ]
 
@@ -93,6 +96,7 @@ class FileRepository(Protocol):
     async def delete_message(self, chat_id: int, message_id: int) -> bool: ...
     async def at_message(self, chat_id: int, message_id: int) -> FileRecord | None: ...
     async def count_in_chat(self, chat_id: int) -> int: ...
+    async def reupload_owners(self, files: Sequence[FileRecord]) -> ReuploadOwners: ...
     async def delete_chat(self, chat_id: int) -> int: ...
     async def count(self) -> int: ...
     async def changes_since(
@@ -235,24 +239,17 @@ class MongoFileRepository:
         return result.inserted_count + result.upserted_count, result.modified_count, 0
 
     async def _drop_reuploads(self, batch: list[FileRecord]) -> tuple[list[FileRecord], list[str]]:
-        hashes = list({name_hash(f.name_key) for f in batch})
+        return split_reuploads(batch, await self.reupload_owners(batch))
+
+    async def reupload_owners(self, files: Sequence[FileRecord]) -> ReuploadOwners:
+        """The files already stored with the name and size of one of `files`: (name digest,
+        size) → file id."""
+        hashes = list({name_hash(f.name_key) for f in files})
         with storage_errors("files.find_reuploads"):
             docs = await self._files.find(
                 {"dup": {"$in": hashes}}, {"file_size": 1, "dup": 1}
             ).to_list(None)
-        known = {(d["dup"], d["file_size"]): d["_id"] for d in docs}
-        keep: list[FileRecord] = []
-        skipped: list[str] = []
-        seen: set[tuple[int, int]] = set()
-        for f in batch:
-            key = (name_hash(f.name_key), f.file_size)
-            owner = known.get(key)
-            if (owner is not None and owner != f.id) or key in seen:
-                skipped.append(f.id)
-                continue
-            seen.add(key)
-            keep.append(f)
-        return keep, skipped
+        return {(d["dup"], d["file_size"]): d["_id"] for d in docs}
 
     async def _next_sequences(self, count: int) -> int:
         """Reserve `count` consecutive change numbers; returns the first."""
@@ -514,6 +511,33 @@ class MongoFileRepository:
     async def count(self) -> int:
         with storage_errors("files.count"):
             return int(await self._files.estimated_document_count())
+
+
+ReuploadOwners = dict[tuple[int, int], str]
+"""(name digest, size) → the id of the file stored with them."""
+
+
+def reupload_key(record: FileRecord) -> tuple[int, int]:
+    return name_hash(record.name_key), record.file_size
+
+
+def split_reuploads(
+    batch: Sequence[FileRecord], owners: ReuploadOwners
+) -> tuple[list[FileRecord], list[str]]:
+    """(the files to store, the ids of the others): a file whose name and size another file
+    has (in `owners`, or earlier in the batch) is another upload of it."""
+    keep: list[FileRecord] = []
+    skipped: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    for f in batch:
+        key = reupload_key(f)
+        owner = owners.get(key)
+        if (owner is not None and owner != f.id) or key in seen:
+            skipped.append(f.id)
+            continue
+        seen.add(key)
+        keep.append(f)
+    return keep, skipped
 
 
 def _upsert(doc: dict[str, Any], changed: dict[str, Any], number: int) -> dict[str, Any]:

@@ -383,7 +383,7 @@ class ChannelIndexer:
         """Index one batch and checkpoint it; False when the job must stop (an admin paused or
         cancelled it, or another instance took it over)."""
         files = [p.file for p in posts if p.file is not None]
-        report = await self._indexing.index(files) if files else None
+        report = await self._indexing.index(files, only_new=True) if files else None
         if files:
             await self._channels.note_post(
                 files[-1].chat_id,

@@ -27,7 +27,7 @@ from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord
 from core.services.indexing import IncomingFile, build_record
-from repositories.files import FileRepository
+from repositories.files import FileRepository, ReuploadOwners, reupload_key, split_reuploads
 from repositories.jobs import JobRepository
 
 __all__ = [
@@ -178,18 +178,21 @@ class Importer:
             log.info("import_resumed", job_id=job.id, documents=resumed_from)
         pages = source.pages(after, self._batch)
         upcoming = asyncio.ensure_future(self._next(pages))
+        written: ReuploadOwners = {}  # the batch being written while the next is looked up
         while True:
-            docs, records, malformed = await upcoming
+            docs, records, malformed, owners = await upcoming
             if not docs:
                 break
-            # The next page is read and converted while this one is written.
+            # The next page is read, converted and looked up while this one is written; its
+            # lookup may miss this batch's files, which `written` has.
             upcoming = asyncio.ensure_future(self._next(pages))
+            records, reuploads, written = self._reuploads_out(records, {**written, **owners})
             report = await self._files.save_many(
-                records, skip_same_name_and_size=self._skip_duplicates, only_new=True
+                records, skip_same_name_and_size=False, only_new=True
             )
             counters["read"] += len(docs)
             counters["imported"] += report.inserted
-            counters["duplicates"] += report.duplicates
+            counters["duplicates"] += len(reuploads) + report.duplicates
             counters["malformed"] += len(malformed)
             room = MALFORMED_EXAMPLES - len(examples)
             examples += malformed[: max(0, room)]
@@ -233,13 +236,25 @@ class Importer:
             job_id=job.id,
         )
 
+    def _reuploads_out(
+        self, records: list[FileRecord], owners: ReuploadOwners
+    ) -> tuple[list[FileRecord], list[str], ReuploadOwners]:
+        """(the files to write, the other uploads of stored files, what the written files
+        own)."""
+        if not self._skip_duplicates:
+            return records, [], {}
+        keep, reuploads = split_reuploads(records, owners)
+        return keep, reuploads, {reupload_key(r): r.id for r in keep}
+
     async def _next(
         self, pages: AsyncIterator[list[Mapping[str, Any]]]
-    ) -> tuple[list[Mapping[str, Any]], list[FileRecord], list[tuple[str, str]]]:
-        """The next page, converted in a worker thread ([] at the end)."""
+    ) -> tuple[list[Mapping[str, Any]], list[FileRecord], list[tuple[str, str]], ReuploadOwners]:
+        """The next page ([] at the end), converted in a worker thread, and the stored files
+        with the name and size of one of its files."""
         docs: list[Mapping[str, Any]] = await anext(pages, [])
         records, malformed = await asyncio.to_thread(self._convert, docs)
-        return docs, records, malformed
+        owners = await self._files.reupload_owners(records) if self._skip_duplicates else {}
+        return docs, records, malformed, owners
 
     def _convert(
         self, docs: Sequence[Mapping[str, Any]]

@@ -99,11 +99,15 @@ class IndexingService:
         """The record to store, or None for a file type the bot does not index."""
         return build_record(incoming, self._clock.now(), pending=self._use_guessit)
 
-    async def index(self, batch: Sequence[IncomingFile]) -> SaveReport:
-        """Index a batch: stored and searchable at once, metadata completed afterwards."""
+    async def index(self, batch: Sequence[IncomingFile], *, only_new: bool = False) -> SaveReport:
+        """Index a batch: stored and searchable at once, metadata completed afterwards.
+        `only_new` (a channel's history): a file already held is left as it is and counted as
+        a duplicate, which spares the database a lookup of the batch's ids."""
         built = await asyncio.to_thread(lambda: [self.build(f) for f in batch])
         records = [r for r in built if r is not None]
-        report = await self._files.save_many(records, skip_same_name_and_size=self._skip_duplicates)
+        report = await self._files.save_many(
+            records, skip_same_name_and_size=self._skip_duplicates, only_new=only_new
+        )
         if report.inserted or report.updated:
             await self._search.changed()
         if report.inserted and self._metadata is not None and self._use_guessit:

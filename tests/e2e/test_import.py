@@ -179,3 +179,33 @@ async def test_an_unreachable_source_is_one_line_without_its_password(tmp_path: 
     assert "import_failed" in result.stderr
     assert "Traceback" not in result.stderr
     assert "s3cr3t-pass" not in result.stderr + result.stdout
+
+
+async def test_other_uploads_of_a_file_are_duplicates_across_batches(
+    database: Database, mongo_uri: str
+) -> None:
+    """Each batch is looked up while the one before it is written: an upload of a file in the
+    batch being written must still be recognised."""
+    await database.prepare(ALL_INDEXES)
+    names = ["Heat.1995.mkv", "Ronin.1998.mkv", "Heat.1995.mkv", "Heat.1995.mkv", "Thief.1981.mkv"]
+    names += ["Ronin.1998.mkv", "Manhunter.1986.mkv", "Thief.1981.mkv", "Heat.1995.mkv"]
+    docs = [evamaria_document(20_000 + n, name, size=700_000_000) for n, name in enumerate(names)]
+    source = await source_database(mongo_uri, "evamaria_reuploads", docs)
+    files = MongoFileRepository(database)
+    try:
+        for batch in (1, 2, 3, 4):
+            await database.collection("files").delete_many({})
+            await database.collection("jobs").delete_many({})
+            importer = Importer(
+                files,
+                MongoJobRepository(database),
+                VirtualClock(),
+                unique_id_of=unique_id_of,
+                batch=batch,
+            )
+            report = await importer.run(MongoSourceFiles(source, "Telegram_files"), f"b{batch}")
+            assert (report.imported, report.duplicates) == (4, 5), batch
+            assert await files.count() == 4
+    finally:
+        await source.drop()
+        await source.close()
