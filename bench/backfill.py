@@ -2,9 +2,11 @@
 
 - free fetching: posts/s from ▶️ Start to the last file searchable — the job's own overhead,
   the ceiling an operator gets when Telegram is not the limit;
-- Telegram's limit: a FloodWait of S seconds after every N fetches. The limit then allows
-  N x 200 posts per S seconds; the job's rate counts the waits (virtual time on the double) and
-  its own processing (real time).
+- Telegram's limit: a FloodWait of S seconds after every N fetches, i.e. N x 200 posts per S
+  seconds. The waits pass on the double's virtual clock: the job's rate in that time says whether
+  it waits exactly what Telegram asks and wastes no request; its processing (real time, the first
+  scenario's rate) runs while Telegram's wait runs in real life, since the next batch is fetched
+  while the last one is stored.
 
 Run: `make bench` (or `.venv/bin/python -m bench.backfill [--size N]`).
 """
@@ -45,6 +47,7 @@ async def scenario(size: int, *, flood: bool) -> dict[str, float]:
                 "GetMessages", FLOOD_SECONDS, after=1 + (i + 1) * FLOOD_EVERY - 1 - i
             )
         waited = 0.0
+        calls_before = bot.telegram.rpc_log.count("channels.GetMessages")
         started = time.perf_counter()
         await admin.click(offer, "Start")
         jobs = bot.running.services.channel_index
@@ -55,7 +58,14 @@ async def scenario(size: int, *, flood: bool) -> dict[str, float]:
         indexed = await bot.running.services.indexing.count_in_chat(channel.id)
         if indexed != size:
             raise RuntimeError(f"indexed {indexed} of {size}")
-        return {"seconds": seconds, "waited": waited, "per_second": size / (seconds + waited)}
+        calls = bot.telegram.rpc_log.count("channels.GetMessages") - calls_before
+        return {
+            "seconds": seconds,
+            "waited": waited,
+            "per_second": size / seconds,
+            "telegram_rate": size / waited if waited else 0.0,
+            "extra_calls": calls - (1 + batches + floods),  # 1: Start's channel check
+        }
 
 
 async def run(size: int) -> str:
@@ -69,23 +79,27 @@ async def run(size: int) -> str:
             "until the job is done and every file is stored and searchable (release-name",
             "parser off: `ACCURATE_METADATA=false`; it runs afterwards in the background).",
             "",
-            "| Telegram | posts/s | seconds |",
+            "| Telegram | posts/s searchable | seconds |",
             "|---|---|---|",
             (
                 f"| free (fetching costs nothing) | **{free['per_second']:,.0f}** | "
                 f"{free['seconds']:.1f} |"
             ),
+            "",
             (
-                f"| FloodWait {FLOOD_SECONDS} s after every {FLOOD_EVERY} fetches (allows "
-                f"{allowed:,.0f} posts/s) | **{limited['per_second']:,.0f}** "
-                f"({limited['per_second'] / allowed:.0%} of the limit) | "
-                f"{limited['seconds']:.1f} working + {limited['waited']:.0f} waiting |"
+                f"With a FloodWait of {FLOOD_SECONDS} s after every {FLOOD_EVERY} fetches "
+                f"(Telegram then allows {allowed:,.0f} posts/s): "
+                f"**{limited['telegram_rate']:,.0f} posts/s** "
+                f"over the {limited['waited']:,.0f} s waited "
+                f"(**{limited['telegram_rate'] / allowed:.0%}** of the limit), "
+                f"{limited['extra_calls']} requests beyond one per batch and one per FloodWait, "
+                f"and {limited['seconds']:.1f} s of processing (real time) besides."
             ),
             "",
             "Targets (#13): ≥ 1,000 posts/s searchable when fetching is free; ≥ 90 % of what",
-            "Telegram's limit allows. On the double the waits pass in virtual time and the",
-            "processing in real time, one after the other; against Telegram the wait runs from",
-            "its answer, while the batch before it is still being stored.",
+            "Telegram's limit allows. Processing is faster than the limit here, so against",
+            "Telegram the waits are the job's pace (the wait runs from Telegram's answer, while",
+            "the batch before it is still being stored).",
         ]
     )
 

@@ -122,6 +122,7 @@ class FullTextIndex(Protocol):
         prefix: str | None = None,
         filters: Filters = NO_FILTERS,
         limit: int = _MAX_HITS,
+        fuzzy_limit: int | None = None,
     ) -> list[Hit]: ...
 
     async def similar_words(self, word: str, limit: int = 5) -> list[str]: ...
@@ -222,28 +223,39 @@ class TantivyIndex:
         prefix: str | None = None,
         filters: Filters = NO_FILTERS,
         limit: int = _MAX_HITS,
+        fuzzy_limit: int | None = None,
     ) -> list[Hit]:
         """The files that have every term (and a term starting with `prefix`) and pass the
         filters: exact matches first, then those within each word's edit distance, each group
-        shortest name first; at most `limit`."""
-        return await asyncio.to_thread(self._search, tuple(terms), prefix, filters, limit)
+        shortest name first; at most `limit`, of which at most `fuzzy_limit` typo matches
+        (a caller that shows only so many results needs no more)."""
+        return await asyncio.to_thread(
+            self._search, tuple(terms), prefix, filters, limit, fuzzy_limit
+        )
 
     def _search(
-        self, terms: tuple[str, ...], prefix: str | None, filters: Filters, limit: int
+        self,
+        terms: tuple[str, ...],
+        prefix: str | None,
+        filters: Filters,
+        limit: int,
+        fuzzy_limit: int | None,
     ) -> list[Hit]:
         if not terms and prefix is None:
             return []
         try:
             searcher = self._index.searcher()
-            exact = self._hits(
-                searcher, self._query(terms, prefix, filters, fuzzy=False), limit, exact=True
-            )
-            hits = list(exact)
-            if len(hits) < limit and any(fuzzy_distance(t) for t in terms):
-                seen = {h.id for h in exact}
+            seen: set[tuple[int, int]] = set()
+            query = self._query(terms, prefix, filters, fuzzy=False)
+            hits = self._hits(searcher, query, limit, exact=True, seen=seen)
+            room = limit - len(hits)
+            if fuzzy_limit is not None:
+                room = min(room, fuzzy_limit)
+            if room > 0 and any(fuzzy_distance(t) for t in terms):
+                # The typo query matches the exact files too: they are skipped by address,
+                # without reading them again.
                 query = self._query(terms, prefix, filters, fuzzy=True)
-                fuzzy = self._hits(searcher, query, limit, exact=False)
-                hits += [h for h in fuzzy if h.id not in seen][: limit - len(hits)]
+                hits += self._hits(searcher, query, len(seen) + room, exact=False, seen=seen)[:room]
         except ValueError as exc:
             raise IndexUnusableError(f"search failed: {exc}") from exc
         return hits
@@ -297,13 +309,25 @@ class TantivyIndex:
         return tantivy.Query.boolean_query(clauses)
 
     def _hits(
-        self, searcher: tantivy.Searcher, query: tantivy.Query, limit: int, *, exact: bool
+        self,
+        searcher: tantivy.Searcher,
+        query: tantivy.Query,
+        limit: int,
+        *,
+        exact: bool,
+        seen: set[tuple[int, int]],
     ) -> list[Hit]:
+        """The matching files, shortest name first, skipping the documents in `seen` (their
+        addresses), which is updated."""
         result = searcher.search(
             query, limit=limit, count=False, order_by_field="n", order=tantivy.Order.Asc
         )
         hits: list[Hit] = []
         for _score, address in result.hits:
+            key = (address.segment_ord, address.doc)
+            if key in seen:
+                continue
+            seen.add(key)
             stored = searcher.doc(address).to_dict()
             ids = stored.get("id")
             if not ids:

@@ -226,8 +226,13 @@ class SearchService:
         exact: dict[str, Hit] = {}
         near: dict[str, Hit] = {}
         for terms in query.variants()[:MAX_VARIANTS]:
+            # Typo matches rank below every exact one: past RESULT_CAP exact files none shows.
             hits = await self.index.search(
-                terms, prefix=query.prefix, filters=filters, limit=SCAN_CAP
+                terms,
+                prefix=query.prefix,
+                filters=filters,
+                limit=SCAN_CAP,
+                fuzzy_limit=max(0, RESULT_CAP - len(exact)),
             )
             if hits is None:
                 raise SearchUnavailableError(self.index.rebuilt_files)

@@ -39,7 +39,9 @@ __all__ = ["SearchIndexService"]
 log = get_logger(__name__)
 
 CATCH_UP_BATCH = 5_000
-REBUILD_BATCH = 10_000  # change numbers read at once
+# Change numbers read at once: a window's documents are in memory twice (as read, converted)
+# while the next window is read; 2,000 keeps a rebuild's peak memory flat at any library size.
+REBUILD_BATCH = 2_000
 REBUILD_COMMIT = 100_000  # files between commits while rebuilding
 SAFETY_WINDOW = 1_000  # change numbers re-read behind the watermark
 PURGE_INTERVAL = 3_600.0  # seconds between purges of old tombstones
@@ -110,14 +112,17 @@ class SearchIndexService:
         prefix: str | None = None,
         filters: Filters = NO_FILTERS,
         limit: int = 1_000,
+        fuzzy_limit: int | None = None,
     ) -> list[Hit] | None:
-        """Hits from the index, or None when it cannot answer (being rebuilt, or found broken
-        just now: then a rebuild starts)."""
+        """Hits from the index (`FullTextIndex.search`), or None when it cannot answer (being
+        rebuilt, or found broken just now: then a rebuild starts)."""
         index = self._index
         if index is None:
             return None
         try:
-            return await index.search(terms, prefix=prefix, filters=filters, limit=limit)
+            return await index.search(
+                terms, prefix=prefix, filters=filters, limit=limit, fuzzy_limit=fuzzy_limit
+            )
         except IndexUnusableError as exc:
             self._start_rebuild(exc.reason)
             return None

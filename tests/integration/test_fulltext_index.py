@@ -156,3 +156,15 @@ async def test_files_without_state_are_not_mistaken_for_an_index(tmp_path: Path)
 async def test_the_shortest_matching_names_come_first(index: TantivyIndex) -> None:
     assert await ids(index, "dark", "city") == [("e", True), ("c", True)]
     assert await ids(index, "dark", "ctiy") == [("e", False), ("c", False)]
+
+
+async def test_typo_matches_are_read_only_as_far_as_asked(index: TantivyIndex) -> None:
+    await index.apply(
+        [indexed("f", "Dark.Citi.2010.mkv"), indexed("g", "Darc.City.2011.mkv")], [], watermark=6
+    )
+    every = [(h.id, h.exact) for h in await index.search(["dark", "city"])]
+    assert sorted(every[:2]) == [("c", True), ("e", True)]
+    assert sorted(every[2:]) == [("f", False), ("g", False)]  # each exact file once
+    one = await index.search(["dark", "city"], fuzzy_limit=1)
+    assert [h.exact for h in one] == [True, True, False]
+    assert sorted(h.id for h in await index.search(["dark", "city"], fuzzy_limit=0)) == ["c", "e"]
