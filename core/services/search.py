@@ -225,14 +225,17 @@ class SearchService:
         filters = Filters(query.kind, query.year, query.season, query.episode, query.resolution)
         exact: dict[str, Hit] = {}
         near: dict[str, Hit] = {}
-        for terms in query.variants()[:MAX_VARIANTS]:
-            # Typo matches rank below every exact one: past RESULT_CAP exact files none shows.
+        for n, terms in enumerate(query.variants()[:MAX_VARIANTS]):
+            # Typo matches rank below every exact one, and are looked for with the words as
+            # typed only: the index holds every adjacent pair of a name written together, so a
+            # typo in "spiderman" finds "Spider Man" already; the joined variants' typo passes
+            # found nothing more (recall unchanged in `make bench`) and cost 1-3 ms each.
             hits = await self.index.search(
                 terms,
                 prefix=query.prefix,
                 filters=filters,
                 limit=SCAN_CAP,
-                fuzzy_limit=max(0, RESULT_CAP - len(exact)),
+                fuzzy_limit=RESULT_CAP if n == 0 else 0,
             )
             if hits is None:
                 raise SearchUnavailableError(self.index.rebuilt_files)
