@@ -27,6 +27,7 @@ __all__ = ["RESULT_CAP", "SCAN_CAP", "SearchPage", "SearchService", "ShownSearch
 RESULT_CAP = 500  # totals are exact up to here, "500+" beyond
 SCAN_CAP = 2_000  # candidates read from the index for one query at most
 MAX_VARIANTS = 3  # the query, and up to two with adjacent words joined
+TYPO_VARIANTS_BELOW = 10  # files found: below it, the joined variants get a typo pass too
 MAX_TARGETED_EVICTION = 50  # changed files above which the whole result cache is dropped
 log = get_logger(__name__)
 
@@ -226,16 +227,13 @@ class SearchService:
         exact: dict[str, Hit] = {}
         near: dict[str, Hit] = {}
         for n, terms in enumerate(query.variants()[:MAX_VARIANTS]):
-            # Typo matches rank below every exact one, and are looked for with the words as
-            # typed only: the index holds every adjacent pair of a name written together, so a
-            # typo in "spiderman" finds "Spider Man" already; the joined variants' typo passes
-            # found nothing more (recall unchanged in `make bench`) and cost 1-3 ms each.
+            # Typo matches rank below every exact one. They are looked for in the joined
+            # variants ("spidr man" as "spidrman", for a file named "Spiderman") only while
+            # fewer than a page of files was found: those passes cost 1-3 ms each at a million
+            # files and, past a page, add only files ranked below the others.
+            room = RESULT_CAP if n == 0 or len(exact) + len(near) < TYPO_VARIANTS_BELOW else 0
             hits = await self.index.search(
-                terms,
-                prefix=query.prefix,
-                filters=filters,
-                limit=SCAN_CAP,
-                fuzzy_limit=RESULT_CAP if n == 0 else 0,
+                terms, prefix=query.prefix, filters=filters, limit=SCAN_CAP, fuzzy_limit=room
             )
             if hits is None:
                 raise SearchUnavailableError(self.index.rebuilt_files)

@@ -42,6 +42,7 @@ CATCH_UP_BATCH = 5_000
 # Change numbers read at once: a window's documents are in memory twice (as read, converted)
 # while the next window is read; 2,000 keeps a rebuild's peak memory flat at any library size.
 REBUILD_BATCH = 2_000
+PROGRESS_EVERY = 10_000  # files between two progress lines of a rebuild
 REBUILD_COMMIT = 100_000  # files between commits while rebuilding
 SAFETY_WINDOW = 1_000  # change numbers re-read behind the watermark
 PURGE_INTERVAL = 3_600.0  # seconds between purges of old tombstones
@@ -290,7 +291,8 @@ class SearchIndexService:
                     upcoming.cancel()
                     raise
                 self._rebuilt_files = done
-                log.info("search_index_rebuild_progress", files=done)
+                if done % PROGRESS_EVERY < len(page):
+                    log.info("search_index_rebuild_progress", files=done)
             await index.apply([], [], watermark=watermark)
             async with self._lock:
                 self._index = index

@@ -130,6 +130,10 @@ async def test_one_typo_finds_the_file_without_a_suggestion(
         LIBRARY[6][0],
     }
     assert await names(search, "matirx") == [LIBRARY[10][0]]
+    # A typo in words written together or apart: the typo pass runs for the words as typed
+    # only, and the index holds every adjacent pair of a name joined.
+    assert set(await names(search, "spidreman")) == {LIBRARY[2][0], LIBRARY[3][0]}
+    assert set(await names(search, "spidr man")) >= {LIBRARY[2][0], LIBRARY[3][0]}
 
 
 async def test_suggestions_are_real_title_words_only(
