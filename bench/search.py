@@ -369,11 +369,14 @@ async def reindex(uri: str, name: str, data_dir: Path) -> tuple[float, float]:
         "DATA_DIR": str(data_dir),
         "LOG_LEVEL": "WARNING",
     }
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over an exec, so a child of this process
+    # (which holds the whole corpus) would report this process's peak instead of its own.
     script = (
-        "import resource, sys, runpy; sys.argv = ['bot.py', 'reindex']\n"
+        "import sys, runpy; sys.argv = ['bot.py', 'reindex']\n"
         "try:\n    runpy.run_path('bot.py', run_name='__main__')\n"
         "finally:\n"
-        "    print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+        "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "    print('maxrss', hwm.split()[1], file=sys.stderr)"
     )
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(

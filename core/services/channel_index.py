@@ -375,7 +375,8 @@ class ChannelIndexer:
 
     async def _read(self, chat_id: int, ids: list[int]) -> list[Post]:
         try:
-            return await self._reader.read(chat_id, ids)
+            with self._activity:  # work of its own task (a short FloodWait is slept in it)
+                return await self._reader.read(chat_id, ids)
         except FloodWaitError as exc:
             raise _Flood(exc.retry_after, self._clock.monotonic() + exc.retry_after) from exc
 

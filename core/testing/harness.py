@@ -570,6 +570,7 @@ class BotHarness:
         self._log_handler = _ErrorLogHandler(self._errors)
         self._user_ids = iter(range(2_000_001, 3_000_000))
         self._crash: asyncio.Future[None] | None = None
+        self.idle_timeout = IDLE_TIMEOUT  # seconds of real time `idle()` waits at most
 
     @classmethod
     def beside(cls, other: BotHarness, **settings: str | int) -> BotHarness:
@@ -800,8 +801,10 @@ class BotHarness:
         self.clock.advance(seconds)
         await self.idle()
 
-    async def idle(self, timeout: float = IDLE_TIMEOUT) -> None:
-        """Wait until no update is queued or being handled (a condition, not a fixed sleep)."""
+    async def idle(self, timeout: float | None = None) -> None:
+        """Wait until no update is queued or being handled (a condition, not a fixed sleep),
+        at most `timeout` (default `idle_timeout`) seconds of real time."""
+        timeout = self.idle_timeout if timeout is None else timeout
         if self.app is None:  # stopped abruptly: nothing runs
             return
         loop = asyncio.get_running_loop()

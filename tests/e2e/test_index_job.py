@@ -63,6 +63,15 @@ async def test_index_a_channel_from_a_forwarded_post(bot: BotHarness) -> None:
     assert await found(bot, 449) == f"Film.{title(449)}.2001.720p.mkv"
 
 
+async def offered(bot: BotHarness, count: int) -> tuple[HarnessUser, HarnessChannel, BotMessage]:
+    """The admin, a channel "Archive" with `count` old video posts, and the offer to index
+    them that forwarding the last one brought."""
+    admin = bot.user(1, "Admin")
+    archive = bot.channel("Archive")
+    posts = await history(archive, count)
+    return admin, archive, (await admin.forward(posts[-1]))[-1]
+
+
 async def start_index(admin: HarnessUser, offer: BotMessage) -> BotMessage:
     """Press Start under an offer; the progress message it became."""
     await admin.click(offer, "Start")
@@ -105,10 +114,7 @@ async def test_a_large_history_with_duplicates_text_and_deleted_posts_is_indexed
 async def test_a_long_flood_wait_on_fetches_delays_the_job_without_stopping_it(
     bot: BotHarness,
 ) -> None:
-    admin = bot.user(1, "Admin")
-    archive = bot.channel("Archive")
-    posts = await history(archive, 1_000)
-    offer = (await admin.forward(posts[-1]))[-1]
+    admin, archive, offer = await offered(bot, 1_000)
     bot.telegram.flood_wait("GetMessages", 300, after=2)
     progress = await start_index(admin, offer)
     assert "Telegram asked me to wait 5 min 0 s" in progress.text, progress.text
@@ -121,10 +127,7 @@ async def test_a_long_flood_wait_on_fetches_delays_the_job_without_stopping_it(
 
 
 async def test_a_flood_wait_on_the_progress_edit_does_not_stop_the_job(bot: BotHarness) -> None:
-    admin = bot.user(1, "Admin")
-    archive = bot.channel("Archive")
-    posts = await history(archive, 600)
-    offer = (await admin.forward(posts[-1]))[-1]
+    admin, archive, offer = await offered(bot, 600)
     bot.telegram.flood_wait("EditMessage", 120, times=2)
     await start_index(admin, offer)
     assert await bot.app.services.indexing.count_in_chat(archive.id) == 600
@@ -132,10 +135,7 @@ async def test_a_flood_wait_on_the_progress_edit_does_not_stop_the_job(bot: BotH
 
 
 async def test_transient_telegram_errors_are_retried(bot: BotHarness) -> None:
-    admin = bot.user(1, "Admin")
-    archive = bot.channel("Archive")
-    posts = await history(archive, 500)
-    offer = (await admin.forward(posts[-1]))[-1]
+    admin, archive, offer = await offered(bot, 500)
     bot.telegram.fail("GetMessages", error=InternalServerError(), times=2, after=1)
     progress = await start_index(admin, offer)
     assert "State: ✅ done" in progress.text
@@ -147,10 +147,7 @@ async def test_transient_telegram_errors_are_retried(bot: BotHarness) -> None:
 async def test_a_killed_bot_resumes_the_job_and_stores_every_file_once(
     bot: BotHarness, call: int
 ) -> None:
-    admin = bot.user(1, "Admin")
-    archive = bot.channel("Archive")
-    posts = await history(archive, 1_500)
-    offer = (await admin.forward(posts[-1]))[-1]
+    admin, archive, offer = await offered(bot, 1_500)
     # Two GetMessages calls check the channel (offer, Start); then every batch is fetched
     # while the one before it is being stored: killed at the first batch, or with the first
     # or the third batch in flight.
@@ -175,10 +172,7 @@ async def test_a_killed_bot_resumes_the_job_and_stores_every_file_once(
 async def test_pause_resume_and_cancel_from_the_buttons_survive_a_restart(
     bot: BotHarness,
 ) -> None:
-    admin = bot.user(1, "Admin")
-    archive = bot.channel("Archive")
-    posts = await history(archive, 800)
-    offer = (await admin.forward(posts[-1]))[-1]
+    admin, archive, offer = await offered(bot, 800)
     bot.telegram.flood_wait("GetMessages", 60, after=2)
     progress = await start_index(admin, offer)
     progress = (await admin.click(progress, "Pause"))[-1]
@@ -271,10 +265,7 @@ async def test_channels_the_bot_cannot_read_get_a_clear_answer(bot: BotHarness) 
 
 
 async def test_losing_access_mid_run_pauses_the_job_and_tells_the_admin(bot: BotHarness) -> None:
-    admin = bot.user(1, "Admin")
-    archive = bot.channel("Archive")
-    posts = await history(archive, 600)
-    offer = (await admin.forward(posts[-1]))[-1]
+    admin, archive, offer = await offered(bot, 600)
     bot.telegram.fail("GetMessages", error=ChatAdminRequired(), times=10, after=2)
     progress = await start_index(admin, offer)
     assert "State: ⏸ paused: I am not an admin of that channel" in progress.text
