@@ -28,14 +28,13 @@ __all__ = [
     "make_on_admin_file",
     "make_on_cancel",
     "make_on_channels",
+    "make_on_decline_button",
     "make_on_index",
     "make_on_index_button",
-    "make_on_index_no_button",
     "make_on_index_request",
     "make_on_job_button",
     "make_on_jobs",
     "make_on_remove_button",
-    "make_on_remove_no_button",
     "make_on_removechannel",
     "make_progress_board",
 ]
@@ -177,14 +176,16 @@ def make_on_index_button(services: Services) -> CallbackRoute:
     return on_index_button
 
 
-def make_on_index_no_button(services: Services) -> CallbackRoute:
-    async def on_index_no(_client: Client, query: CallbackQuery, _fields: tuple[str, ...]) -> None:
+def make_on_decline_button(services: Services, text: str) -> CallbackRoute:
+    """The "no" under an admin's question (index this? remove that?): `text` replaces it."""
+
+    async def on_decline(_client: Client, query: CallbackQuery, _fields: tuple[str, ...]) -> None:
         _admin(services, query)
         if query.message is not None:
-            await query.message.edit_text(views.INDEX_NOT_STARTED)
+            await query.message.edit_text(text)
         await query.answer()
 
-    return on_index_no
+    return on_decline
 
 
 def make_on_job_button(services: Services) -> CallbackRoute:
@@ -325,13 +326,11 @@ def make_on_removechannel(services: Services) -> Callback:
         if chat is None:
             await message.reply_text(views.REMOVECHANNEL_USAGE)
             return
-        known = {s.chat_id: s for s in await services.channels.summaries()}
         if isinstance(chat, str):  # @name: the bot must resolve it
             info = await services.channel_index.describe(chat)
             chat_id, title = info.chat_id, info.title
         else:
-            chat_id = chat
-            title = known[chat].title if chat in known else str(chat)
+            chat_id, title = chat, services.channels.title_of(chat)
         files = await services.channel_index.indexed_from(chat_id)
         await message.reply_text(
             views.remove_channel_text(title, files),
@@ -348,24 +347,13 @@ def make_on_remove_button(services: Services) -> CallbackRoute:
             await query.answer(STALE_BUTTON, show_alert=True)
             return
         chat_id = int(fields[0])
-        known = {s.chat_id: s for s in await services.channels.summaries()}
-        title = known[chat_id].title if chat_id in known else str(chat_id)
+        title = services.channels.title_of(chat_id)
         deleted = await services.channels.remove(chat_id, title)
         await services.search.changed()
         await query.message.edit_text(views.channel_removed_text(title, deleted))
         await query.answer()
 
     return on_remove
-
-
-def make_on_remove_no_button(services: Services) -> CallbackRoute:
-    async def on_keep(_client: Client, query: CallbackQuery, _fields: tuple[str, ...]) -> None:
-        _admin(services, query)
-        if query.message is not None:
-            await query.message.edit_text(views.REMOVE_KEPT)
-        await query.answer()
-
-    return on_keep
 
 
 def make_on_addfile(services: Services) -> Callback:

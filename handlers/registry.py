@@ -13,7 +13,7 @@ from pyrogram.handlers import (
 )
 
 from core.services import Services
-from handlers import admin, channel, groups, inline, library, search, start, subscription
+from handlers import admin, channel, groups, inline, library, search, start, subscription, views
 from handlers.callbacks import make_on_callback
 from handlers.delivery import make_on_try_again
 from handlers.middleware import Middleware
@@ -126,10 +126,10 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         "fs": make_on_try_again(services),
         "noop": search.on_noop_button,
         "ix": library.make_on_index_button(services),
-        "ixn": library.make_on_index_no_button(services),
+        "ixn": library.make_on_decline_button(services, views.INDEX_NOT_STARTED),
         "jb": library.make_on_job_button(services),
         "rmc": library.make_on_remove_button(services),
-        "rmn": library.make_on_remove_no_button(services),
+        "rmn": library.make_on_decline_button(services, views.REMOVE_KEPT),
     }
     client.add_handler(CallbackQueryHandler(wrap(make_on_callback(services, routes))))
 

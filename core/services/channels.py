@@ -75,6 +75,11 @@ class ChannelDirectory:
             return True
         return not self._seed_ids and not self._seed_names and not self._added
 
+    def title_of(self, chat_id: int) -> str:
+        """The channel's title as last seen, else its id (no database read)."""
+        known = self._known.get(chat_id)
+        return known.title if known is not None and known.title else str(chat_id)
+
     async def add(self, chat_id: int, title: str, username: str | None) -> None:
         await self._channels.set_state(
             chat_id, "added", self._clock.now(), title=title, username=username
