@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from core.cache.enhanced_cache import cache_cleanup_loop
 from core.clock import Clock, SystemClock
 from core.config import ConfigurationError, Settings, missing_telegram_credentials
 from core.logging import get_logger
+from core.models import User
 from core.services import Services
 from core.services.autodelete import AutoDeleteService
 from core.services.callbacks import CallbackCodec
@@ -28,11 +29,13 @@ from core.services.delivery import DeliveryService
 from core.services.groups import GroupService
 from core.services.importer import Importer, ImportProgress, ImportReport
 from core.services.indexing import IndexingService
+from core.services.links import LinkService
 from core.services.metadata import MetadataService
 from core.services.notices import GONE_CODES, Notices
+from core.services.plans import PlanReminders
 from core.services.search import SearchService
 from core.services.search_index import SearchIndexService
-from core.services.stats import StatsService
+from core.services.stats import StatsService, StatsSources
 from core.services.subscription import SubscriptionService
 from core.services.users import UserService
 from core.telegram.api_wrapper import TelegramAPI
@@ -43,17 +46,19 @@ from core.telegram.membership import PyrogramMembership
 from core.utils.activity import Activity
 from core.utils.guards import Gate, Guards
 from core.utils.ratelimit import UserRateLimiter
-from handlers import library, views
+from handlers import library, member_views, views
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
 from repositories import ALL_INDEXES, MIGRATIONS
 from repositories.channels import MongoChannelRepository
 from repositories.chats import MongoChatRepository
+from repositories.daily import MongoDailyCounterRepository
 from repositories.deletions import MongoDeletionRepository
 from repositories.files import MongoFileRepository
 from repositories.foreign import MongoSourceFiles
 from repositories.jobs import MongoJobRepository
 from repositories.join_requests import MongoJoinRequestRepository
+from repositories.links import MongoLinkRepository
 from repositories.mongo import Database
 from repositories.searches import MongoSearchKeyRepository
 from repositories.settings import MongoSettingsRepository
@@ -73,6 +78,7 @@ log = get_logger("bot")
 
 CACHE_CLEANUP_SECONDS = 60.0
 AUTO_DELETE_SWEEP_SECONDS = 30.0
+PLAN_SWEEP_SECONDS = 60.0  # premium reminders are sent within a minute of falling due
 SEARCH_INDEX_CATCH_UP_SECONDS = 5.0  # other instances' writes reach this one's index this fast
 
 
@@ -132,6 +138,7 @@ class App:
         )
         self.tasks.append(asyncio.create_task(self.services.metadata.run(self.clock)))
         self.tasks.append(asyncio.create_task(self.services.channel_index.run()))
+        self.tasks.append(asyncio.create_task(self.services.plans.run(PLAN_SWEEP_SECONDS)))
         me = self.client.me
         self.started = True
         log.info("bot_started", username=me.username if me else None, bot_id=me.id if me else None)
@@ -318,7 +325,7 @@ def build_app(
     activity = Activity()
     api = TelegramAPI(clock=clock.monotonic, sleep=clock.sleep)
 
-    user_service = UserService(users, clock)
+    user_service = UserService(users, clock, daily=MongoDailyCounterRepository(database))
     premium_gate = Gate.PREMIUM if settings.premium_only else Gate.FREE
     guards = Guards(
         settings.admins,
@@ -372,6 +379,14 @@ def build_app(
     async def tell(chat_id: int, text: str) -> None:
         notices.post(chat_id, text)
 
+    async def remind_plan(user: User, notice: str) -> None:
+        notices.post(user.id, member_views.plan_reminder_text(user, notice, settings.premium_info))
+
+    async def index_census() -> tuple[Mapping[str, int], int] | None:
+        census = await search_index.census()
+        return (census.kinds, census.disk_bytes) if census else None
+
+    chats = MongoChatRepository(database)
     channels = ChannelDirectory(
         MongoChannelRepository(database),
         files,
@@ -387,9 +402,7 @@ def build_app(
         search=search,
         indexing=indexing,
         subscription=subscription,
-        groups=GroupService(
-            MongoChatRepository(database), clock, members=membership, admins=settings.admins
-        ),
+        groups=GroupService(chats, clock, members=membership, admins=settings.admins),
         delivery=DeliveryService(
             files,
             guards,
@@ -403,7 +416,18 @@ def build_app(
             minutes=settings.auto_delete_minutes,
             activity=activity,
         ),
-        stats=StatsService(user_service, clock, database=database.description),
+        stats=StatsService(
+            user_service,
+            clock,
+            database=database.description,
+            sources=StatsSources(
+                files=files.count,
+                census=index_census,
+                channels=channels.count,
+                groups=chats.count_active,
+                sizes=database.sizes,
+            ),
+        ),
         notices=notices,
         metadata=metadata,
         channel_index=ChannelIndexer(
@@ -420,6 +444,8 @@ def build_app(
             activity=activity,
         ),
         channels=channels,
+        plans=PlanReminders(users, clock, remind_plan, activity=activity),
+        links=LinkService(MongoLinkRepository(database), files, clock),
     )
     middleware = Middleware(
         on_user=user_service.interacted,

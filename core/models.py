@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["BanRecord", "User"]
+__all__ = ["BanRecord", "User", "UserTally"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +25,24 @@ class User:
     banned: BanRecord | None = None
     premium_until: datetime | None = None
     blocked_bot: bool = False
+    searches: int = 0
+    downloads: int = 0
+    premium_notice: str | None = None  # the last plan reminder sent: "ends_soon" or "ended"
 
     def is_premium(self, now: datetime) -> bool:
         """Premium is active until (not including) `premium_until`."""
         return self.premium_until is not None and now < self.premium_until
+
+
+@dataclass(frozen=True, slots=True)
+class UserTally:
+    """Users counted for `/stats`."""
+
+    total: int
+    active: int  # wrote to the bot in the last 7 days
+    blocked: int  # blocked the bot or deleted their account
+    banned: int
+    premium: int  # plan active now
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,26 @@
-"""Admin commands: statistics and cache metrics."""
+"""Admin commands: statistics, cache metrics, the users and chats as CSV, and `/leave`."""
 
 from __future__ import annotations
+
+import csv
+import tempfile
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
 
 from pyrogram import Client
 from pyrogram.types import Message
 
 from core.cache.enhanced_cache import get_all_cache_stats
 from core.services import Services
+from core.utils.validators import Validators
+from handlers import member_views as mv
 from handlers import views
 from handlers.middleware import Callback
 
-__all__ = ["make_on_cache", "make_on_stats"]
+__all__ = ["make_on_cache", "make_on_chats", "make_on_leave", "make_on_stats", "make_on_users"]
+
+Row = TypeVar("Row")
 
 
 def make_on_stats(services: Services) -> Callback:
@@ -25,3 +35,64 @@ def make_on_cache(services: Services) -> Callback:
         await message.reply_text(views.cache_stats_text(get_all_cache_stats()))
 
     return services.guards.admin_only(on_cache)
+
+
+async def _send_csv(
+    message: Message,
+    name: str,
+    header: Sequence[str],
+    rows: AsyncIterator[Row],
+    render: Callable[[Row], Sequence[object]],
+) -> None:
+    """Write `rows` to a CSV file on disk (a million users never sit in memory) and send it."""
+    with tempfile.TemporaryDirectory(prefix="filesearch-export-") as tmp:
+        path = Path(tmp) / name
+        count = 0
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(header)
+            async for row in rows:
+                writer.writerow(render(row))
+                count += 1
+        await message.reply_document(str(path), caption=mv.export_caption(name, count))
+
+
+def make_on_users(services: Services) -> Callback:
+    """`/users`: every user as CSV."""
+
+    async def on_users(_client: Client, message: Message) -> None:
+        await _send_csv(
+            message, "users.csv", mv.USERS_CSV_HEADER, services.users.all_users(), mv.user_row
+        )
+
+    return services.guards.admin_only(on_users)
+
+
+def make_on_chats(services: Services) -> Callback:
+    """`/chats`: every group (and channel) the bot was in, as CSV."""
+
+    async def on_chats(_client: Client, message: Message) -> None:
+        await _send_csv(
+            message, "chats.csv", mv.CHATS_CSV_HEADER, services.groups.all_chats(), mv.chat_row
+        )
+
+    return services.guards.admin_only(on_chats)
+
+
+def make_on_leave(services: Services) -> Callback:
+    """`/leave <chat id>`: the bot leaves a group or channel (ids are in /chats)."""
+
+    async def on_leave(client: Client, message: Message) -> None:
+        args = (message.command or [])[1:]
+        checked = Validators.chat_id(args[0]) if len(args) == 1 else None
+        if checked is None or not checked.ok or checked.value is None or checked.value > 0:
+            await message.reply_text(mv.LEAVE_USAGE)
+            return
+        chat_id = checked.value
+        await client.leave_chat(chat_id)
+        record = await services.groups.get(chat_id)
+        await services.groups.left(chat_id)
+        title = record.title if record is not None and record.title else str(chat_id)
+        await message.reply_text(f"👋 I left {mv.escape(title)}.")
+
+    return services.guards.admin_only(on_leave)

@@ -3,6 +3,7 @@ all call `send_file`, which asks `DeliveryService` (access policy, then force-su
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from pyrogram import Client
@@ -10,6 +11,7 @@ from pyrogram.types import CallbackQuery
 
 from core.services import Services
 from core.utils.errors import PremiumRequiredError, SubscriptionRequiredError
+from core.utils.guards import Gate
 from handlers import views
 from handlers.callbacks import CallbackRoute
 
@@ -24,16 +26,26 @@ class Sent(StrEnum):
 
 
 async def send_file(
-    client: Client, services: Services, user_id: int, file_id: str, *, fresh: bool = False
+    client: Client,
+    services: Services,
+    user_id: int,
+    file_id: str,
+    *,
+    fresh: bool = False,
+    link_gate: Gate | None = None,
+    claim: Callable[[], Awaitable[None]] | None = None,
 ) -> Sent:
     """Deliver indexed file `file_id` (its unique id) to `user_id` in private chat.
 
     Refusals that need more than one line get their own message: join buttons with a "try
     again" button that carries the file, or the premium explanation. Other refusals (banned,
-    unknown file) are raised for the middleware to answer on the update itself.
+    unknown file) are raised for the middleware to answer on the update itself. A share link
+    passes its override (`link_gate`) and `claim`, which counts the use once access is granted.
     """
     try:
-        delivery = await services.delivery.prepare(user_id, file_id, fresh=fresh)
+        delivery = await services.delivery.prepare(
+            user_id, file_id, fresh=fresh, link_gate=link_gate
+        )
     except SubscriptionRequiredError as exc:
         if not fresh:  # "try again" answers with an alert instead of a second join message
             await send_join_request(client, services, user_id, exc.channels, file_id)
@@ -41,12 +53,15 @@ async def send_file(
     except PremiumRequiredError:
         await client.send_message(user_id, views.premium_text(services.guards.premium_info))
         return Sent.PREMIUM
+    if claim is not None:
+        await claim()
     sent = await client.send_cached_media(
         user_id,
         delivery.file.file_id,
         caption=views.render_caption(delivery.caption_template, delivery.file),
         protect_content=delivery.protect_content,
     )
+    await services.users.downloaded(user_id)
     if services.auto_delete.enabled and sent is not None:
         await services.auto_delete.schedule(user_id, sent.id)
         # The file has arrived: the notice must not turn that into an error. It is sent in the

@@ -86,6 +86,8 @@ def make_on_group_text(services: Services) -> Callback:
         if page.total == 0:  # chatter: no reply, and nothing written to the database
             return
         token = await services.search.remember(page.query, checked.value)
+        if message.from_user is not None:
+            await services.users.searched(message.from_user.id)
         await message.reply_text(
             views.results_text(page),
             reply_markup=views.results_keyboard(

@@ -13,7 +13,19 @@ from pyrogram.handlers import (
 )
 
 from core.services import Services
-from handlers import admin, channel, groups, inline, library, search, start, subscription, views
+from handlers import (
+    admin,
+    channel,
+    groups,
+    inline,
+    library,
+    links,
+    members,
+    search,
+    start,
+    subscription,
+    views,
+)
 from handlers.callbacks import make_on_callback
 from handlers.delivery import make_on_try_again
 from handlers.middleware import Middleware
@@ -49,6 +61,18 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         )
     )
     for name, make in (
+        ("myplan", members.make_on_myplan),
+        ("users", admin.make_on_users),
+        ("chats", admin.make_on_chats),
+        ("leave", admin.make_on_leave),
+        ("ban", members.make_on_ban),
+        ("unban", members.make_on_unban),
+        ("banned", members.make_on_banned),
+        ("user", members.make_on_user),
+        ("premium", members.make_on_premium),
+        ("link", links.make_on_link),
+        ("links", links.make_on_links),
+        ("unlink", links.make_on_unlink),
         ("index", library.make_on_index),
         ("jobs", library.make_on_jobs),
         ("cancel", library.make_on_cancel),

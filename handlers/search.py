@@ -23,6 +23,8 @@ def make_on_private_text(services: Services) -> Callback:
             await message.reply_text(views.bad_query_text(checked.message))
             return
         shown = await services.search.search_to_show(checked.value)
+        if message.from_user is not None:
+            await services.users.searched(message.from_user.id)
         await message.reply_text(
             views.results_text(shown.page),
             reply_markup=views.results_keyboard(

@@ -6,10 +6,12 @@ from pyrogram import Client
 from pyrogram.types import CallbackQuery, Message
 
 from core.services import Services
+from core.services.links import LINK_PREFIX
 from handlers import views
 from handlers.callbacks import CallbackRoute
 from handlers.common import bot_username
 from handlers.delivery import send_file, send_join_request
+from handlers.links import open_link
 from handlers.middleware import Callback
 
 __all__ = [
@@ -34,6 +36,9 @@ def make_on_start(services: Services) -> Callback:
         private = message.chat is not None and message.chat.id == user.id
         if private and payload.startswith("f_") and len(payload) > 2:  # noqa: PLR2004
             await send_file(client, services, user.id, payload[2:])
+            return
+        if private and payload.startswith(LINK_PREFIX) and len(payload) > len(LINK_PREFIX):
+            await open_link(client, services, user.id, payload.removeprefix(LINK_PREFIX))
             return
         if private and payload == "subscribe":
             missing = await services.subscription.missing(user.id)

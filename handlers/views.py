@@ -111,10 +111,22 @@ def _with_reference(text: str, reference: str, limit: int) -> str:
 USER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "What this bot does"),
     ("help", "How to search and what you can do"),
+    ("myplan", "Your plan: free or premium, and until when"),
 )
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stats", "Users, uptime and database"),
     ("cache", "Cache hit ratios and sizes"),
+    ("user", "One user: activity, plan, ban"),
+    ("users", "Every user, as a CSV file"),
+    ("chats", "Every group, as a CSV file"),
+    ("leave", "Leave a group or channel"),
+    ("ban", "Ban a user, with a reason"),
+    ("unban", "Lift a ban"),
+    ("banned", "Banned users"),
+    ("premium", "Premium plans: add, remove, list"),
+    ("link", "Share link to a file (reply to it)"),
+    ("links", "Your share links"),
+    ("unlink", "Revoke a share link"),
     ("index", "Index a channel's existing posts"),
     ("jobs", "Recent indexing jobs"),
     ("cancel", "Cancel a job"),
@@ -173,12 +185,54 @@ def help_keyboard(encode: Encode) -> InlineKeyboardMarkup:
 def admin_stats_text(stats: BotStats) -> str:
     hours, rest = divmod(int(stats.uptime_seconds), 3600)
     minutes = rest // 60
-    return (
-        "<b>Bot statistics</b>\n"
-        f"Users: <b>{stats.users}</b>\n"
-        f"Uptime: {hours} h {minutes} min\n"
-        f"Database: {escape(stats.database)}"
-    )
+    lines = ["<b>Bot statistics</b>"]
+    if stats.files is not None:
+        kinds = " · ".join(f"{n:,} {kind}s" for kind, n in stats.files_by_kind.items() if n)
+        lines.append(f"Files: <b>{stats.files:,}</b>" + (f" ({kinds})" if kinds else ""))
+    if stats.channels is not None:
+        lines.append(f"Channels: {stats.channels}")
+    tally = stats.tally
+    if tally is not None:
+        lines.append(
+            f"Users: <b>{tally.total:,}</b> · active in 7 days {tally.active:,} · "
+            f"blocked the bot {tally.blocked:,} · banned {tally.banned:,} · "
+            f"premium {tally.premium:,}"
+        )
+    else:
+        lines.append(f"Users: <b>{stats.users}</b>")
+    if stats.groups is not None:
+        lines.append(f"Groups: {stats.groups:,}")
+    if stats.today:
+        lines.append(
+            f"Today: {stats.today.get('searches', 0):,} searches · "
+            f"{stats.today.get('deliveries', 0):,} files sent"
+        )
+    if stats.data_bytes is not None and stats.index_bytes is not None:
+        lines.append(
+            f"MongoDB: {_bytes(stats.data_bytes)} data + {_bytes(stats.index_bytes)} indexes"
+        )
+    if stats.search_index_bytes is not None:
+        lines.append(f"Search index: {_bytes(stats.search_index_bytes)} on disk")
+    hit = [s for s in stats.caches.values() if s.hits + s.misses]
+    if hit:
+        lines.append("Caches: " + ", ".join(f"{escape(s.name)} {s.hit_ratio:.0%}" for s in hit))
+    lines.append(f"Uptime: {hours} h {minutes} min")
+    lines.append(f"Database: {escape(stats.database)}")
+    if stats.version:
+        lines.append(f"Version: {escape(stats.version)}")
+    return "\n".join(lines)
+
+
+def _bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < KIB:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= KIB
+    return f"{size:.1f} GB"
+
+
+KIB = 1024
 
 
 def cache_stats_text(stats: Mapping[str, CacheStats]) -> str:

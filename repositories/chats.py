@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ class ChatRepository(Protocol):
     async def set_setting(self, chat_id: int, key: str, value: object) -> ChatRecord | None: ...
     async def mark_left(self, chat_id: int) -> bool: ...
     async def count_active(self) -> int: ...
+    def all_chats(self) -> AsyncIterator[ChatRecord]: ...
 
 
 class MongoChatRepository:
@@ -66,6 +68,12 @@ class MongoChatRepository:
     async def count_active(self) -> int:
         with storage_errors("chats.count_active"):
             return int(await self._chats.count_documents({"active": True}))
+
+    async def all_chats(self) -> AsyncIterator[ChatRecord]:
+        """Every chat recorded, by id (for the CSV export)."""
+        with storage_errors("chats.all_chats"):
+            async for doc in self._chats.find({}).sort("_id", 1):
+                yield _from_doc(doc)
 
 
 def _from_doc(doc: dict[str, Any]) -> ChatRecord:

@@ -38,6 +38,8 @@ class LinkRepository(Protocol):
     ) -> LinkRecord: ...
     async def get(self, code: str) -> LinkRecord | None: ...
     async def record_use(self, code: str) -> LinkRecord | None: ...
+    async def claim_use(self, code: str, max_uses: int | None) -> bool: ...
+    async def by_creator(self, created_by: int, limit: int) -> list[LinkRecord]: ...
     async def delete(self, code: str) -> bool: ...
 
 
@@ -91,6 +93,23 @@ class MongoLinkRepository:
                 {"_id": code}, {"$inc": {"uses": 1}}, return_document=ReturnDocument.AFTER
             )
         return _from_doc(doc) if doc else None
+
+    async def claim_use(self, code: str, max_uses: int | None) -> bool:
+        """Count one use unless the link is used up (atomically: two users opening the last use
+        of a link at once get it once between them)."""
+        query: dict[str, Any] = {"_id": code}
+        if max_uses is not None:
+            query["uses"] = {"$lt": max_uses}
+        with storage_errors("links.claim_use"):
+            result = await self._links.update_one(query, {"$inc": {"uses": 1}})
+        return bool(result.modified_count)
+
+    async def by_creator(self, created_by: int, limit: int) -> list[LinkRecord]:
+        """An admin's links, newest first."""
+        with storage_errors("links.by_creator"):
+            cursor = self._links.find({"created_by": created_by}).sort("created_at", -1)
+            docs = await cursor.to_list(limit)
+        return [_from_doc(d) for d in docs]
 
     async def delete(self, code: str) -> bool:
         with storage_errors("links.delete"):

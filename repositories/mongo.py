@@ -155,6 +155,12 @@ class Database:
     def collection(self, name: str) -> AsyncIOMotorCollection[_Doc]:
         return self.db[name]
 
+    async def sizes(self) -> tuple[int, int]:
+        """(data bytes, index bytes) of this database, as `dbStats` reports them."""
+        with storage_errors("database.sizes"):
+            stats = await self.db.command("dbStats")
+        return int(stats.get("dataSize", 0) or 0), int(stats.get("indexSize", 0) or 0)
+
     async def start(self, *, timeout: float = 30.0) -> None:
         """Start the embedded server if needed and create the client (it connects lazily)."""
         if self._client is not None:

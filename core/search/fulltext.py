@@ -33,6 +33,7 @@ from core.search.normalize import fuzzy_distance
 __all__ = [
     "NO_FILTERS",
     "SCHEMA_VERSION",
+    "Census",
     "Filters",
     "FullTextIndex",
     "Hit",
@@ -99,6 +100,14 @@ class Hit:
     at: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Census:
+    """What `/stats` shows of the index: files by kind and bytes on disk."""
+
+    kinds: dict[str, int]
+    disk_bytes: int
+
+
 class FullTextIndex(Protocol):
     @property
     def watermark(self) -> int: ...
@@ -126,6 +135,8 @@ class FullTextIndex(Protocol):
     ) -> list[Hit]: ...
 
     async def similar_words(self, word: str, limit: int = 5) -> list[str]: ...
+
+    async def census(self) -> Census: ...
 
     async def close(self) -> None: ...
 
@@ -215,6 +226,20 @@ class TantivyIndex:
 
     async def documents(self) -> int:
         return await asyncio.to_thread(lambda: int(self._index.searcher().num_docs))
+
+    async def census(self) -> Census:
+        return await asyncio.to_thread(self._census)
+
+    def _census(self) -> Census:
+        searcher = self._index.searcher()
+        kinds = {}
+        for kind in ("video", "audio", "document"):
+            query = tantivy.Query.term_query(self._schema, "kind", kind)
+            result = searcher.search(query, limit=1, count=True)
+            # `count` (live documents matched) is missing from the package's type stubs.
+            kinds[kind] = int(getattr(result, "count", 0) or 0)
+        size = sum(p.stat().st_size for p in self.directory.rglob("*") if p.is_file())
+        return Census(kinds, size)
 
     async def search(
         self,

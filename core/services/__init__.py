@@ -11,8 +11,10 @@ from core.services.channels import ChannelDirectory
 from core.services.delivery import DeliveryService
 from core.services.groups import GroupService
 from core.services.indexing import IndexingService
+from core.services.links import LinkService
 from core.services.metadata import MetadataService
 from core.services.notices import Notices
+from core.services.plans import PlanReminders
 from core.services.search import SearchService
 from core.services.stats import StatsService
 from core.services.subscription import SubscriptionService
@@ -40,3 +42,5 @@ class Services:
     metadata: MetadataService
     channel_index: ChannelIndexer
     channels: ChannelDirectory
+    plans: PlanReminders
+    links: LinkService

@@ -80,6 +80,10 @@ class ChannelDirectory:
         known = self._known.get(chat_id)
         return known.title if known is not None and known.title else str(chat_id)
 
+    async def count(self) -> int:
+        """How many channels are indexed (those `/channels` lists)."""
+        return len(await self.summaries(with_files=False))
+
     async def add(self, chat_id: int, title: str, username: str | None) -> None:
         await self._channels.set_state(
             chat_id, "added", self._clock.now(), title=title, username=username
@@ -119,9 +123,10 @@ class ChannelDirectory:
         if chat_id not in self._known:
             await self.load()
 
-    async def summaries(self) -> list[ChannelSummary]:
+    async def summaries(self, *, with_files: bool = True) -> list[ChannelSummary]:
         """Every channel indexed or named: added ones, `CHANNELS`, and channels files came
-        from; removed ones are left out."""
+        from; removed ones are left out. `with_files=False` leaves the file counts at 0 (one
+        count per channel saved)."""
         await self.load()
         lines: list[ChannelSummary] = []
         for channel in sorted(self._known.values(), key=lambda c: c.chat_id):
@@ -140,7 +145,7 @@ class ChannelDirectory:
                     chat_id=channel.chat_id,
                     title=channel.title or str(channel.chat_id),
                     username=channel.username,
-                    files=await self._files.count_in_chat(channel.chat_id),
+                    files=await self._files.count_in_chat(channel.chat_id) if with_files else 0,
                     last_post=channel.last_post,
                     source=source,
                 )

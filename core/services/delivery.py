@@ -55,14 +55,19 @@ class DeliveryService:
         return subscribing or self._guards.global_gate is Gate.PREMIUM
 
     async def refusal(
-        self, user_id: int, *, gate: Gate | None = None, fresh: bool = False
+        self,
+        user_id: int,
+        *,
+        gate: Gate | None = None,
+        link_gate: Gate | None = None,
+        fresh: bool = False,
     ) -> AppError | None:
         """Why `user_id` may not receive content behind `gate` (None: the global gate), or None.
 
         The access policy comes first, so banned users never see "join" buttons; then
         force-subscribe (`fresh` skips the membership cache, for "try again").
         """
-        decision = await self._guards.check(user_id, file_gate=gate)
+        decision = await self._guards.check(user_id, link_gate=link_gate, file_gate=gate)
         error = decision.error()
         if error is not None:
             return error
@@ -72,12 +77,22 @@ class DeliveryService:
                 return SubscriptionRequiredError(tuple(c.chat_id for c in missing))
         return None
 
-    async def prepare(self, user_id: int, file_unique_id: str, *, fresh: bool = False) -> Delivery:
-        """Check access for this user and file; raise the refusal as an `AppError`."""
+    async def prepare(
+        self,
+        user_id: int,
+        file_unique_id: str,
+        *,
+        fresh: bool = False,
+        link_gate: Gate | None = None,
+    ) -> Delivery:
+        """Check access for this user and file (`link_gate`: the override of the share link it
+        was asked through); raise the refusal as an `AppError`."""
         record = await self._files.get(file_unique_id)
         if record is None:
             raise NotFoundError("file", user_message="This file is no longer available.")
-        error = await self.refusal(user_id, gate=file_gate(record), fresh=fresh)
+        error = await self.refusal(
+            user_id, gate=file_gate(record), link_gate=link_gate, fresh=fresh
+        )
         if error is not None:
             raise error
         return self.delivery_of(record)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 from core.cache.enhanced_cache import EnhancedCache
 from core.clock import Clock
@@ -56,6 +56,17 @@ class GroupService:
         if self._members is None:
             return False
         return await self._members.status(chat_id, user_id) == "admin"
+
+    async def get(self, chat_id: int) -> ChatRecord | None:
+        return await self._chats.get(chat_id)
+
+    def all_chats(self) -> AsyncIterator[ChatRecord]:
+        return self._chats.all_chats()
+
+    async def left(self, chat_id: int) -> bool:
+        """Record that the bot left `chat_id` (False: it was not recorded as in it)."""
+        self._records.delete(chat_id)
+        return await self._chats.mark_left(chat_id)
 
     async def set_autofilter(self, chat_id: int, title: str, kind: str, *, enabled: bool) -> None:
         await self.record(chat_id, title, kind)

@@ -25,6 +25,7 @@ from core.logging import get_logger
 from core.models import FileRecord
 from core.search.fulltext import (
     NO_FILTERS,
+    Census,
     Filters,
     Hit,
     IndexedFile,
@@ -124,6 +125,17 @@ class SearchIndexService:
             return await index.search(
                 terms, prefix=prefix, filters=filters, limit=limit, fuzzy_limit=fuzzy_limit
             )
+        except IndexUnusableError as exc:
+            self._start_rebuild(exc.reason)
+            return None
+
+    async def census(self) -> Census | None:
+        """Files by kind and bytes on disk (None while the index is being rebuilt)."""
+        index = self._index
+        if index is None:
+            return None
+        try:
+            return await index.census()
         except IndexUnusableError as exc:
             self._start_rebuild(exc.reason)
             return None

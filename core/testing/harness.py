@@ -94,6 +94,7 @@ class Media:
     kind: str  # document | video | audio
     file_id: str
     size: int | None
+    content: bytes | None = None  # a document the bot uploaded (e.g. /users' CSV)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,7 @@ class InlineAnswer:
     switch_pm_parameter: str | None = None
 
 
-def _media(parsed: types.Message) -> Media | None:
+def _media(parsed: types.Message, content: bytes | None = None) -> Media | None:
     for kind in ("video", "audio", "document"):
         item = getattr(parsed, kind, None)
         if item is not None:
@@ -172,6 +173,7 @@ def _media(parsed: types.Message) -> Media | None:
                 kind=kind,
                 file_id=item.file_id,
                 size=getattr(item, "file_size", None),
+                content=content,
             )
     return None
 
@@ -209,7 +211,7 @@ def snapshot(stored: StoredMessage) -> BotMessage:
         text=str(body) if body is not None else "",
         html=body.html if body is not None else "",
         buttons=_buttons(parsed),
-        media=_media(parsed),
+        media=_media(parsed, stored.document.content if stored.document else None),
         protect_content=bool(parsed.has_protected_content),
         edited=stored.edited,
         deleted=stored.deleted,
@@ -302,6 +304,15 @@ class HarnessUser(_Participant):
         """Write `text` to the bot in private chat; returns what the bot sent or edited."""
         mark = self._mark(self.id)
         await self._bot.telegram.user_sends(self.id, text)
+        await self._bot.idle()
+        return self._changes(self.id, mark)
+
+    async def reply(self, message: BotMessage, text: str) -> Replies:
+        """Write `text` in private chat as a reply to `message` (e.g. `/link` to a file)."""
+        if message.chat_id != self.id:
+            raise AssertionError("users reply to messages of their private chat with the bot")
+        mark = self._mark(self.id)
+        await self._bot.telegram.user_sends(self.id, text, reply_to=message.id)
         await self._bot.idle()
         return self._changes(self.id, mark)
 
@@ -422,6 +433,11 @@ class HarnessChannel(_Participant):
     @property
     def title(self) -> str:
         return self.state.title
+
+    @property
+    def bot_is_member(self) -> bool:
+        """False once the bot has left this chat (`/leave`)."""
+        return not self.state.bot_left
 
     @property
     def messages(self) -> list[BotMessage]:

@@ -67,6 +67,8 @@ class TelegramDouble(UserActions, Faults, MessagesRPC, ChatsRPC, AnswersRPC):
             raw.functions.bots.SetBotCommands: self._set_bot_commands,
             raw.functions.messages.SendMessage: self._send_message,
             raw.functions.messages.SendMedia: self._send_media,
+            raw.functions.upload.SaveFilePart: self._save_file_part,
+            raw.functions.upload.SaveBigFilePart: self._save_file_part,
             raw.functions.messages.EditMessage: self._edit_message,
             raw.functions.messages.DeleteMessages: self._delete_messages,
             raw.functions.channels.DeleteMessages: self._delete_channel_messages,
@@ -76,6 +78,7 @@ class TelegramDouble(UserActions, Faults, MessagesRPC, ChatsRPC, AnswersRPC):
             raw.functions.messages.SetBotCallbackAnswer: self._set_callback_answer,
             raw.functions.messages.SetInlineBotResults: self._set_inline_results,
             raw.functions.channels.GetParticipant: self._get_participant,
+            raw.functions.channels.LeaveChannel: self._leave_channel,
             raw.functions.messages.ExportChatInvite: self._export_chat_invite,
             raw.functions.contacts.ResolveUsername: self._resolve_username,
         }

@@ -77,6 +77,7 @@ async def test_command_menu_is_set_at_startup(mongo_uri: str) -> None:
         assert bot.telegram.commands["default"] == [
             ("start", "What this bot does"),
             ("help", "How to search and what you can do"),
+            ("myplan", "Your plan: free or premium, and until when"),
         ]
         bot.user(1, "Admin")  # Telegram knows the admin only once they exist
         await bot.restart()
@@ -84,8 +85,20 @@ async def test_command_menu_is_set_at_startup(mongo_uri: str) -> None:
         assert admin_menu == [
             "start",
             "help",
+            "myplan",
             "stats",
             "cache",
+            "user",
+            "users",
+            "chats",
+            "leave",
+            "ban",
+            "unban",
+            "banned",
+            "premium",
+            "link",
+            "links",
+            "unlink",
             "index",
             "jobs",
             "cancel",

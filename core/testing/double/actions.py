@@ -67,7 +67,8 @@ class UserActions(DoubleState):
             message=message.raw, pts=self._next_pts(), pts_count=1
         )
         users = [sender] if sender is not None else []
-        await self.deliver(update, users=users, chats=[channel.raw_id])
+        if not channel.bot_left:
+            await self.deliver(update, users=users, chats=[channel.raw_id])
         return message
 
     async def user_edits(self, message: StoredMessage, text: str) -> StoredMessage:

@@ -50,6 +50,10 @@ class DoubleClient(Client):
         await self.storage.close()  # type: ignore[no-untyped-call]  # unannotated upstream
         self.is_connected = False
 
+    async def get_session(self, *args: Any, **kwargs: Any) -> Any:
+        """Uploads and downloads use a media session of their own: here it is the double too."""
+        return _DoubleSession(self)
+
     async def invoke(self, query: TLObject[Any], *args: Any, **kwargs: Any) -> Any:
         """Like `Client.invoke`, with the double as the session. Like Pyrogram's session, a
         FloodWait of at most `sleep_threshold` seconds (10 by default) is slept through on the
@@ -67,3 +71,19 @@ class DoubleClient(Client):
         await self.fetch_peers(getattr(result, "users", []))
         await self.fetch_peers(getattr(result, "chats", []))
         return result
+
+
+class _DoubleSession:
+    """What `Client.get_session` returns for uploads: requests go to the double."""
+
+    def __init__(self, client: DoubleClient) -> None:
+        self._client = client
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def invoke(self, query: TLObject[Any], *args: Any, **kwargs: Any) -> Any:
+        return await self._client.invoke(query)

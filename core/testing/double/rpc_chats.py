@@ -96,6 +96,17 @@ class ChatsRPC(DoubleState):
             request_needed=request or None,
         )
 
+    def _leave_channel(self, query: Any) -> Any:
+        """channels.LeaveChannel: the bot leaves a group or channel for good."""
+        chat_id = self._chat_id_of(query.channel)
+        if chat_id is None or ZERO_CHANNEL_ID - chat_id not in self.channels:
+            raise PeerIdInvalid
+        channel = self.channel_by_chat_id(chat_id)
+        if channel.bot_left:
+            raise UserNotParticipant
+        channel.bot_left = True
+        return raw.types.Updates(updates=[], users=[], chats=[channel.raw()], date=0, seq=0)
+
     def _get_participant(self, query: Any) -> Any:
         chat_id = self._chat_id_of(query.channel)
         user_id = self._chat_id_of(query.participant)

@@ -7,6 +7,7 @@ from typing import Any
 from pyrogram import raw
 from pyrogram.errors import (
     ChatAdminRequired,
+    FilePartsInvalid,
     MediaEmpty,
     MessageNotModified,
     PeerIdInvalid,
@@ -43,9 +44,16 @@ class MessagesRPC(DoubleState):
     async def _send_message(self, query: Any) -> Any:
         return await self._send(query)
 
+    def _save_file_part(self, query: Any) -> bool:
+        """upload.SaveFilePart / SaveBigFilePart: one part of a file the bot uploads."""
+        self.uploads.setdefault(query.file_id, {})[query.file_part] = bytes(query.bytes)
+        return True
+
     async def _send_media(self, query: Any) -> Any:
         self._writable_chat(query.peer)
         media = query.media
+        if isinstance(media, raw.types.InputMediaUploadedDocument):
+            return await self._send(query, self._uploaded(media))
         if not isinstance(media, raw.types.InputMediaDocument) or not isinstance(
             media.id, raw.types.InputDocument
         ):
@@ -54,6 +62,24 @@ class MessagesRPC(DoubleState):
         if document is None or document.access_hash != media.id.access_hash:
             raise MediaEmpty
         return await self._send(query, document)
+
+    def _uploaded(self, media: Any) -> DocumentState:
+        """The document a finished upload makes (its parts joined in order)."""
+        parts = self.uploads.pop(media.file.id, {})
+        if len(parts) != media.file.parts:
+            raise FilePartsInvalid
+        content = b"".join(parts[i] for i in sorted(parts))
+        name = next(
+            (
+                a.file_name
+                for a in media.attributes
+                if isinstance(a, raw.types.DocumentAttributeFilename)
+            ),
+            media.file.name,
+        )
+        document = self.make_document(name, len(content), media.mime_type, "document")
+        document.content = content
+        return document
 
     async def _edit_message(self, query: Any) -> Any:
         chat_id = self._chat_id_of(query.peer)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pyrogram import Client, raw, types
 from pyrogram.errors import (
+    ChannelPrivate,
     ChatWriteForbidden,
     InputUserDeactivated,
     MessageIdInvalid,
@@ -84,6 +85,7 @@ class ChannelState:
     megagroup: bool = False
     username: str | None = None
     bot_is_admin: bool = True
+    bot_left: bool = False  # the bot left (channels.LeaveChannel): it no longer sees the chat
     members: dict[int, str] = field(default_factory=dict)  # user id → member/admin/creator/kicked
     join_requests: set[int] = field(default_factory=set)
     next_message_id: int = 1
@@ -122,6 +124,7 @@ class DocumentState:
     kind: str  # document | video | audio
     access_hash: int = 0
     file_reference: bytes = b"\x01ref"
+    content: bytes | None = None  # what the bot uploaded (documents it made, e.g. a CSV)
 
     def raw(self, date: int) -> raw.types.Document:
         attributes: list[Any] = [raw.types.DocumentAttributeFilename(file_name=self.name)]
@@ -160,6 +163,7 @@ class StoredMessage:
     edited: bool = False
     deleted: bool = False
     version: int = 0
+    document: DocumentState | None = None
 
 
 @dataclass
@@ -201,6 +205,7 @@ class DoubleState:
         self.channels: dict[int, ChannelState] = {}  # by raw id
         self.messages: dict[int, dict[int, StoredMessage]] = {}  # chat id → id → message
         self.documents: dict[int, DocumentState] = {}
+        self.uploads: dict[int, dict[int, bytes]] = {}  # upload id -> part number -> bytes
         self.inline_answers: dict[int, InlineAnswerRecord] = {}
         self.callback_answers: dict[int, CallbackAnswerRecord] = {}
         self.commands: dict[str, list[tuple[str, str]]] = {}
@@ -356,6 +361,7 @@ class DoubleState:
             parsed=await self._parse(message, chat_id, sender),
             outgoing=out,
             sender_id=sender,
+            document=document,
         )
         self.messages.setdefault(chat_id, {})[message_id] = stored
         return stored
@@ -382,6 +388,8 @@ class DoubleState:
             channel = self.channels.get(ZERO_CHANNEL_ID - chat_id)
             if channel is None:
                 raise PeerIdInvalid
+            if channel.bot_left:
+                raise ChannelPrivate
             if not channel.megagroup and not channel.bot_is_admin:
                 raise ChatWriteForbidden
         return chat_id

@@ -1,0 +1,69 @@
+"""Texts for share links (`/link`, `/links`, `/unlink`); all user text is HTML-escaped here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from core.models import LinkRecord
+from core.services.links import LINK_PREFIX
+from handlers.member_views import when
+from handlers.views import escape
+
+__all__ = [
+    "LINK_USAGE",
+    "NOT_INDEXED",
+    "UNLINK_USAGE",
+    "escape",
+    "link_created_text",
+    "link_url",
+    "links_text",
+]
+
+LINK_USAGE = (
+    "Reply <code>/link</code> to a file (one I sent you, from a search, or one you forwarded) "
+    "to get a share link to it.\n"
+    "Options: <code>premium</code> or <code>free</code> (who may open it, whatever the file's "
+    "own setting), <code>expires=7d</code>, <code>uses=100</code>.\n"
+    "Example: <code>/link free expires=2d uses=50</code>"
+)
+UNLINK_USAGE = "Usage: <code>/unlink &lt;code&gt;</code> (the codes are in /links)"
+NOT_INDEXED = "That file is not indexed: links point at indexed files only."
+
+
+def link_url(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={LINK_PREFIX}{code}"
+
+
+def _terms(link: LinkRecord) -> str:
+    access = {"premium": "premium users only", "free": "free for everyone"}.get(
+        link.premium or "", "as the file (global setting)"
+    )
+    expires = f"expires {when(link.expires_at)}" if link.expires_at else "never expires"
+    uses = f"{link.uses}/{link.max_uses} uses" if link.max_uses else f"{link.uses} uses"
+    return f"{access} · {expires} · {uses}"
+
+
+def link_created_text(link: LinkRecord, file_name: str, bot_username: str) -> str:
+    return (
+        f"🔗 Link to <b>{escape(file_name)}</b>\n"
+        f"{link_url(bot_username, link.code)}\n"
+        f"{_terms(link)}\n"
+        f"Revoke it with <code>/unlink {link.code}</code>"
+    )
+
+
+def links_text(
+    links: Sequence[LinkRecord], names: Mapping[str, str], bot_username: str, now: datetime
+) -> str:
+    if not links:
+        return "You have made no links yet. Reply /link to a file to make one."
+    lines = [f"<b>Your links</b> ({len(links)}, newest first)"]
+    for link in links:
+        name = next((names[i] for i in link.file_ids if i in names), "file deleted")
+        state = "" if link.usable(now) else " · ⛔️ no longer usable"
+        lines.append(
+            f"• <code>{link.code}</code> — {escape(name)} · {_terms(link)}{state}\n"
+            f"  {link_url(bot_username, link.code)}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""Share links for admins: `/link` (a reply to a file), `/links`, `/unlink`; and opening one
+(`/start l_<code>`), which delivers through the one delivery path with the link's override."""
+
+from __future__ import annotations
+
+from pyrogram import Client
+from pyrogram.types import Message
+
+from core.services import Services
+from core.services.links import LinkOptions
+from core.telegram.channels import incoming_file
+from core.utils.guards import Gate
+from core.utils.validators import Validators
+from handlers import link_views as lv
+from handlers.common import bot_username
+from handlers.delivery import send_file
+from handlers.middleware import Callback
+
+__all__ = ["make_on_link", "make_on_links", "make_on_unlink", "open_link"]
+
+MAX_USES = 1_000_000
+
+
+def parse_options(args: list[str]) -> LinkOptions | str:
+    """`premium` | `free`, `expires=<duration>`, `uses=<n>`; a text saying what is wrong."""
+    gate: Gate | None = None
+    expires = None
+    uses: int | None = None
+    for arg in args:
+        key, _, value = arg.lower().partition("=")
+        if key in ("premium", "free") and not value:
+            gate = Gate(key)
+        elif key == "expires" and value:
+            checked = Validators.duration(value)
+            if not checked.ok:
+                return f"expires {checked.message}"
+            expires = checked.value
+        elif key == "uses" and value.isascii() and value.isdigit() and 0 < int(value) <= MAX_USES:
+            uses = int(value)
+        else:
+            return f"I don't understand {arg!r}"
+    return LinkOptions(gate=gate, expires_in=expires, uses=uses)
+
+
+def make_on_link(services: Services) -> Callback:
+    async def on_link(client: Client, message: Message) -> None:
+        options = parse_options(list((message.command or [])[1:]))
+        replied = message.reply_to_message
+        shared = incoming_file(replied) if replied is not None else None
+        if isinstance(options, str) or shared is None:
+            problem = f"{lv.escape(options)}.\n\n" if isinstance(options, str) else ""
+            await message.reply_text(problem + lv.LINK_USAGE)
+            return
+        record = await services.links.file(shared.unique_id)
+        if record is None:
+            await message.reply_text(lv.NOT_INDEXED)
+            return
+        by = message.from_user.id if message.from_user else 0
+        link = await services.links.create(record, by, options)
+        await message.reply_text(lv.link_created_text(link, record.file_name, bot_username(client)))
+
+    return services.guards.admin_only(on_link)
+
+
+def make_on_links(services: Services) -> Callback:
+    async def on_links(client: Client, message: Message) -> None:
+        by = message.from_user.id if message.from_user else 0
+        links = await services.links.mine(by)
+        names = await services.links.file_names(links)
+        await message.reply_text(
+            lv.links_text(links, names, bot_username(client), services.users.now())
+        )
+
+    return services.guards.admin_only(on_links)
+
+
+def make_on_unlink(services: Services) -> Callback:
+    async def on_unlink(_client: Client, message: Message) -> None:
+        args = (message.command or [])[1:]
+        if len(args) != 1:
+            await message.reply_text(lv.UNLINK_USAGE)
+            return
+        code = args[0].removeprefix("l_")
+        if await services.links.revoke(code):
+            await message.reply_text(
+                f"🗑 Link <code>{lv.escape(code)}</code> revoked: it no longer works."
+            )
+        else:
+            await message.reply_text(f"There is no link <code>{lv.escape(code)}</code>.")
+
+    return services.guards.admin_only(on_unlink)
+
+
+async def open_link(client: Client, services: Services, user_id: int, code: str) -> None:
+    """`/start l_<code>`: the link's file, if the link is usable and the access policy (with
+    the link's override above the file's) admits the user; one use counted per file sent."""
+    shared = await services.links.open(code)  # NotFoundError: the middleware says why
+
+    async def claim() -> None:
+        await services.links.claim(shared.link)
+
+    await send_file(client, services, user_id, shared.file.id, link_gate=shared.gate, claim=claim)
