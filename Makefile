@@ -43,6 +43,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.busy_channel
 	$(PY) -m bench.importer
 	$(PY) -m bench.backfill
+	$(PY) -m bench.broadcast
 
 simulate: $(VENV)/.installed
 	$(PY) bot.py simulate

@@ -22,6 +22,7 @@ from core.logging import get_logger
 from core.models import User
 from core.services import Services
 from core.services.autodelete import AutoDeleteService
+from core.services.broadcast import Broadcaster
 from core.services.callbacks import CallbackCodec
 from core.services.channel_index import ChannelIndexer
 from core.services.channels import ChannelDirectory
@@ -39,6 +40,7 @@ from core.services.stats import StatsService, StatsSources
 from core.services.subscription import SubscriptionService
 from core.services.users import UserService
 from core.telegram.api_wrapper import TelegramAPI
+from core.telegram.broadcast import BROADCAST_LIMITS, PyrogramBroadcastSender
 from core.telegram.channels import PyrogramChannels
 from core.telegram.fileid import unique_id_of
 from core.telegram.login import telegram_login_failure
@@ -46,10 +48,11 @@ from core.telegram.membership import PyrogramMembership
 from core.utils.activity import Activity
 from core.utils.guards import Gate, Guards
 from core.utils.ratelimit import UserRateLimiter
-from handlers import library, member_views, views
+from handlers import broadcast, library, member_views, views
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
 from repositories import ALL_INDEXES, MIGRATIONS
+from repositories.broadcasts import MongoRecipientRepository
 from repositories.channels import MongoChannelRepository
 from repositories.chats import MongoChatRepository
 from repositories.daily import MongoDailyCounterRepository
@@ -138,6 +141,7 @@ class App:
         )
         self.tasks.append(asyncio.create_task(self.services.metadata.run(self.clock)))
         self.tasks.append(asyncio.create_task(self.services.channel_index.run()))
+        self.tasks.append(asyncio.create_task(self.services.broadcasts.run()))
         self.tasks.append(asyncio.create_task(self.services.plans.run(PLAN_SWEEP_SECONDS)))
         me = self.client.me
         self.started = True
@@ -387,6 +391,12 @@ def build_app(
         return (census.kinds, census.disk_bytes) if census else None
 
     chats = MongoChatRepository(database)
+    group_service = GroupService(chats, clock, members=membership, admins=settings.admins)
+    owner = instance_id(settings.data_dir)
+
+    async def group_left(chat_id: int) -> None:
+        await group_service.left(chat_id)
+
     channels = ChannelDirectory(
         MongoChannelRepository(database),
         files,
@@ -402,7 +412,7 @@ def build_app(
         search=search,
         indexing=indexing,
         subscription=subscription,
-        groups=GroupService(chats, clock, members=membership, admins=settings.admins),
+        groups=group_service,
         delivery=DeliveryService(
             files,
             guards,
@@ -440,12 +450,27 @@ def build_app(
             tell=tell,
             batch=settings.index_batch_size,
             progress_seconds=settings.index_progress_seconds,
-            owner=instance_id(settings.data_dir),
+            owner=owner,
             activity=activity,
         ),
         channels=channels,
         plans=PlanReminders(users, clock, remind_plan, activity=activity),
         links=LinkService(MongoLinkRepository(database), files, clock),
+        broadcasts=Broadcaster(
+            MongoJobRepository(database),
+            MongoRecipientRepository(database),
+            PyrogramBroadcastSender(
+                client,
+                TelegramAPI(limits=BROADCAST_LIMITS, clock=clock.monotonic, sleep=clock.sleep),
+            ),
+            clock,
+            show=broadcast.make_broadcast_board(client, callbacks.encode),
+            user_gone=user_service.mark_blocked,
+            group_gone=group_left,
+            progress_seconds=settings.index_progress_seconds,
+            owner=owner,
+            activity=activity,
+        ),
     )
     middleware = Middleware(
         on_user=user_service.interacted,

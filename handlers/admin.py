@@ -9,16 +9,31 @@ from pathlib import Path
 from typing import TypeVar
 
 from pyrogram import Client
-from pyrogram.types import Message
+from pyrogram.types import CallbackQuery, Message
 
 from core.cache.enhanced_cache import get_all_cache_stats
+from core.logging import get_logger
+from core.search.query import parse_query
 from core.services import Services
+from core.utils.errors import AccessError
 from core.utils.validators import Validators
 from handlers import member_views as mv
 from handlers import views
+from handlers.callbacks import STALE_BUTTON, CallbackRoute
 from handlers.middleware import Callback
 
-__all__ = ["make_on_cache", "make_on_chats", "make_on_leave", "make_on_stats", "make_on_users"]
+__all__ = [
+    "make_on_cache",
+    "make_on_chats",
+    "make_on_delete",
+    "make_on_delete_button",
+    "make_on_deleteall",
+    "make_on_leave",
+    "make_on_stats",
+    "make_on_users",
+]
+
+log = get_logger(__name__)
 
 Row = TypeVar("Row")
 
@@ -96,3 +111,62 @@ def make_on_leave(services: Services) -> Callback:
         await message.reply_text(f"👋 I left {mv.escape(title)}.")
 
     return services.guards.admin_only(on_leave)
+
+
+def make_on_delete(services: Services) -> Callback:
+    """`/delete <query>`: the files matching every word as written; deleted after ✔️."""
+
+    async def on_delete(_client: Client, message: Message) -> None:
+        args = (message.command or [])[1:]
+        checked = Validators.search_query(" ".join(args)) if args else None
+        if checked is None or not checked.ok or checked.value is None:
+            await message.reply_text(mv.DELETE_USAGE)
+            return
+        files = await services.search.exact_matches(checked.value)
+        text = mv.delete_offer_text(checked.value, [f.file_name for f in files], len(files))
+        if not files:
+            await message.reply_text(text)
+            return
+        token = await services.search.remember(parse_query(checked.value), checked.value)
+        await message.reply_text(
+            text, reply_markup=views.delete_keyboard(token, len(files), services.callbacks.encode)
+        )
+
+    return services.guards.admin_only(on_delete)
+
+
+def make_on_delete_button(services: Services) -> CallbackRoute:
+    """🗑 Delete under `/delete`'s list: the query is matched again and its files deleted."""
+
+    async def on_delete_button(
+        _client: Client, query: CallbackQuery, fields: tuple[str, ...]
+    ) -> None:
+        if query.from_user is None or not services.guards.is_admin(query.from_user.id):
+            raise AccessError
+        text = await services.search.text_for_token(fields[0]) if fields else None
+        if text is None or query.message is None:
+            await query.answer(STALE_BUTTON, show_alert=True)
+            return
+        files = await services.search.exact_matches(text)
+        removed = await services.indexing.delete([f.id for f in files])
+        log.info("files_deleted_by_admin", count=removed, by=query.from_user.id)
+        await query.message.edit_text(mv.deleted_text(removed))
+        await query.answer()
+
+    return on_delete_button
+
+
+def make_on_deleteall(services: Services) -> Callback:
+    """`/deleteall`: asks for the confirmation word; `/deleteall <word>` deletes every file."""
+
+    async def on_deleteall(_client: Client, message: Message) -> None:
+        args = (message.command or [])[1:]
+        if args != [mv.DELETE_ALL_WORD]:
+            await message.reply_text(mv.delete_all_prompt(await services.indexing.count()))
+            return
+        removed = await services.indexing.delete_everything()
+        by = message.from_user.id if message.from_user else None
+        log.warning("all_files_deleted_by_admin", count=removed, by=by)
+        await message.reply_text(mv.deleted_text(removed))
+
+    return services.guards.admin_only(on_deleteall)

@@ -14,6 +14,9 @@ __all__ = [
     "ADMIN_CANNOT_BE_BANNED",
     "BAN_USAGE",
     "CHATS_CSV_HEADER",
+    "DELETE_ALL_WORD",
+    "DELETE_KEPT",
+    "DELETE_USAGE",
     "LEAVE_USAGE",
     "PLAN_REVOKED_NOTICE",
     "PREMIUM_USAGE",
@@ -25,6 +28,9 @@ __all__ = [
     "banned_list_text",
     "banned_text",
     "chat_row",
+    "delete_all_prompt",
+    "delete_offer_text",
+    "deleted_text",
     "escape",
     "export_caption",
     "my_plan_text",
@@ -251,3 +257,36 @@ def chat_row(chat: ChatRecord) -> tuple[object, ...]:
 def export_caption(name: str, count: int) -> str:
     what = "users" if name.startswith("users") else "chats"
     return f"{count:,} {what}."
+
+
+DELETE_USAGE = (
+    "Usage: <code>/delete &lt;query&gt;</code>: shows the files whose names match every word "
+    "as written (no typo matches) and deletes them after you confirm.\n"
+    "Example: <code>/delete heat 1995 cam</code>"
+)
+DELETE_KEPT = "Kept: nothing was deleted."
+DELETE_ALL_WORD = "DELETE-EVERYTHING"
+LISTED = 10
+
+
+def delete_offer_text(query: str, names: Sequence[str], total: int) -> str:
+    if not total:
+        return f"No file matches “{escape(query)}” word for word. Nothing to delete."
+    lines = [f"🗑 <b>{total:,} files</b> match “{escape(query)}”:"]
+    lines += [f"• {escape(name)}" for name in names[:LISTED]]
+    if total > LISTED:
+        lines.append(f"… and {total - LISTED:,} more")
+    lines.append("\nDelete them? They are removed from every search at once.")
+    return "\n".join(lines)
+
+
+def deleted_text(count: int) -> str:
+    return f"🗑 Deleted {count:,} files."
+
+
+def delete_all_prompt(files: int) -> str:
+    return (
+        f"⚠️ This deletes <b>all {files:,} files</b> from the library and every search index. "
+        "Channels stay listed; re-index them with /index.\n"
+        f"To confirm, send: <code>/deleteall {DELETE_ALL_WORD}</code>"
+    )

@@ -15,11 +15,13 @@ from pyrogram.handlers import (
 from core.services import Services
 from handlers import (
     admin,
+    broadcast,
     channel,
     groups,
     inline,
     library,
     links,
+    member_views,
     members,
     search,
     start,
@@ -65,11 +67,14 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         ("users", admin.make_on_users),
         ("chats", admin.make_on_chats),
         ("leave", admin.make_on_leave),
+        ("delete", admin.make_on_delete),
+        ("deleteall", admin.make_on_deleteall),
         ("ban", members.make_on_ban),
         ("unban", members.make_on_unban),
         ("banned", members.make_on_banned),
         ("user", members.make_on_user),
         ("premium", members.make_on_premium),
+        ("broadcast", broadcast.make_on_broadcast),
         ("link", links.make_on_link),
         ("links", links.make_on_links),
         ("unlink", links.make_on_unlink),
@@ -154,6 +159,11 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         "jb": library.make_on_job_button(services),
         "rmc": library.make_on_remove_button(services),
         "rmn": library.make_on_decline_button(services, views.REMOVE_KEPT),
+        "dl": admin.make_on_delete_button(services),
+        "dln": library.make_on_decline_button(services, member_views.DELETE_KEPT),
+        "bc": broadcast.make_on_broadcast_button(services),
+        "bcn": broadcast.make_on_broadcast_cancel(services),
+        "bj": broadcast.make_on_broadcast_cancel(services),
     }
     client.add_handler(CallbackQueryHandler(wrap(make_on_callback(services, routes))))
 

@@ -22,6 +22,7 @@ from core.utils.validators import MAX_CAPTION, utf16_length
 __all__ = [
     "admin_stats_text",
     "cache_stats_text",
+    "delete_keyboard",
     "help_keyboard",
     "help_text",
     "start_keyboard",
@@ -124,6 +125,9 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("unban", "Lift a ban"),
     ("banned", "Banned users"),
     ("premium", "Premium plans: add, remove, list"),
+    ("broadcast", "Send a message to every user or group"),
+    ("delete", "Delete the files matching a query"),
+    ("deleteall", "Delete every file (asks for a word)"),
     ("link", "Share link to a file (reply to it)"),
     ("links", "Your share links"),
     ("unlink", "Revoke a share link"),
@@ -561,6 +565,19 @@ def index_progress_text(progress: IndexProgress) -> str:
 
 def index_progress_keyboard(progress: IndexProgress, encode: Encode) -> InlineKeyboardMarkup:
     return job_keyboard(progress.job_id, progress.state, encode)
+
+
+def delete_keyboard(token: str, count: int, encode: Encode) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"🗑 Delete {count:,} files", callback_data=encode("dl", token)
+                ),
+                InlineKeyboardButton("Keep", callback_data=encode("dln")),
+            ]
+        ]
+    )
 
 
 def job_keyboard(job_id: str, state: str, encode: Encode) -> InlineKeyboardMarkup:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.services.autodelete import AutoDeleteService
+from core.services.broadcast import Broadcaster
 from core.services.callbacks import CallbackCodec
 from core.services.channel_index import ChannelIndexer
 from core.services.channels import ChannelDirectory
@@ -44,3 +45,4 @@ class Services:
     channels: ChannelDirectory
     plans: PlanReminders
     links: LinkService
+    broadcasts: Broadcaster

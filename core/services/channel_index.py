@@ -20,10 +20,8 @@ the job's sake, and a failure there never stops the job.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Protocol
 
 from core.clock import Clock
@@ -31,9 +29,10 @@ from core.logging import get_logger
 from core.models import JobRecord
 from core.services.channels import ChannelDirectory
 from core.services.indexing import IncomingFile, IndexingService
+from core.services.job_runner import LEASE, JobRunner, idle
 from core.utils.activity import Activity
 from core.utils.errors import ChannelUnreadableError, FloodWaitError, TelegramError
-from repositories.jobs import ACTIVE_STATES, OPEN_STATES, JobRepository
+from repositories.jobs import OPEN_STATES, JobRepository
 
 __all__ = [
     "COUNTERS",
@@ -51,8 +50,6 @@ log = get_logger(__name__)
 
 KIND = "index"
 COUNTERS = ("fetched", "indexed", "duplicates", "not_media", "missing", "errors")
-LEASE = timedelta(seconds=90)
-POLL_SECONDS = 30.0  # how often jobs left behind by a stopped instance are looked for
 RETRIES = 5  # transient Telegram errors on one batch before the job pauses
 MAX_BACKOFF = 60.0
 
@@ -134,7 +131,9 @@ class _Run:
     shown_at: float = field(default=-1e18)
 
 
-class ChannelIndexer:
+class ChannelIndexer(JobRunner):
+    kind = KIND
+
     def __init__(
         self,
         jobs: JobRepository,
@@ -150,19 +149,14 @@ class ChannelIndexer:
         owner: str | None = None,
         activity: Activity | None = None,
     ) -> None:
-        self._jobs = jobs
+        super().__init__(jobs, clock, owner=owner, activity=activity)
         self._indexing = indexing
         self._reader = reader
-        self._clock = clock
         self._channels = channels
         self._show = show
         self._tell = tell
         self._batch = max(1, min(batch, 200))
         self._progress_seconds = progress_seconds
-        self._owner = owner or f"index-{uuid.uuid4().hex[:12]}"
-        self._activity = activity or Activity()
-        self._wake = asyncio.Event()
-        self._reserved = 0  # wake-ups handed to the runner that it has not picked up yet
 
     # --- what admins ask for ------------------------------------------------------------------
 
@@ -195,36 +189,6 @@ class ChannelIndexer:
         self.wake()
         return Submitted(job, created=True)
 
-    async def pause(self, job_id: str) -> JobRecord | None:
-        job = await self._jobs.transition(job_id, ACTIVE_STATES, "paused", self._clock.now())
-        if job is not None:
-            log.info("index_job_paused", job_id=job_id, by="admin")
-        return job
-
-    async def resume(self, job_id: str) -> JobRecord | None:
-        job = await self._jobs.transition(job_id, ("paused",), "pending", self._clock.now())
-        if job is not None:
-            log.info("index_job_resumed", job_id=job_id)
-            self.wake()
-        return job
-
-    async def cancel(self, job_id: str) -> JobRecord | None:
-        job = await self._jobs.transition(job_id, OPEN_STATES, "cancelled", self._clock.now())
-        if job is not None:
-            log.info("index_job_cancelled", job_id=job_id)
-        return job
-
-    async def get(self, job_id: str) -> JobRecord | None:
-        return await self._jobs.get(job_id)
-
-    async def find(self, prefix: str) -> list[JobRecord]:
-        """Index jobs whose id starts with what the admin typed."""
-        return [j for j in await self._jobs.by_prefix(prefix.lower()) if j.kind == KIND]
-
-    async def recent(self, limit: int = 10) -> list[JobRecord]:
-        """The newest index jobs."""
-        return await self._jobs.recent(limit, KIND)
-
     def progress_of(self, job: JobRecord, **extra: float | str | None) -> IndexProgress:
         """The progress a stored job shows (its counters and checkpoint)."""
         first, last = _range(job)
@@ -240,64 +204,10 @@ class ChannelIndexer:
             **extra,  # type: ignore[arg-type]  # the optional fields above, by name
         )
 
-    # --- the runner ---------------------------------------------------------------------------
-
-    def wake(self) -> None:
-        """A job was queued or resumed: run it now rather than at the next poll. Counted as
-        background work until the runner picks it up (so a test sees the job start)."""
-        if not self._wake.is_set():
-            self._reserved += 1
-            self._activity.hold()
-        self._wake.set()
-
-    def _picked_up(self) -> None:
-        while self._reserved:
-            self._reserved -= 1
-            self._activity.release()
-
-    async def run(self) -> None:
-        """Run queued jobs one at a time, at start (resuming what a stopped process left) and
-        whenever woken; look for abandoned jobs every POLL_SECONDS."""
-        self.wake()
-        while True:
-            waiter = asyncio.ensure_future(self._wake.wait())
-            sleeper = asyncio.ensure_future(self._clock.sleep(POLL_SECONDS))
-            try:
-                await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-                sleeper.cancel()
-            with self._activity:
-                self._wake.clear()
-                self._picked_up()
-                try:
-                    await self.run_pending()
-                except Exception as exc:  # noqa: BLE001 - the runner must survive a bad moment
-                    log.warning("index_jobs_failed", error=str(exc) or type(exc).__name__)
-
-    async def run_pending(self) -> None:
-        """Run every job that can be claimed, oldest first, until none is left."""
-        while True:
-            now = self._clock.now()
-            candidates = sorted(
-                (
-                    j
-                    for j in await self._jobs.active()
-                    if j.kind == KIND
-                    and (
-                        j.owner in (None, self._owner)
-                        or (j.lease_until is not None and j.lease_until < now)
-                    )
-                ),
-                key=lambda j: j.created_at,
-            )
-            if not candidates:
-                return
-            await self._work(candidates[0])
+    # --- the work ----------------------------------------------------------------------------
 
     async def _work(self, job: JobRecord) -> None:
-        now = self._clock.now()
-        claimed = await self._jobs.claim(job.id, self._owner, now, now + LEASE)
+        claimed = await self._claim(job)
         if claimed is None:
             return
         first, last = _range(claimed)
@@ -433,7 +343,7 @@ class ChannelIndexer:
         log.warning("index_flood_wait", job_id=run.job.id, seconds=seconds)
         await self._report(run, waiting=seconds, force=True)
         if remaining > 0:
-            with _idle(self._activity):
+            with idle(self._activity):
                 await self._clock.sleep(remaining)
         return await self._checkpoint(run)
 
@@ -504,17 +414,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, TelegramError):
         return exc.telegram_id
     return type(exc).__name__
-
-
-class _idle:  # noqa: N801 - used like a function: `with _idle(activity):`
-    """Inside `with activity:`, a stretch where the work only waits (a long FloodWait): not
-    counted as busy, so a test can let virtual time pass over it."""
-
-    def __init__(self, activity: Activity) -> None:
-        self._activity = activity
-
-    def __enter__(self) -> None:
-        self._activity.release()
-
-    def __exit__(self, *_: object) -> None:
-        self._activity.hold()

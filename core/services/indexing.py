@@ -129,9 +129,28 @@ class IndexingService:
             await self.remove_message(incoming.chat_id, incoming.message_id)
         return await self.index([incoming])
 
+    async def count(self) -> int:
+        return await self._files.count()
+
     async def count_in_chat(self, chat_id: int) -> int:
         """Files indexed from this channel's posts."""
         return await self._files.count_in_chat(chat_id)
+
+    async def delete(self, file_ids: Sequence[str]) -> int:
+        """Delete these files (each leaves a tombstone, so every search index drops it)."""
+        removed = 0
+        for file_id in file_ids:
+            removed += await self._files.delete(file_id)
+        if removed:
+            await self._search.changed()
+        return removed
+
+    async def delete_everything(self) -> int:
+        """Delete every file (`/deleteall`), in batches, with tombstones."""
+        removed = 0
+        async for batch in self._files.scan(500):
+            removed += await self.delete([f.id for f in batch])
+        return removed
 
     async def remove_message(self, chat_id: int, message_id: int) -> bool:
         removed = await self._files.delete_message(chat_id, message_id)

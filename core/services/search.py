@@ -218,6 +218,28 @@ class SearchService:
         result = await self.search_parsed(ParsedQuery.from_key(key), page, page_size, kind=kind)
         return replace(result, text=text)
 
+    async def exact_matches(self, text: str, limit: int = RESULT_CAP) -> list[FileRecord]:
+        """The files every word of `text` matches as written (no typo matches, no joined
+        variants): what `/delete` may remove, best match first."""
+        if not self.index.ready:
+            raise SearchUnavailableError(self.index.rebuilt_files)
+        query = parse_query(text)
+        filters = Filters(query.kind, query.year, query.season, query.episode, query.resolution)
+        hits = await self.index.search(
+            query.variants()[0], filters=filters, limit=limit, fuzzy_limit=0
+        )
+        if hits is None:
+            raise SearchUnavailableError(self.index.rebuilt_files)
+        ordered = rank([h for h in hits if h.exact], query)
+        return await self._files.get_many([h.id for h in ordered])
+
+    async def text_for_token(self, token: str) -> str | None:
+        """The query text a token was remembered for (None: unknown token)."""
+        if self._searches is None:
+            return None
+        found = await self._searches.key(token)
+        return found[1] if found is not None else None
+
     async def _rank(self, query: ParsedQuery) -> _Ranked:
         """Every variant's exact matches, then the files that match within the typo distance
         (ranked below them), all read from the index: no database round trip."""

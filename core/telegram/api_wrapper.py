@@ -40,6 +40,9 @@ class RateLimits:
     max_retries: int = 5
     max_total_wait: float = 600.0
     jitter: float = 0.1  # up to 10% of the wait is added, so resumed senders do not stampede
+    global_burst: float | None = (
+        None  # requests sent at once after a pause (None: a 5th of a second's)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +81,8 @@ class TelegramAPI:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._global = TokenBucket(
-            self.limits.global_per_second, max(1.0, self.limits.global_per_second / 5), clock
-        )
+        burst = self.limits.global_burst or max(1.0, self.limits.global_per_second / 5)
+        self._global = TokenBucket(self.limits.global_per_second, burst, clock)
         self._chats: LRUCache[int, TokenBucket] = LRUCache(maxsize=50_000)
         self.stats = WrapperStats()
 

@@ -70,6 +70,7 @@ class TelegramDouble(UserActions, Faults, MessagesRPC, ChatsRPC, AnswersRPC):
             raw.functions.upload.SaveFilePart: self._save_file_part,
             raw.functions.upload.SaveBigFilePart: self._save_file_part,
             raw.functions.messages.EditMessage: self._edit_message,
+            raw.functions.messages.UpdatePinnedMessage: self._update_pinned_message,
             raw.functions.messages.DeleteMessages: self._delete_messages,
             raw.functions.channels.DeleteMessages: self._delete_channel_messages,
             raw.functions.messages.ForwardMessages: self._forward_messages,

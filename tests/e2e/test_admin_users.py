@@ -314,3 +314,40 @@ async def test_leave_makes_the_bot_leave_a_group(bot: BotHarness) -> None:
     assert chats.media is not None
     (row,) = list(csv.reader(io.StringIO((chats.media.content or b"").decode())))[1:]
     assert row[1:4] == ["Film Club", "supergroup", "no"]
+
+
+async def test_delete_removes_exact_matches_after_confirmation(bot: BotHarness) -> None:
+    admin = bot.user(1, "Admin")
+    movies = bot.channel("Movies")
+    await movies.post_video("Heat.1995.CAM.mkv")
+    await movies.post_video("Heat.1995.1080p.mkv")
+    await movies.post_video("Heart.Of.Glass.1976.mkv")
+    assert (await admin.send("/delete"))[-1].text.startswith("Usage: /delete <query>")
+    offer = (await admin.send("/delete heat cam"))[-1]
+    assert offer.text.splitlines()[:2] == ["🗑 1 files match “heat cam”:", "• Heat.1995.CAM.mkv"]
+    kept = (await admin.click(offer, "Keep"))[-1]
+    assert kept.text == "Kept: nothing was deleted."
+    offer = (await admin.send("/delete heat"))[-1]
+    assert "2 files match" in offer.text
+    assert "Heart" not in offer.text  # a typo match is never deleted
+    done = (await admin.click(offer, "Delete 2 files"))[-1]
+    assert done.text == "🗑 Deleted 2 files."
+    assert (await bot.running.services.search.search("heat 1995")).total == 0
+    assert (await bot.running.services.search.search("heart glass")).total == 1
+    nothing = (await admin.send("/delete heat"))[-1].text
+    assert nothing == "No file matches “heat” word for word. Nothing to delete."
+    assert "not allowed" in (await bot.user(1001, "Alice").send("/delete heart"))[-1].text
+
+
+async def test_deleteall_needs_the_confirmation_word(bot: BotHarness) -> None:
+    admin = bot.user(1, "Admin")
+    movies = bot.channel("Movies")
+    await movies.post_video("Heat.1995.mkv")
+    await movies.post_video("Ronin.1998.mkv")
+    prompt = (await admin.send("/deleteall"))[-1].text
+    assert "all 2 files" in prompt
+    assert "/deleteall DELETE-EVERYTHING" in prompt
+    assert "all 2 files" in (await admin.send("/deleteall yes"))[-1].text
+    done = (await admin.send("/deleteall DELETE-EVERYTHING"))[-1]
+    assert done.text == "🗑 Deleted 2 files."
+    assert (await bot.running.services.search.search("ronin")).total == 0

@@ -81,6 +81,16 @@ class MessagesRPC(DoubleState):
         document.content = content
         return document
 
+    def _update_pinned_message(self, query: Any) -> Any:
+        """messages.UpdatePinnedMessage: the chat's pinned message (`pinned[chat_id]`)."""
+        chat_id = self._writable_chat(query.peer)
+        self._find(chat_id, query.id)
+        if query.unpin:
+            self.pinned.pop(chat_id, None)
+        else:
+            self.pinned[chat_id] = query.id
+        return raw.types.Updates(updates=[], users=[], chats=[], date=0, seq=0)
+
     async def _edit_message(self, query: Any) -> Any:
         chat_id = self._chat_id_of(query.peer)
         if chat_id is None:

@@ -206,6 +206,7 @@ class DoubleState:
         self.messages: dict[int, dict[int, StoredMessage]] = {}  # chat id → id → message
         self.documents: dict[int, DocumentState] = {}
         self.uploads: dict[int, dict[int, bytes]] = {}  # upload id -> part number -> bytes
+        self.pinned: dict[int, int] = {}  # chat id -> the message the bot pinned there
         self.inline_answers: dict[int, InlineAnswerRecord] = {}
         self.callback_answers: dict[int, CallbackAnswerRecord] = {}
         self.commands: dict[str, list[tuple[str, str]]] = {}

@@ -1,0 +1,159 @@
+"""The runner every durable job kind shares: claim (with a lease), run oldest first, wake on
+demand, look for abandoned jobs periodically, pause / resume / cancel, and `_idle` for waits.
+
+State, checkpoint and lease live in the `jobs` collection (`repositories/jobs.py`). A subclass
+names its `kind` and implements `_work(job)`: claim it with `_claim`, save progress with
+`_jobs.checkpoint(...)` (False: the job was paused, cancelled or taken over), finish it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from core.clock import Clock
+from core.logging import get_logger
+from core.models import JobRecord
+from core.utils.activity import Activity
+from repositories.jobs import ACTIVE_STATES, OPEN_STATES, JobRepository
+
+__all__ = ["LEASE", "POLL_SECONDS", "JobRunner", "idle"]
+
+log = get_logger(__name__)
+
+LEASE = timedelta(seconds=90)
+POLL_SECONDS = 30.0  # how often jobs left behind by a stopped instance are looked for
+
+
+class JobRunner:
+    """Runs the jobs of one `kind`, one at a time, oldest first."""
+
+    kind = ""
+
+    def __init__(
+        self,
+        jobs: JobRepository,
+        clock: Clock,
+        *,
+        owner: str | None = None,
+        activity: Activity | None = None,
+    ) -> None:
+        self._jobs = jobs
+        self._clock = clock
+        self._owner = owner or f"{self.kind}-{uuid.uuid4().hex[:12]}"
+        self._activity = activity or Activity()
+        self._wake = asyncio.Event()
+        self._reserved = 0  # wake-ups handed to the runner that it has not picked up yet
+
+    def _event(self, what: str) -> str:
+        """A log event name of this kind: `index_job_paused`, `broadcast_job_paused`, ..."""
+        return f"{self.kind}_{what}"
+
+    # --- what admins ask for ------------------------------------------------------------------
+
+    async def pause(self, job_id: str) -> JobRecord | None:
+        job = await self._jobs.transition(job_id, ACTIVE_STATES, "paused", self._clock.now())
+        if job is not None:
+            log.info(self._event("job_paused"), job_id=job_id, by="admin")
+        return job
+
+    async def resume(self, job_id: str) -> JobRecord | None:
+        job = await self._jobs.transition(job_id, ("paused",), "pending", self._clock.now())
+        if job is not None:
+            log.info(self._event("job_resumed"), job_id=job_id)
+            self.wake()
+        return job
+
+    async def cancel(self, job_id: str) -> JobRecord | None:
+        job = await self._jobs.transition(job_id, OPEN_STATES, "cancelled", self._clock.now())
+        if job is not None:
+            log.info(self._event("job_cancelled"), job_id=job_id)
+        return job
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        return await self._jobs.get(job_id)
+
+    async def find(self, prefix: str) -> list[JobRecord]:
+        """Jobs of this kind whose id starts with what the admin typed."""
+        return [j for j in await self._jobs.by_prefix(prefix.lower()) if j.kind == self.kind]
+
+    async def recent(self, limit: int = 10) -> list[JobRecord]:
+        """The newest jobs of this kind."""
+        return await self._jobs.recent(limit, self.kind)
+
+    # --- the runner ---------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """A job was queued or resumed: run it now rather than at the next poll. Counted as
+        background work until the runner picks it up (so a test sees the job start)."""
+        if not self._wake.is_set():
+            self._reserved += 1
+            self._activity.hold()
+        self._wake.set()
+
+    def _picked_up(self) -> None:
+        while self._reserved:
+            self._reserved -= 1
+            self._activity.release()
+
+    async def run(self) -> None:
+        """Run queued jobs one at a time, at start (resuming what a stopped process left) and
+        whenever woken; look for abandoned jobs every POLL_SECONDS."""
+        self.wake()
+        while True:
+            waiter = asyncio.ensure_future(self._wake.wait())
+            sleeper = asyncio.ensure_future(self._clock.sleep(POLL_SECONDS))
+            try:
+                await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+                sleeper.cancel()
+            with self._activity:
+                self._wake.clear()
+                self._picked_up()
+                try:
+                    await self.run_pending()
+                except Exception as exc:  # noqa: BLE001 - the runner must survive a bad moment
+                    log.warning(self._event("jobs_failed"), error=str(exc) or type(exc).__name__)
+
+    async def run_pending(self) -> None:
+        """Run every job that can be claimed, oldest first, until none is left."""
+        while True:
+            now = self._clock.now()
+            candidates = sorted(
+                (
+                    j
+                    for j in await self._jobs.active()
+                    if j.kind == self.kind
+                    and (
+                        j.owner in (None, self._owner)
+                        or (j.lease_until is not None and j.lease_until < now)
+                    )
+                ),
+                key=lambda j: j.created_at,
+            )
+            if not candidates:
+                return
+            await self._work(candidates[0])
+
+    async def _claim(self, job: JobRecord) -> JobRecord | None:
+        now = self._clock.now()
+        return await self._jobs.claim(job.id, self._owner, now, now + LEASE)
+
+    async def _work(self, job: JobRecord) -> None:
+        raise NotImplementedError
+
+
+class idle:  # noqa: N801 - used like a function: `with idle(activity):`
+    """Inside `with activity:`, a stretch where the work only waits (a long FloodWait): not
+    counted as busy, so a test can let virtual time pass over it."""
+
+    def __init__(self, activity: Activity) -> None:
+        self._activity = activity
+
+    def __enter__(self) -> None:
+        self._activity.release()
+
+    def __exit__(self, *_: object) -> None:
+        self._activity.hold()
