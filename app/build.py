@@ -31,12 +31,13 @@ from core.services.groups import GroupService
 from core.services.importer import Importer, ImportProgress, ImportReport
 from core.services.indexing import IndexingService
 from core.services.links import LinkService
+from core.services.log_channel import LogChannel
 from core.services.metadata import MetadataService
 from core.services.notices import GONE_CODES, Notices
 from core.services.plans import PlanReminders
 from core.services.search import SearchService
 from core.services.search_index import SearchIndexService
-from core.services.stats import StatsService, StatsSources
+from core.services.stats import StatsService, StatsSources, version
 from core.services.subscription import SubscriptionService
 from core.services.users import UserService
 from core.telegram.api_wrapper import TelegramAPI
@@ -48,7 +49,7 @@ from core.telegram.membership import PyrogramMembership
 from core.utils.activity import Activity
 from core.utils.guards import Gate, Guards
 from core.utils.ratelimit import UserRateLimiter
-from handlers import broadcast, library, member_views, views
+from handlers import broadcast, library, log_views, member_views, views
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
 from repositories import ALL_INDEXES, MIGRATIONS
@@ -146,8 +147,19 @@ class App:
         me = self.client.me
         self.started = True
         log.info("bot_started", username=me.username if me else None, bot_id=me.id if me else None)
+        if self.services.log_channel.enabled:
+            self.services.log_channel.post(
+                log_views.log_started(
+                    version(),
+                    await self.services.indexing.count(),
+                    await self.services.users.count(),
+                )
+            )
 
     async def stop(self) -> None:
+        if self.started and self.services.log_channel.enabled:
+            self.services.log_channel.post(log_views.log_stopping())
+        await self.services.log_channel.flush()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -329,7 +341,16 @@ def build_app(
     activity = Activity()
     api = TelegramAPI(clock=clock.monotonic, sleep=clock.sleep)
 
-    user_service = UserService(users, clock, daily=MongoDailyCounterRepository(database))
+    async def send_text(chat_id: int, text: str) -> object:
+        return await client.send_message(chat_id, text)
+
+    log_channel = LogChannel(settings.log_channel, send_text, clock, activity=activity)
+    user_service = UserService(
+        users,
+        clock,
+        daily=MongoDailyCounterRepository(database),
+        on_new=lambda user: log_channel.post(log_views.log_new_user(user)),
+    )
     premium_gate = Gate.PREMIUM if settings.premium_only else Gate.FREE
     guards = Guards(
         settings.admins,
@@ -366,9 +387,6 @@ def build_app(
         activity=activity,
     )
 
-    async def send_text(chat_id: int, text: str) -> object:
-        return await client.send_message(chat_id, text)
-
     callbacks = CallbackCodec(runtime_settings)
     notices = Notices(send_text, user_service, clock, activity=activity)
     indexing = IndexingService(
@@ -391,7 +409,13 @@ def build_app(
         return (census.kinds, census.disk_bytes) if census else None
 
     chats = MongoChatRepository(database)
-    group_service = GroupService(chats, clock, members=membership, admins=settings.admins)
+    group_service = GroupService(
+        chats,
+        clock,
+        members=membership,
+        admins=settings.admins,
+        on_new=lambda chat: log_channel.post(log_views.log_new_group(chat)),
+    )
     owner = instance_id(settings.data_dir)
 
     async def group_left(chat_id: int) -> None:
@@ -446,7 +470,7 @@ def build_app(
             PyrogramChannels(client),
             clock,
             channels=channels,
-            show=library.make_progress_board(client, callbacks.encode),
+            show=library.make_progress_board(client, callbacks.encode, log_channel),
             tell=tell,
             batch=settings.index_batch_size,
             progress_seconds=settings.index_progress_seconds,
@@ -456,6 +480,7 @@ def build_app(
         channels=channels,
         plans=PlanReminders(users, clock, remind_plan, activity=activity),
         links=LinkService(MongoLinkRepository(database), files, clock),
+        log_channel=log_channel,
         broadcasts=Broadcaster(
             MongoJobRepository(database),
             MongoRecipientRepository(database),
@@ -464,7 +489,7 @@ def build_app(
                 TelegramAPI(limits=BROADCAST_LIMITS, clock=clock.monotonic, sleep=clock.sleep),
             ),
             clock,
-            show=broadcast.make_broadcast_board(client, callbacks.encode),
+            show=broadcast.make_broadcast_board(client, callbacks.encode, log_channel),
             user_gone=user_service.mark_blocked,
             group_gone=group_left,
             progress_seconds=settings.index_progress_seconds,

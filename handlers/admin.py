@@ -17,9 +17,10 @@ from core.search.query import parse_query
 from core.services import Services
 from core.utils.errors import AccessError
 from core.utils.validators import Validators
+from handlers import log_views, views
 from handlers import member_views as mv
-from handlers import views
 from handlers.callbacks import STALE_BUTTON, CallbackRoute
+from handlers.common import audit
 from handlers.middleware import Callback
 
 __all__ = [
@@ -109,6 +110,7 @@ def make_on_leave(services: Services) -> Callback:
         await services.groups.left(chat_id)
         title = record.title if record is not None and record.title else str(chat_id)
         await message.reply_text(f"👋 I left {mv.escape(title)}.")
+        audit(services, message.from_user, log_views.log_left_group(title, chat_id))
 
     return services.guards.admin_only(on_leave)
 
@@ -150,6 +152,7 @@ def make_on_delete_button(services: Services) -> CallbackRoute:
         files = await services.search.exact_matches(text)
         removed = await services.indexing.delete([f.id for f in files])
         log.info("files_deleted_by_admin", count=removed, by=query.from_user.id)
+        audit(services, query.from_user, f"deleted {removed:,} files matching “{mv.escape(text)}”")
         await query.message.edit_text(mv.deleted_text(removed))
         await query.answer()
 
@@ -167,6 +170,7 @@ def make_on_deleteall(services: Services) -> Callback:
         removed = await services.indexing.delete_everything()
         by = message.from_user.id if message.from_user else None
         log.warning("all_files_deleted_by_admin", count=removed, by=by)
+        audit(services, message.from_user, f"deleted all files ({removed:,})")
         await message.reply_text(mv.deleted_text(removed))
 
     return services.guards.admin_only(on_deleteall)

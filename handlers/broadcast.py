@@ -9,9 +9,11 @@ from pyrogram.types import CallbackQuery, Message
 from core.models import JobRecord
 from core.services import Services
 from core.services.broadcast import AUDIENCES, BroadcastProgress, ShowBroadcast
+from core.services.log_channel import LogChannel
 from core.utils.errors import AccessError
 from handlers import broadcast_views as bv
 from handlers.callbacks import STALE_BUTTON, CallbackRoute, Encode
+from handlers.common import audit
 from handlers.middleware import Callback
 
 __all__ = [
@@ -79,6 +81,7 @@ def make_on_broadcast_button(services: Services) -> CallbackRoute:
             pin="p" in mode,
             message_id=message.id,
         )
+        audit(services, query.from_user, f"started a broadcast to {audience}")
         progress = services.broadcasts.progress_of(job)
         await message.edit_text(
             bv.broadcast_progress_text(progress),
@@ -115,7 +118,9 @@ def make_on_broadcast_cancel(services: Services) -> CallbackRoute:
     return on_broadcast_cancel
 
 
-def make_broadcast_board(client: Client, encode: Encode) -> ShowBroadcast:
+def make_broadcast_board(
+    client: Client, encode: Encode, log_channel: LogChannel | None = None
+) -> ShowBroadcast:
     """What the broadcaster calls to show progress: an edit of its message, and a summary
     message (which notifies the admin, unlike an edit) when it is done."""
 
@@ -131,5 +136,7 @@ def make_broadcast_board(client: Client, encode: Encode) -> ShowBroadcast:
         )
         if progress.state == "done":
             await client.send_message(chat_id, bv.broadcast_summary_text(progress))
+            if log_channel is not None:
+                log_channel.post(bv.broadcast_summary_text(progress))
 
     return show

@@ -14,11 +14,13 @@ from core.logging import get_logger
 from core.models import JobRecord
 from core.services import Services
 from core.services.channel_index import IndexProgress, Show
+from core.services.log_channel import LogChannel
 from core.telegram.channels import incoming_file
 from core.utils.errors import AccessError
 from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import STALE_BUTTON, CallbackRoute, Encode
+from handlers.common import audit
 from handlers.middleware import Callback
 
 __all__ = [
@@ -171,6 +173,11 @@ def make_on_index_button(services: Services) -> CallbackRoute:
             views.index_queued_text(info.title, job.id),
             reply_markup=views.job_keyboard(job.id, job.state, services.callbacks.encode),
         )
+        audit(
+            services,
+            query.from_user,
+            f"started indexing {views.escape(info.title)}, posts {first:,}-{last:,}",
+        )
         await query.answer("Queued")
 
     return on_index_button
@@ -249,7 +256,9 @@ def make_on_cancel(services: Services) -> Callback:
     return services.guards.admin_only(on_cancel)
 
 
-def make_progress_board(client: Client, encode: Encode) -> Show:
+def make_progress_board(
+    client: Client, encode: Encode, log_channel: LogChannel | None = None
+) -> Show:
     """What the indexer calls to show a job's progress: an edit of its progress message."""
 
     async def show(job: JobRecord, progress: IndexProgress) -> None:
@@ -262,6 +271,8 @@ def make_progress_board(client: Client, encode: Encode) -> Show:
             views.index_progress_text(progress),
             reply_markup=views.index_progress_keyboard(progress, encode),
         )
+        if progress.state == "done" and log_channel is not None:
+            log_channel.post(views.index_progress_text(progress))
 
     return show
 
@@ -351,6 +362,7 @@ def make_on_remove_button(services: Services) -> CallbackRoute:
         deleted = await services.channels.remove(chat_id, title)
         await services.search.changed()
         await query.message.edit_text(views.channel_removed_text(title, deleted))
+        audit(services, query.from_user, views.channel_removed_text(title, deleted))
         await query.answer()
 
     return on_remove

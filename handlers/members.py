@@ -11,6 +11,7 @@ from pyrogram.types import Message
 from core.services import Services
 from core.utils.validators import Validators
 from handlers import member_views as mv
+from handlers.common import audit
 from handlers.middleware import Callback
 
 __all__ = [
@@ -59,6 +60,11 @@ def make_on_ban(services: Services) -> Callback:
         user, newly = await services.users.ban(user_id, reason, by)
         if newly:
             services.notices.post(user_id, mv.ban_notice(reason))
+            audit(
+                services,
+                message.from_user,
+                f"banned {mv.who(user)}" + (f": {mv.escape(reason)}" if reason else ""),
+            )
         await message.reply_text(mv.banned_text(user, newly=newly))
 
     return services.guards.admin_only(on_ban)
@@ -78,6 +84,7 @@ def make_on_unban(services: Services) -> Callback:
         name = mv.who(user) if user else f"<code>{user_id}</code>"
         if lifted:
             services.notices.post(user_id, mv.UNBANNED_NOTICE)
+            audit(services, message.from_user, f"lifted the ban of {name}")
             await message.reply_text(f"✅ {name} is no longer banned. They were told.")
         else:
             await message.reply_text(f"{name} is not banned.")
@@ -150,6 +157,8 @@ async def _add_premium(services: Services, message: Message, ref: str, length_te
         return
     change = await services.users.grant_premium(user_id, length)
     services.notices.post(user_id, mv.plan_granted_notice(change.user, extended=change.extended))
+    until = mv.when(change.user.premium_until) if change.user.premium_until else "forever"
+    audit(services, message.from_user, f"premium for {mv.who(change.user)} until {until}")
     await message.reply_text(mv.plan_granted_text(change.user, extended=change.extended))
 
 
@@ -162,6 +171,7 @@ async def _remove_premium(services: Services, message: Message, ref: str) -> Non
         await message.reply_text(f"<code>{user_id}</code> has no running premium plan.")
         return
     services.notices.post(user_id, mv.PLAN_REVOKED_NOTICE)
+    audit(services, message.from_user, f"ended the premium plan of {mv.who(ended)}")
     await message.reply_text(f"{mv.who(ended)}: the premium plan has ended. They were told.")
 
 

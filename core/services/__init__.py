@@ -13,6 +13,7 @@ from core.services.delivery import DeliveryService
 from core.services.groups import GroupService
 from core.services.indexing import IndexingService
 from core.services.links import LinkService
+from core.services.log_channel import LogChannel
 from core.services.metadata import MetadataService
 from core.services.notices import Notices
 from core.services.plans import PlanReminders
@@ -45,4 +46,5 @@ class Services:
     channels: ChannelDirectory
     plans: PlanReminders
     links: LinkService
+    log_channel: LogChannel
     broadcasts: Broadcaster

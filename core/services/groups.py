@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from core.cache.enhanced_cache import EnhancedCache
 from core.clock import Clock
@@ -24,7 +24,9 @@ class GroupService:
         members: MembershipSource | None = None,
         admins: Iterable[int] = (),
         cache_seconds: float = 60.0,
+        on_new: Callable[[ChatRecord], None] | None = None,
     ) -> None:
+        self._on_new = on_new  # a group seen for the first time (the log channel hears of it)
         self._chats = chats
         self._clock = clock
         self._members = members
@@ -41,7 +43,10 @@ class GroupService:
             found = await self._chats.get(chat_id)
             if found is not None and found.active and found.title == title:
                 return found
-            return await self._chats.upsert(chat_id, title, kind, self._clock.now())
+            record = await self._chats.upsert(chat_id, title, kind, self._clock.now())
+            if (found is None or not found.active) and self._on_new is not None:
+                self._on_new(record)
+            return record
 
         return await self._records.get_or_load(chat_id, load)
 

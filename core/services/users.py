@@ -3,7 +3,7 @@ plans by admins."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -39,10 +39,12 @@ class UserService:
         *,
         daily: DailyCounterRepository | None = None,
         touch_seconds: float = 300.0,
+        on_new: Callable[[User], None] | None = None,
     ) -> None:
         self._users = users
         self._clock = clock
         self._daily = daily
+        self._on_new = on_new  # a user's first message (the log channel hears of it)
         # Who was written recently, with the name written: one upsert per user per
         # `touch_seconds` (or sooner when the name changes), not one per update.
         self._touched: EnhancedCache[int, tuple[str, str | None]] = EnhancedCache(
@@ -60,6 +62,8 @@ class UserService:
         """Upsert the user's name and last-seen time (and clear a stale blocked flag)."""
         user = await self._users.touch(user_id, first_name, username, self._clock.now())
         self._touched.set(user_id, (first_name, username))
+        if self._on_new is not None and user.joined_at == user.last_seen:
+            self._on_new(user)
         return user
 
     async def mark_blocked(self, user_id: int) -> None:
