@@ -22,6 +22,7 @@ from core.logging import get_logger
 from core.models import User
 from core.services import Services
 from core.services.autodelete import AutoDeleteService
+from core.services.batch import BatchDeliveries
 from core.services.broadcast import Broadcaster
 from core.services.callbacks import CallbackCodec
 from core.services.channel_index import ChannelIndexer
@@ -49,7 +50,7 @@ from core.telegram.membership import PyrogramMembership
 from core.utils.activity import Activity
 from core.utils.guards import Gate, Guards
 from core.utils.ratelimit import UserRateLimiter
-from handlers import broadcast, library, log_views, member_views, views
+from handlers import broadcast, delivery, library, log_views, member_views, views
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
 from repositories import ALL_INDEXES, MIGRATIONS
@@ -143,6 +144,7 @@ class App:
         self.tasks.append(asyncio.create_task(self.services.metadata.run(self.clock)))
         self.tasks.append(asyncio.create_task(self.services.channel_index.run()))
         self.tasks.append(asyncio.create_task(self.services.broadcasts.run()))
+        self.tasks.append(asyncio.create_task(self.services.batches.run()))
         self.tasks.append(asyncio.create_task(self.services.plans.run(PLAN_SWEEP_SECONDS)))
         me = self.client.me
         self.started = True
@@ -164,6 +166,7 @@ class App:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
+        await self.services.batches.close()
         await self.services.notices.close()
         await self.services.metadata.close()
         await self.services.search.index.close()
@@ -418,6 +421,13 @@ def build_app(
     )
     owner = instance_id(settings.data_dir)
 
+    async def deliver_batch_file(user_id: int, file_id: str, gate: str | None) -> bool:
+        # `services` is bound below; a batch only runs once the app has started.
+        outcome = await delivery.send_file(
+            client, services, user_id, file_id, link_gate=Gate(gate) if gate else None
+        )
+        return outcome is delivery.Sent.FILE
+
     async def group_left(chat_id: int) -> None:
         await group_service.left(chat_id)
 
@@ -443,6 +453,7 @@ def build_app(
             subscription=subscription,
             caption_template=settings.custom_file_caption,
             protect_content=settings.protect_content,
+            sleep=clock.sleep,
         ),
         auto_delete=AutoDeleteService(
             MongoDeletionRepository(database),
@@ -481,6 +492,14 @@ def build_app(
         plans=PlanReminders(users, clock, remind_plan, activity=activity),
         links=LinkService(MongoLinkRepository(database), files, clock),
         log_channel=log_channel,
+        batches=BatchDeliveries(
+            MongoJobRepository(database),
+            files,
+            clock,
+            deliver_batch_file,
+            owner=owner,
+            activity=activity,
+        ),
         broadcasts=Broadcaster(
             MongoJobRepository(database),
             MongoRecipientRepository(database),

@@ -15,7 +15,7 @@ from core.utils.guards import Gate
 from handlers import views
 from handlers.callbacks import CallbackRoute
 
-__all__ = ["Sent", "make_on_try_again", "send_file", "send_join_request"]
+__all__ = ["Sent", "make_on_try_again", "send_all", "send_file", "send_join_request"]
 
 
 class Sent(StrEnum):
@@ -68,6 +68,31 @@ async def send_file(
         # background, where a FloodWait postpones it instead of failing this request.
         services.notices.post(user_id, views.auto_delete_notice(services.auto_delete.minutes))
     return Sent.FILE
+
+
+async def send_all(
+    client: Client,
+    services: Services,
+    user_id: int,
+    token: str,
+    *,
+    page: int = 1,
+    kind: str | None = None,
+) -> int | None:
+    """ "Send all": every file of a results page, one by one through `send_file` (each file
+    meets the access policy), paced for the chat; stops at the first refusal (which was
+    answered). How many files were sent; None when the results are no longer known."""
+    found = await services.search.page_for_token(token, max(1, page), kind=kind)
+    if found is None:
+        return None
+    sent = 0
+    for record in found.items:
+        if sent:
+            await services.delivery.pace()
+        if await send_file(client, services, user_id, record.id) is not Sent.FILE:
+            break
+        sent += 1
+    return sent
 
 
 async def send_join_request(

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from pyrogram import Client
 from pyrogram.enums import ChatType
-from pyrogram.types import Message
+from pyrogram.types import CallbackQuery, Message
 
 from core.logging import get_logger
+from core.search.query import parse_query
 from core.services import Services
+from core.services.search import RESULTS_PREFIX
 from core.utils.errors import SearchUnavailableError
 from core.utils.validators import Validators
+from handlers import group_views as gv
 from handlers import views
+from handlers.callbacks import STALE_BUTTON, CallbackRoute
 from handlers.common import bot_username
 from handlers.middleware import Callback
 
@@ -29,6 +33,9 @@ __all__ = [
     "is_search_candidate",
     "make_on_autofilter",
     "make_on_group_text",
+    "make_on_new_members",
+    "make_on_settings",
+    "make_on_settings_button",
 ]
 
 log = get_logger(__name__)
@@ -73,27 +80,43 @@ def make_on_group_text(services: Services) -> Callback:
         if not is_search_candidate(message, client.me.id if client.me else None):
             return
         title = message.chat.title or ""
-        if not await services.groups.autofilter(message.chat.id, title, _kind(message)):
+        settings = await services.groups.settings(message.chat.id, title, _kind(message))
+        if not settings.autofilter:
             return
         checked = Validators.search_query(message.text)
         if not checked.ok or checked.value is None:
             return
         try:
-            page = await services.search.search(checked.value, suggest=False)
+            page = await services.search.search(checked.value, suggest=settings.suggest)
         except SearchUnavailableError:  # a group is not told about every line while rebuilding
             log.info("group_search_skipped", reason="search index being rebuilt")
             return
-        if page.total == 0:  # chatter: no reply, and nothing written to the database
-            return
+        if page.total == 0 and not page.suggestions:
+            return  # chatter: no reply, and nothing written to the database
         token = await services.search.remember(page.query, checked.value)
+        suggestions = [
+            (text, await services.search.remember(parse_query(text), text))
+            for text in page.suggestions
+        ]
         if message.from_user is not None:
             await services.users.searched(message.from_user.id)
-        await message.reply_text(
-            views.results_text(page),
-            reply_markup=views.results_keyboard(
-                page, token, services.callbacks.encode, bot_username=bot_username(client)
-            ),
-        )
+        username = bot_username(client)
+        if settings.results == "link" and page.total:
+            sent = await message.reply_text(
+                gv.results_link_text(page),
+                reply_markup=gv.results_link_keyboard(
+                    f"https://t.me/{username}?start={RESULTS_PREFIX}{token}"
+                ),
+            )
+        else:
+            sent = await message.reply_text(
+                views.results_text(page),
+                reply_markup=views.results_keyboard(
+                    page, token, services.callbacks.encode, suggestions, bot_username=username
+                ),
+            )
+        if settings.autodelete and sent is not None:
+            await services.auto_delete.schedule_in(message.chat.id, sent.id, settings.autodelete)
 
     return on_group_text
 
@@ -128,3 +151,66 @@ async def _may_configure(services: Services, message: Message, chat_id: int) -> 
     if user is None:  # an anonymous admin posts as the group itself
         return message.sender_chat is not None and message.sender_chat.id == chat_id
     return await services.groups.may_configure(chat_id, user.id)
+
+
+def make_on_settings(services: Services) -> Callback:
+    """`/settings` in a group: the button panel, for the group's admins (and the bot's)."""
+
+    async def on_settings(_client: Client, message: Message) -> None:
+        if message.chat is None or message.chat.id is None:
+            return
+        chat_id, title = message.chat.id, message.chat.title or ""
+        if not await _may_configure(services, message, chat_id):
+            await message.reply_text(gv.SETTINGS_ADMINS_ONLY)
+            return
+        settings = await services.groups.settings(chat_id, title, _kind(message))
+        await message.reply_text(
+            gv.group_settings_text(title),
+            reply_markup=gv.group_settings_keyboard(settings, services.callbacks.encode),
+        )
+
+    return on_settings
+
+
+def make_on_settings_button(services: Services) -> CallbackRoute:
+    """A button of the panel: that setting moves to its next value."""
+
+    async def on_settings_button(
+        _client: Client, query: CallbackQuery, fields: tuple[str, ...]
+    ) -> None:
+        message = query.message
+        chat = message.chat if message is not None else None
+        if message is None or chat is None or chat.id is None or len(fields) != 1:
+            await query.answer(STALE_BUTTON, show_alert=True)
+            return
+        if not await services.groups.may_configure(chat.id, query.from_user.id):
+            await query.answer(gv.SETTINGS_ADMINS_ONLY, show_alert=True)
+            return
+        kind = "group" if chat.type is ChatType.GROUP else "supergroup"
+        settings = await services.groups.toggle(chat.id, chat.title or "", kind, fields[0])
+        await message.edit_text(
+            gv.group_settings_text(chat.title or ""),
+            reply_markup=gv.group_settings_keyboard(settings, services.callbacks.encode),
+        )
+        await query.answer()
+
+    return on_settings_button
+
+
+def make_on_new_members(services: Services) -> Callback:
+    """People joined a group: welcomed when the group's settings say so."""
+
+    async def on_new_members(client: Client, message: Message) -> None:
+        if message.chat is None or message.chat.id is None or not message.new_chat_members:
+            return
+        own_id = client.me.id if client.me else None
+        people = [u for u in message.new_chat_members if not u.is_bot and u.id != own_id]
+        if not people:
+            return
+        title = message.chat.title or ""
+        settings = await services.groups.settings(message.chat.id, title, _kind(message))
+        if settings.welcome:
+            names = [u.first_name or "" for u in people]
+            await message.reply_text(gv.welcome_text(names, bot_username(client)))
+
+    return on_new_members

@@ -11,9 +11,12 @@ from handlers.member_views import when
 from handlers.views import escape
 
 __all__ = [
+    "BATCH_USAGE",
     "LINK_USAGE",
     "NOT_INDEXED",
     "UNLINK_USAGE",
+    "batch_created_text",
+    "batch_started_text",
     "escape",
     "link_created_text",
     "link_url",
@@ -60,10 +63,36 @@ def links_text(
         return "You have made no links yet. Reply /link to a file to make one."
     lines = [f"<b>Your links</b> ({len(links)}, newest first)"]
     for link in links:
-        name = next((names[i] for i in link.file_ids if i in names), "file deleted")
+        if link.chat_id is not None:
+            name = f"posts {link.first_message_id}-{link.last_message_id} of {link.chat_id}"
+        else:
+            name = next((names[i] for i in link.file_ids if i in names), "file deleted")
         state = "" if link.usable(now) else " · ⛔️ no longer usable"
         lines.append(
             f"• <code>{link.code}</code> — {escape(name)} · {_terms(link)}{state}\n"
             f"  {link_url(bot_username, link.code)}"
         )
     return "\n".join(lines)
+
+
+BATCH_USAGE = (
+    "Usage: <code>/batch &lt;first post link&gt; &lt;last post link&gt; [options]</code>: one "
+    "link to every indexed file posted between the two (same channel), delivered in order.\n"
+    "Options as for /link: <code>premium</code> or <code>free</code>, <code>expires=7d</code>, "
+    "<code>uses=100</code>.\n"
+    "Example: <code>/batch https://t.me/mychannel/120 https://t.me/mychannel/180 free</code>"
+)
+
+
+def batch_created_text(link: LinkRecord, title: str, files: int, bot_username: str) -> str:
+    return (
+        f"📦 Link to <b>{files:,} files</b> of {escape(title)} "
+        f"(posts {link.first_message_id:,}-{link.last_message_id:,})\n"
+        f"{link_url(bot_username, link.code)}\n"
+        f"{_terms(link)}\n"
+        f"Revoke it with <code>/unlink {link.code}</code>"
+    )
+
+
+def batch_started_text(files: int) -> str:
+    return f"📦 Sending you {files:,} files, about one a second."

@@ -9,6 +9,7 @@ from pyrogram.types import Message
 from core.services import Services
 from core.services.links import LinkOptions
 from core.telegram.channels import incoming_file
+from core.utils.errors import NotFoundError
 from core.utils.guards import Gate
 from core.utils.validators import Validators
 from handlers import link_views as lv
@@ -16,7 +17,7 @@ from handlers.common import bot_username
 from handlers.delivery import send_file
 from handlers.middleware import Callback
 
-__all__ = ["make_on_link", "make_on_links", "make_on_unlink", "open_link"]
+__all__ = ["make_on_batch", "make_on_link", "make_on_links", "make_on_unlink", "open_link"]
 
 MAX_USES = 1_000_000
 
@@ -93,10 +94,58 @@ def make_on_unlink(services: Services) -> Callback:
 
 async def open_link(client: Client, services: Services, user_id: int, code: str) -> None:
     """`/start l_<code>`: the link's file, if the link is usable and the access policy (with
-    the link's override above the file's) admits the user; one use counted per file sent."""
+    the link's override above the file's) admits the user; one use counted per file sent. A
+    batch link counts one use and queues the delivery of its posts' files."""
     shared = await services.links.open(code)  # NotFoundError: the middleware says why
+    link = shared.link
+    if shared.file is None:
+        first, last = link.first_message_id or 0, link.last_message_id or 0
+        files = await services.batches.count(link.chat_id or 0, first, last)
+        if not files:
+            raise NotFoundError("file", user_message="These files are no longer available.")
+        await services.links.claim(link)
+        await client.send_message(user_id, lv.batch_started_text(files))
+        await services.batches.start(link, user_id)
+        return
 
     async def claim() -> None:
-        await services.links.claim(shared.link)
+        await services.links.claim(link)
 
     await send_file(client, services, user_id, shared.file.id, link_gate=shared.gate, claim=claim)
+
+
+def make_on_batch(services: Services) -> Callback:
+    """`/batch <first post link> <last post link> [options]`."""
+
+    async def on_batch(client: Client, message: Message) -> None:
+        args = list((message.command or [])[1:])
+        first = Validators.post_link(args[0]) if args else None
+        last = Validators.post_link(args[1]) if len(args) > 1 else None
+        options = parse_options(args[2:])
+        if first is None or last is None or first.value is None or last.value is None:
+            await message.reply_text(lv.BATCH_USAGE)
+            return
+        if isinstance(options, str):
+            await message.reply_text(f"{lv.escape(options)}.\n\n{lv.BATCH_USAGE}")
+            return
+        (chat, first_id), (other, last_id) = first.value, last.value
+        if chat != other or last_id < first_id:
+            await message.reply_text(
+                "Both links must point to posts of the same channel, the first one first.\n\n"
+                + lv.BATCH_USAGE
+            )
+            return
+        info = await services.channel_index.describe(chat)  # a clear error if unreadable
+        files = await services.batches.count(info.chat_id, first_id, last_id)
+        if not files:
+            await message.reply_text(
+                f"No indexed file in posts {first_id:,}-{last_id:,} of {lv.escape(info.title)}."
+            )
+            return
+        by = message.from_user.id if message.from_user else 0
+        link = await services.links.create_batch(info.chat_id, first_id, last_id, by, options)
+        await message.reply_text(
+            lv.batch_created_text(link, info.title, files, bot_username(client))
+        )
+
+    return services.guards.admin_only(on_batch)

@@ -62,6 +62,17 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
             wrap(groups.make_on_autofilter(services)), filters.command("autofilter") & filters.group
         )
     )
+    client.add_handler(
+        MessageHandler(
+            wrap(groups.make_on_settings(services)), filters.command("settings") & filters.group
+        )
+    )
+    client.add_handler(
+        MessageHandler(
+            wrap(groups.make_on_new_members(services), record_user=False),
+            filters.group & filters.new_chat_members,
+        )
+    )
     for name, make in (
         ("myplan", members.make_on_myplan),
         ("users", admin.make_on_users),
@@ -76,6 +87,7 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         ("premium", members.make_on_premium),
         ("broadcast", broadcast.make_on_broadcast),
         ("link", links.make_on_link),
+        ("batch", links.make_on_batch),
         ("links", links.make_on_links),
         ("unlink", links.make_on_unlink),
         ("index", library.make_on_index),
@@ -152,6 +164,7 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         "pg": search.make_on_page_button(services),
         "sg": search.make_on_page_button(services),
         "f": search.make_on_file_button(services),
+        "sa": search.make_on_send_all_button(services),
         "fs": make_on_try_again(services),
         "noop": search.on_noop_button,
         "ix": library.make_on_index_button(services),
@@ -161,6 +174,7 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
         "rmn": library.make_on_decline_button(services, views.REMOVE_KEPT),
         "dl": admin.make_on_delete_button(services),
         "dln": library.make_on_decline_button(services, member_views.DELETE_KEPT),
+        "gs": groups.make_on_settings_button(services),
         "bc": broadcast.make_on_broadcast_button(services),
         "bcn": broadcast.make_on_broadcast_cancel(services),
         "bj": broadcast.make_on_broadcast_cancel(services),

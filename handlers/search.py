@@ -10,10 +10,16 @@ from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import CallbackRoute
 from handlers.common import GROUP_TYPES, bot_username
-from handlers.delivery import send_file
+from handlers.delivery import send_all, send_file
 from handlers.middleware import Callback
 
-__all__ = ["make_on_file_button", "make_on_page_button", "make_on_private_text", "on_noop_button"]
+__all__ = [
+    "make_on_file_button",
+    "make_on_page_button",
+    "make_on_private_text",
+    "make_on_send_all_button",
+    "on_noop_button",
+]
 
 
 def make_on_private_text(services: Services) -> Callback:
@@ -70,6 +76,21 @@ def make_on_file_button(services: Services) -> CallbackRoute:
         await query.answer()
 
     return on_file_button
+
+
+def make_on_send_all_button(services: Services) -> CallbackRoute:
+    """📥 Send all under a results page in private chat."""
+
+    async def on_send_all(client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
+        token = fields[0] if fields else ""
+        number = Validators.page_number(fields[1]) if fields[1:] else 1
+        kind = views.KIND_BY_CODE.get(fields[2]) if fields[2:] else None
+        await query.answer()
+        sent = await send_all(client, services, query.from_user.id, token, page=number, kind=kind)
+        if sent is None:
+            await client.send_message(query.from_user.id, views.STALE_SEARCH)
+
+    return on_send_all
 
 
 async def on_noop_button(_client: Client, query: CallbackQuery, _: tuple[str, ...]) -> None:

@@ -7,10 +7,12 @@ from pyrogram.types import CallbackQuery, Message
 
 from core.services import Services
 from core.services.links import LINK_PREFIX
+from core.services.search import RESULTS_PREFIX, SEARCH_TOKEN_LENGTH
+from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import CallbackRoute
 from handlers.common import bot_username
-from handlers.delivery import send_file, send_join_request
+from handlers.delivery import send_all, send_file, send_join_request
 from handlers.links import open_link
 from handlers.middleware import Callback
 
@@ -25,8 +27,9 @@ __all__ = [
 
 def make_on_start(services: Services) -> Callback:
     """`/start`, and the deep links that arrive as `/start <payload>` in private chat:
-    `f_<file>` delivers a file (group result buttons), `subscribe` and `premium` come from
-    inline mode's "switch to PM" button."""
+    `f_<file>` delivers a file (group result buttons), `l_<code>` opens a share link,
+    `s_<token>` shows a group's results, `subscribe` and `premium` come from inline mode's
+    "switch to PM" button."""
 
     async def on_start(client: Client, message: Message) -> None:
         user = message.from_user
@@ -34,21 +37,7 @@ def make_on_start(services: Services) -> Callback:
             return
         payload = message.command[1] if message.command and len(message.command) > 1 else ""
         private = message.chat is not None and message.chat.id == user.id
-        if private and payload.startswith("f_") and len(payload) > 2:  # noqa: PLR2004
-            await send_file(client, services, user.id, payload[2:])
-            return
-        if private and payload.startswith(LINK_PREFIX) and len(payload) > len(LINK_PREFIX):
-            await open_link(client, services, user.id, payload.removeprefix(LINK_PREFIX))
-            return
-        if private and payload == "subscribe":
-            missing = await services.subscription.missing(user.id)
-            if missing:
-                await send_join_request(
-                    client, services, user.id, tuple(c.chat_id for c in missing), None
-                )
-                return
-        if private and payload == "premium":
-            await message.reply_text(views.premium_text(services.guards.premium_info))
+        if private and payload and await _deep_link(client, services, message, payload):
             return
         await message.reply_text(
             views.start_text(user.first_name or "", bot_username(client)),
@@ -56,6 +45,48 @@ def make_on_start(services: Services) -> Callback:
         )
 
     return on_start
+
+
+async def _deep_link(client: Client, services: Services, message: Message, payload: str) -> bool:
+    """Act on a `/start` payload in private chat; False when it only deserves the greeting."""
+    user_id = message.from_user.id if message.from_user else 0
+    kind, _, rest = payload.partition("_")
+    if kind == "f" and rest:
+        await send_file(client, services, user_id, rest)
+    elif f"{kind}_" == LINK_PREFIX and rest:
+        await open_link(client, services, user_id, rest)
+    elif f"{kind}_" == RESULTS_PREFIX and rest:
+        page = await services.search.page_for_token(rest, 1)
+        if page is None:
+            await message.reply_text(views.STALE_SEARCH)
+        else:
+            await message.reply_text(
+                views.results_text(page),
+                reply_markup=views.results_keyboard(page, rest, services.callbacks.encode),
+            )
+    elif f"{kind}_" == views.SEND_ALL_PREFIX and len(rest) > SEARCH_TOKEN_LENGTH:
+        token, place = rest[:SEARCH_TOKEN_LENGTH], rest[SEARCH_TOKEN_LENGTH + 1 :]
+        number, _, code = place.partition("_")
+        sent = await send_all(
+            client,
+            services,
+            user_id,
+            token,
+            page=Validators.page_number(number),
+            kind=views.KIND_BY_CODE.get(code),
+        )
+        if sent is None:
+            await message.reply_text(views.STALE_SEARCH)
+    elif payload == "subscribe":
+        missing = await services.subscription.missing(user_id)
+        if not missing:
+            return False
+        await send_join_request(client, services, user_id, tuple(c.chat_id for c in missing), None)
+    elif payload == "premium":
+        await message.reply_text(views.premium_text(services.guards.premium_info))
+    else:
+        return False
+    return True
 
 
 def make_on_help(services: Services) -> Callback:

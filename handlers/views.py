@@ -129,6 +129,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("delete", "Delete the files matching a query"),
     ("deleteall", "Delete every file (asks for a word)"),
     ("link", "Share link to a file (reply to it)"),
+    ("batch", "Share link to a range of channel posts"),
     ("links", "Your share links"),
     ("unlink", "Revoke a share link"),
     ("index", "Index a channel's existing posts"),
@@ -324,6 +325,17 @@ def results_keyboard(
     """
     code = KIND_CODES.get(page.kind or "", "")
     rows = [[_file_button(f, encode, bot_username)] for f in page.items]
+    if len(page.items) >= SEND_ALL_FROM:
+        label = f"📥 Send all {len(page.items)}"
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    label, url=deep_link(bot_username, send_all_payload(token, page.page, code))
+                )
+                if bot_username is not None
+                else InlineKeyboardButton(label, callback_data=encode("sa", token, page.page, code))
+            ]
+        )
     rows += [
         [InlineKeyboardButton(f"🔍 {text}", callback_data=encode("sg", suggestion))]
         for text, suggestion in suggestions
@@ -364,6 +376,15 @@ def results_keyboard(
             )
         rows.append(nav)
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+SEND_ALL_PREFIX = "a_"
+SEND_ALL_FROM = 3  # files on a page from which "Send all" is offered (two are two taps)
+
+
+def send_all_payload(token: str, page: int, kind_code: str = "") -> str:
+    """`/start a_<token>_<page>[_<type>]`: a group's "Send all", delivered in private chat."""
+    return f"{SEND_ALL_PREFIX}{token}_{page}" + (f"_{kind_code}" if kind_code else "")
 
 
 def _file_button(

@@ -95,6 +95,10 @@ class FileRepository(Protocol):
     async def set_premium(self, file_id: str, gate: str | None) -> bool: ...
     async def delete_message(self, chat_id: int, message_id: int) -> bool: ...
     async def at_message(self, chat_id: int, message_id: int) -> FileRecord | None: ...
+    async def in_posts(
+        self, chat_id: int, after: int, last: int, limit: int
+    ) -> list[FileRecord]: ...
+    async def count_in_posts(self, chat_id: int, first: int, last: int) -> int: ...
     async def count_in_chat(self, chat_id: int) -> int: ...
     async def reupload_owners(self, files: Sequence[FileRecord]) -> ReuploadOwners: ...
     async def delete_chat(self, chat_id: int) -> int: ...
@@ -462,6 +466,20 @@ class MongoFileRepository:
         with storage_errors("files.at_message"):
             doc = await self._files.find_one({"chat_id": chat_id, "message_id": message_id})
         return _from_doc(doc) if doc else None
+
+    async def in_posts(self, chat_id: int, after: int, last: int, limit: int) -> list[FileRecord]:
+        """The files of this channel's posts after `after` up to `last`, in post order (a
+        range on the unique `chat_id`+`message_id` index): what a batch link delivers."""
+        query = {"chat_id": chat_id, "message_id": {"$gt": after, "$lte": last}}
+        with storage_errors("files.in_posts"):
+            docs = await self._files.find(query).to_list(None)
+        docs.sort(key=lambda d: d["message_id"])
+        return [_from_doc(d) for d in docs[:limit]]
+
+    async def count_in_posts(self, chat_id: int, first: int, last: int) -> int:
+        query = {"chat_id": chat_id, "message_id": {"$gte": first, "$lte": last}}
+        with storage_errors("files.count_in_posts"):
+            return int(await self._files.count_documents(query))
 
     async def count_in_chat(self, chat_id: int) -> int:
         """How many files are indexed from posts of this channel (a range on the unique

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.services.autodelete import AutoDeleteService
+from core.services.batch import BatchDeliveries
 from core.services.broadcast import Broadcaster
 from core.services.callbacks import CallbackCodec
 from core.services.channel_index import ChannelIndexer
@@ -48,3 +49,4 @@ class Services:
     links: LinkService
     log_channel: LogChannel
     broadcasts: Broadcaster
+    batches: BatchDeliveries

@@ -50,6 +50,12 @@ class AutoDeleteService:
             due = self._clock.now() + timedelta(minutes=self.minutes)
             await self._deletions.schedule(chat_id, message_id, due)
 
+    async def schedule_in(self, chat_id: int, message_id: int, minutes: int) -> None:
+        """Delete a message after `minutes` whatever AUTO_DELETE_MINUTES says, silently (a
+        group's results, by its own setting)."""
+        due = self._clock.now() + timedelta(minutes=minutes)
+        await self._deletions.schedule(chat_id, message_id, due, notify=False)
+
     async def sweep(self, delete: DeleteMessage, notify: Notify) -> int:
         """Delete every due message (in batches); returns how many records were settled."""
         settled = 0

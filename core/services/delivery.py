@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from core.models import FileRecord
@@ -11,7 +11,9 @@ from core.utils.errors import AppError, NotFoundError, SubscriptionRequiredError
 from core.utils.guards import Gate, Guards
 from repositories.files import FileRepository
 
-__all__ = ["Delivery", "DeliveryService", "file_gate"]
+__all__ = ["SEND_ALL_INTERVAL", "Delivery", "DeliveryService", "file_gate"]
+
+SEND_ALL_INTERVAL = 1.1  # seconds between files of one "Send all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,9 @@ class DeliveryService:
         subscription: SubscriptionService | None = None,
         caption_template: str = "<b>{file_name}</b>\n{file_size}",
         protect_content: bool = False,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
+        self._sleep = sleep
         self._files = files
         self._guards = guards
         self._subscription = subscription
@@ -96,6 +100,12 @@ class DeliveryService:
         if error is not None:
             raise error
         return self.delivery_of(record)
+
+    async def pace(self) -> None:
+        """The pause between files sent to one chat in a row ("Send all"): Telegram allows
+        about one message a second per private chat."""
+        if self._sleep is not None:
+            await self._sleep(SEND_ALL_INTERVAL)
 
     def delivery_of(self, record: FileRecord) -> Delivery:
         return Delivery(record, self._template, self._protect)

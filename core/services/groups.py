@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 
 from core.cache.enhanced_cache import EnhancedCache
 from core.clock import Clock
@@ -10,9 +11,45 @@ from core.models import ChatRecord
 from core.services.subscription import MembershipSource
 from repositories.chats import ChatRepository
 
-__all__ = ["AUTOFILTER", "GroupService"]
+__all__ = ["AUTOFILTER", "AUTO_DELETE_CHOICES", "GroupService", "GroupSettings"]
 
 AUTOFILTER = "autofilter"  # chats.settings key; missing means on
+AUTO_DELETE_CHOICES = (0, 5, 15, 60)  # minutes results stay in the group (0: kept)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSettings:
+    """A group's own settings (`/settings`), from `chats.settings`; missing keys: defaults."""
+
+    autofilter: bool = True  # titles written in the group are searched
+    results: str = "buttons"  # "buttons": file buttons in the group; "link": one link to PM
+    autodelete: int = 0  # minutes after which the bot's results are deleted (0: never)
+    suggest: bool = False  # "did you mean" when nothing matches (else silence)
+    welcome: bool = False  # greet new members
+
+    @classmethod
+    def of(cls, record: ChatRecord) -> GroupSettings:
+        raw = record.settings
+        minutes = raw.get("autodelete", 0)
+        return cls(
+            autofilter=bool(raw.get(AUTOFILTER, True)),
+            results="link" if raw.get("results") == "link" else "buttons",
+            autodelete=minutes if isinstance(minutes, int) and minutes > 0 else 0,
+            suggest=bool(raw.get("suggest", False)),
+            welcome=bool(raw.get("welcome", False)),
+        )
+
+    def toggled(self, key: str) -> object:
+        """The value `key` takes when its button is pressed (the next choice)."""
+        if key == "results":
+            return "link" if self.results == "buttons" else "buttons"
+        if key == "autodelete":
+            choices = AUTO_DELETE_CHOICES
+            at = choices.index(self.autodelete) if self.autodelete in choices else 0
+            return choices[(at + 1) % len(choices)]
+        if key in (AUTOFILTER, "suggest", "welcome"):
+            return not getattr(self, key)
+        raise ValueError(f"unknown group setting {key!r}")
 
 
 class GroupService:
@@ -72,6 +109,18 @@ class GroupService:
         """Record that the bot left `chat_id` (False: it was not recorded as in it)."""
         self._records.delete(chat_id)
         return await self._chats.mark_left(chat_id)
+
+    async def settings(self, chat_id: int, title: str, kind: str) -> GroupSettings:
+        return GroupSettings.of(await self.record(chat_id, title, kind))
+
+    async def toggle(self, chat_id: int, title: str, kind: str, key: str) -> GroupSettings:
+        """Move setting `key` to its next value (on/off, or the next choice)."""
+        current = await self.settings(chat_id, title, kind)
+        updated = await self._chats.set_setting(chat_id, key, current.toggled(key))
+        if updated is None:  # pragma: no cover - `settings` recorded the group
+            return current
+        self._records.set(chat_id, updated)
+        return GroupSettings.of(updated)
 
     async def set_autofilter(self, chat_id: int, title: str, kind: str, *, enabled: bool) -> None:
         await self.record(chat_id, title, kind)

@@ -35,10 +35,11 @@ class LinkOptions:
 
 @dataclass(frozen=True, slots=True)
 class SharedFile:
-    """An opened link: the file it hands out and the gate it imposes (None: the file's own)."""
+    """An opened link: the file it hands out (None: a batch link, to a range of channel posts)
+    and the gate it imposes (None: each file's own)."""
 
     link: LinkRecord
-    file: FileRecord
+    file: FileRecord | None
     gate: Gate | None
 
 
@@ -63,6 +64,22 @@ class LinkService:
             max_uses=options.uses,
         )
 
+    async def create_batch(
+        self, chat_id: int, first: int, last: int, by: int, options: LinkOptions
+    ) -> LinkRecord:
+        """A link to posts first..last of an indexed channel (`/batch`)."""
+        now = self._clock.now()
+        return await self._links.create(
+            created_by=by,
+            now=now,
+            chat_id=chat_id,
+            first_message_id=first,
+            last_message_id=last,
+            premium=options.gate.value if options.gate else None,
+            expires_at=now + options.expires_in if options.expires_in else None,
+            max_uses=options.uses,
+        )
+
     async def open(self, code: str) -> SharedFile:
         """The file behind `code`; a `NotFoundError` whose text says why a link is unusable
         (revoked or unknown, expired, used up, its file deleted). Uses are claimed by `claim`."""
@@ -74,10 +91,12 @@ class LinkService:
             raise NotFoundError("link", "link expired", user_message=EXPIRED)
         if link.max_uses is not None and link.uses >= link.max_uses:
             raise NotFoundError("link", "link used up", user_message=USED_UP)
+        gate = Gate(link.premium) if link.premium in {"free", "premium"} else None
+        if link.chat_id is not None:
+            return SharedFile(link, None, gate)
         files = await self._files.get_many(link.file_ids)
         if not files:
             raise NotFoundError("file", user_message="This file is no longer available.")
-        gate = Gate(link.premium) if link.premium in {"free", "premium"} else None
         return SharedFile(link, files[0], gate)
 
     async def claim(self, link: LinkRecord) -> None:

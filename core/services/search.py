@@ -22,7 +22,19 @@ from core.utils.errors import SearchUnavailableError
 from repositories.files import FileRepository
 from repositories.searches import SearchKeyRepository
 
-__all__ = ["RESULT_CAP", "SCAN_CAP", "SearchPage", "SearchService", "ShownSearch"]
+__all__ = [
+    "RESULTS_PREFIX",
+    "RESULT_CAP",
+    "SCAN_CAP",
+    "SEARCH_TOKEN_LENGTH",
+    "SearchPage",
+    "SearchService",
+    "ShownSearch",
+]
+
+SEARCH_TOKEN_LENGTH = 8  # characters of a remembered search's token (`remember`)
+RESULTS_PREFIX = "s_"
+"""`/start s_<token>`: a remembered search's results, in private chat (a group's link)."""
 
 RESULT_CAP = 500  # totals are exact up to here, "500+" beyond
 SCAN_CAP = 2_000  # candidates read from the index for one query at most

@@ -530,6 +530,14 @@ class HarnessGroup(HarnessChannel):
         await self._bot.idle()
         return self._changes(self.id, mark)
 
+    async def add_member(self, user: HarnessUser) -> Replies:
+        """`user` joins the group (the bot sees the "joined" service message); returns what
+        the bot sent there (a welcome, if the group's settings ask for one)."""
+        mark = self._mark(self.id)
+        await self._bot.telegram.user_joins_group(user.id, self.state)
+        await self._bot.idle()
+        return self._changes(self.id, mark)
+
     async def edit_last(self, user: HarnessUser, text: str) -> Replies:
         """`user` edits their latest message in the group to `text`."""
         stored = self._bot.telegram.messages.get(self.id, {}).values()

@@ -351,3 +351,31 @@ async def test_deleteall_needs_the_confirmation_word(bot: BotHarness) -> None:
     done = (await admin.send("/deleteall DELETE-EVERYTHING"))[-1]
     assert done.text == "🗑 Deleted 2 files."
     assert (await bot.running.services.search.search("ronin")).total == 0
+
+
+async def test_a_batch_link_delivers_posts_in_order_across_a_restart(bot: BotHarness) -> None:
+    admin = bot.user(1, "Admin")
+    alice = bot.user(1001, "Alice")
+    movies = bot.channel("Movies", username="moviesnow")
+    names = [f"Saga.Part.{n:02d}.mkv" for n in range(1, 9)]
+    posts = [await movies.post_video(name) for name in names]
+    await movies.post_document("Saga.Notes.txt", mime_type="text/plain")  # not media: skipped
+    assert (await admin.send("/batch"))[-1].text.startswith("Usage: /batch")
+    first, last = posts[0].id, posts[-1].id
+    made = (
+        await admin.send(
+            f"/batch https://t.me/moviesnow/{first} https://t.me/moviesnow/{last} uses=1"
+        )
+    )[-1]
+    assert made.text.startswith(f"📦 Link to 8 files of Movies (posts {first}-{last})")
+    url = made.text.splitlines()[1]
+    bot.telegram.enforce_rate_limits = True
+    bot.stop_abruptly_at("SendMedia", call=4)
+    started = await alice.open_link(url)
+    assert started[0].text == "📦 Sending you 8 files, about one a second."
+    await bot.restart_stopped()
+    await bot.advance(30)
+    received = [m.media.file_name for m in alice.chat if m.media is not None]
+    assert received == names  # in order; the one in flight at the crash was resent
+    used = (await bot.user(1002, "Bob").open_link(url))[-1]
+    assert used.text.startswith("This link has been used up.")

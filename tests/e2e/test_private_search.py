@@ -39,6 +39,7 @@ async def test_pages_move_forward_and_back_and_survive_a_restart(bot: BotHarness
     assert second.id == first.id  # the same message, edited
     assert second.text == "🔎 12 files for nature documentary\nPage 2 of 2"
     assert len(second.all_buttons) == 2 + 2  # two files, then « Prev and 2 / 2
+    assert first.all_buttons[10].text == "📥 Send all 10"
     page_one_files = {b.text for b in first.all_buttons[:10]}
     assert not page_one_files & {b.text for b in second.all_buttons[:2]}
     (back,) = await alice.click(second, "Prev")

@@ -100,6 +100,7 @@ async def test_command_menu_is_set_at_startup(mongo_uri: str) -> None:
             "delete",
             "deleteall",
             "link",
+            "batch",
             "links",
             "unlink",
             "index",

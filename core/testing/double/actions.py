@@ -71,6 +71,33 @@ class UserActions(DoubleState):
             await self.deliver(update, users=users, chats=[channel.raw_id])
         return message
 
+    async def user_joins_group(self, user_id: int, channel: ChannelState) -> StoredMessage:
+        """`user_id` joins the supergroup `channel`: a member now, and a service message
+        ("joined the group") that the bot receives."""
+        channel.members[user_id] = "member"
+        message = raw.types.MessageService(
+            id=self._next_channel_id(channel),
+            peer_id=self._peer(channel.id),
+            date=self.clock.timestamp(),
+            action=raw.types.MessageActionChatAddUser(users=[user_id]),
+            from_id=raw.types.PeerUser(user_id=user_id),
+        )
+        stored = StoredMessage(
+            chat_id=channel.id,
+            id=message.id,
+            raw=roundtrip(message),
+            parsed=await self._parse(message, channel.id, user_id),
+            outgoing=False,
+            sender_id=user_id,
+        )
+        self.messages.setdefault(channel.id, {})[message.id] = stored
+        update = raw.types.UpdateNewChannelMessage(
+            message=message, pts=self._next_pts(), pts_count=1
+        )
+        if not channel.bot_left:
+            await self.deliver(update, users=[user_id], chats=[channel.raw_id])
+        return stored
+
     async def user_edits(self, message: StoredMessage, text: str) -> StoredMessage:
         """The author of `message` (in a group or private chat) edits its text."""
         edited = await self._store(

@@ -306,7 +306,12 @@ class DoubleState:
             chats[channel.raw_id] = channel.raw()
         return users, chats
 
-    async def _parse(self, message: raw.types.Message, chat_id: int, sender: int | None) -> Any:
+    async def _parse(
+        self,
+        message: raw.types.Message | raw.types.MessageService,
+        chat_id: int,
+        sender: int | None,
+    ) -> Any:
         assert self.client is not None  # noqa: S101 - attached before any traffic
         users, chats = self._context(chat_id, sender)
         # Pyrogram's own parser, exactly as for messages off the wire.
