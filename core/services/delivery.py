@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from core.models import FileRecord
 from core.services.subscription import SubscriptionService
-from core.utils.errors import AppError, NotFoundError, SubscriptionRequiredError
-from core.utils.guards import Gate, Guards
+from core.utils.errors import AppError, NotFoundError
+from core.utils.guards import Gate, Guards, Reason
 from repositories.files import FileRepository
 
 __all__ = ["SEND_ALL_INTERVAL", "Delivery", "DeliveryService", "file_gate"]
@@ -71,15 +71,16 @@ class DeliveryService:
         The access policy comes first, so banned users never see "join" buttons; then
         force-subscribe (`fresh` skips the membership cache, for "try again").
         """
-        decision = await self._guards.check(user_id, link_gate=link_gate, file_gate=gate)
-        error = decision.error()
-        if error is not None:
-            return error
-        if self._subscription is not None:
+        user = await self._guards.user(user_id)
+        decision = self._guards.decide(user_id, user, link_gate=link_gate, file_gate=gate)
+        if decision.allowed and decision.reason is not Reason.ADMIN and self._subscription:
+            # Membership is asked of Telegram only when nothing else stands in the way.
             missing = await self._subscription.missing(user_id, fresh=fresh)
-            if missing:
-                return SubscriptionRequiredError(tuple(c.chat_id for c in missing))
-        return None
+            channels = tuple(c.chat_id for c in missing)
+            decision = self._guards.decide(
+                user_id, user, link_gate=link_gate, file_gate=gate, missing_channels=channels
+            )
+        return decision.error()
 
     async def prepare(
         self,

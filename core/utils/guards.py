@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -18,9 +18,10 @@ from core.utils.errors import (
     ErrorFactory,
     ErrorResponse,
     PremiumRequiredError,
+    SubscriptionRequiredError,
 )
 
-__all__ = ["Decision", "Gate", "Guards", "Reason", "decide"]
+__all__ = ["ChatKind", "Decision", "Gate", "Guards", "Reason", "decide"]
 
 UserLookup = Callable[[int], Awaitable[User | None]]
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
@@ -39,20 +40,35 @@ class Reason(StrEnum):
     PREMIUM_USER = "premium_user"
     BANNED = "banned"
     PREMIUM_REQUIRED = "premium_required"
+    JOIN_FIRST = "join_first"
     NOT_ADMIN = "not_admin"
+
+
+class ChatKind(StrEnum):
+    """Where the request came from: refusals in a group are not answered there (silence)."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+    INLINE = "inline"
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """Allowed, or refused as Banned / PremiumRequired / JoinFirst(channels)."""
+
     allowed: bool
     reason: Reason
     gate: Gate
     premium_info: str = ""  # how to get premium (PREMIUM_INFO), added to the refusal
+    channels: tuple[int | str, ...] = ()  # JOIN_FIRST: the channels still to join
+    silent: bool = False  # a refusal in a group: ignored there, never answered
 
     def error(self) -> AppError | None:
         """The error this denial maps to (None when allowed)."""
         if self.allowed:
             return None
+        if self.reason is Reason.JOIN_FIRST:
+            return SubscriptionRequiredError(self.channels)
         if self.reason is Reason.BANNED:
             return BannedError()
         if self.reason is Reason.PREMIUM_REQUIRED:
@@ -77,23 +93,36 @@ def decide(
     global_gate: Gate,
     link_gate: Gate | None = None,
     file_gate: Gate | None = None,
+    missing_channels: Sequence[int | str] = (),
+    chat: ChatKind = ChatKind.PRIVATE,
 ) -> Decision:
     """The one access decision, used in private chat, groups, inline and deep links alike.
 
-    1. Admins are allowed, whatever a ban record says. 2. Banned users are denied. 3. The gate is
-    the link's override if set, else the file's, else the global setting. 4. A premium gate admits
-    only users whose premium has not expired.
+    1. Admins are allowed, whatever a ban record says (and need join no channel). 2. Banned
+    users are denied. 3. The gate is the link's override if set, else the file's, else the
+    global setting. 4. A premium gate admits only users whose premium has not expired.
+    5. Then force-subscribe: `missing_channels` (those the user has not joined) refuse with
+    JoinFirst. A refusal in a group is `silent`: the bot does not answer chatter there.
     """
     gate = link_gate or file_gate or global_gate
+    silent = chat is ChatKind.GROUP
     if user_id in admins:
         return Decision(allowed=True, reason=Reason.ADMIN, gate=gate)
     if user is not None and user.banned is not None:
-        return Decision(allowed=False, reason=Reason.BANNED, gate=gate)
+        return Decision(allowed=False, reason=Reason.BANNED, gate=gate, silent=silent)
+    if gate is Gate.PREMIUM and (user is None or not user.is_premium(now)):
+        return Decision(allowed=False, reason=Reason.PREMIUM_REQUIRED, gate=gate, silent=silent)
+    if missing_channels:
+        return Decision(
+            allowed=False,
+            reason=Reason.JOIN_FIRST,
+            gate=gate,
+            channels=tuple(missing_channels),
+            silent=silent,
+        )
     if gate is Gate.FREE:
         return Decision(allowed=True, reason=Reason.FREE_CONTENT, gate=gate)
-    if user is not None and user.is_premium(now):
-        return Decision(allowed=True, reason=Reason.PREMIUM_USER, gate=gate)
-    return Decision(allowed=False, reason=Reason.PREMIUM_REQUIRED, gate=gate)
+    return Decision(allowed=True, reason=Reason.PREMIUM_USER, gate=gate)
 
 
 class Guards:
@@ -124,6 +153,7 @@ class Guards:
         *,
         link_gate: Gate | None = None,
         file_gate: Gate | None = None,
+        missing_channels: Sequence[int | str] = (),
     ) -> Decision:
         decision = decide(
             user_id=user_id,
@@ -133,6 +163,7 @@ class Guards:
             global_gate=self._global_gate(),
             link_gate=link_gate,
             file_gate=file_gate,
+            missing_channels=missing_channels,
         )
         if self.premium_info and decision.reason is Reason.PREMIUM_REQUIRED:
             return replace(decision, premium_info=self.premium_info)

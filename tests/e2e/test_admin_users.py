@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from core.testing import BotHarness
+from handlers.views import ADMIN_COMMANDS
 
 INFO = "Premium: write to @filmboss."
 
@@ -379,3 +380,36 @@ async def test_a_batch_link_delivers_posts_in_order_across_a_restart(bot: BotHar
     assert received == names  # in order; the one in flight at the crash was resent
     used = (await bot.user(1002, "Bob").open_link(url))[-1]
     assert used.text.startswith("This link has been used up.")
+
+
+@pytest.mark.parametrize("command", [name for name, _ in ADMIN_COMMANDS])
+async def test_every_admin_command_refuses_non_admins(bot: BotHarness, command: str) -> None:
+    alice = bot.user(1001, "Alice")
+    reply = (await alice.send(f"/{command} 1001"))[-1]
+    assert reply.text.startswith("You are not allowed to do that.")
+    assert "ref:" in reply.text
+
+
+BAD_ARGUMENTS = {
+    "/ban": "Usage: /ban",
+    "/unban": "Usage: /unban",
+    "/user x y": "Usage: /user",
+    "/premium add 1001": "Usage:",
+    "/premium add 1001 3q": "The length must look like",
+    "/link": "Reply /link to a file",
+    "/unlink": "Usage: /unlink",
+    "/batch https://t.me/a/1": "Usage: /batch",
+    "/broadcast": "Reply to a message with",
+    "/delete": "Usage: /delete",
+    "/leave x": "Usage: /leave",
+    "/index": "To index a channel's posts, forward me any post of it",
+    "/cancel": "Use /cancel job_id",
+}
+
+
+@pytest.mark.parametrize(("command", "answer"), BAD_ARGUMENTS.items())
+async def test_admin_commands_answer_bad_arguments_with_usage(
+    bot: BotHarness, command: str, answer: str
+) -> None:
+    reply = (await bot.user(1, "Admin").send(command))[-1]
+    assert answer in reply.text

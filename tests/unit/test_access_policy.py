@@ -1,4 +1,5 @@
-"""The access policy, every cell: user tier x global mode x link override x file override."""
+"""The access policy, every cell: user tier x global mode x link override x file override x
+chat type x subscribed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from core.models import BanRecord, User
 from core.utils.errors import ErrorCode
-from core.utils.guards import Decision, Gate, Guards, Reason, decide
+from core.utils.guards import ChatKind, Decision, Gate, Guards, Reason, decide
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 ADMIN_ID = 1
@@ -46,29 +47,50 @@ class Expected:
     reason: Reason
 
 
-def expected(tier: str, global_gate: Gate, link: Gate | None, file: Gate | None) -> Expected:
-    """The policy as the issue states it, cell by cell."""
+def expected(
+    tier: str,
+    global_gate: Gate,
+    link: Gate | None,
+    file: Gate | None,
+    subscribed: bool,
+) -> Expected:
+    """The policy as the issue states it, cell by cell: admin > ban > link override > file
+    override > global mode, then force-subscribe."""
     gate = link if link is not None else file if file is not None else global_gate
     if tier in {"admin", "banned admin id"}:
         return Expected(allowed=True, reason=Reason.ADMIN)
     if tier == "banned":
         return Expected(allowed=False, reason=Reason.BANNED)
+    if gate is Gate.PREMIUM and tier != "premium":
+        return Expected(allowed=False, reason=Reason.PREMIUM_REQUIRED)
+    if not subscribed:
+        return Expected(allowed=False, reason=Reason.JOIN_FIRST)
     if gate is Gate.FREE:
         return Expected(allowed=True, reason=Reason.FREE_CONTENT)
-    if tier == "premium":
-        return Expected(allowed=True, reason=Reason.PREMIUM_USER)
-    return Expected(allowed=False, reason=Reason.PREMIUM_REQUIRED)
+    return Expected(allowed=True, reason=Reason.PREMIUM_USER)
 
 
-CELLS = list(itertools.product(TIERS, [Gate.FREE, Gate.PREMIUM], OVERRIDES, OVERRIDES))
+CHANNELS = (-1001234567890,)
+CELLS = list(
+    itertools.product(
+        TIERS, [Gate.FREE, Gate.PREMIUM], OVERRIDES, OVERRIDES, list(ChatKind), [True, False]
+    )
+)
 
 
 def test_the_matrix_has_every_cell() -> None:
-    assert len(CELLS) == 6 * 2 * 3 * 3
+    assert len(CELLS) == 6 * 2 * 3 * 3 * 3 * 2
 
 
-@pytest.mark.parametrize(("tier", "global_gate", "link", "file"), CELLS)
-def test_access_matrix(tier: str, global_gate: Gate, link: Gate | None, file: Gate | None) -> None:
+@pytest.mark.parametrize(("tier", "global_gate", "link", "file", "chat", "subscribed"), CELLS)
+def test_access_matrix(  # noqa: PLR0917 - one argument per dimension of the matrix
+    tier: str,
+    global_gate: Gate,
+    link: Gate | None,
+    file: Gate | None,
+    chat: ChatKind,
+    subscribed: bool,
+) -> None:
     user_id, user = TIERS[tier]
     decision = decide(
         user_id=user_id,
@@ -78,9 +100,13 @@ def test_access_matrix(tier: str, global_gate: Gate, link: Gate | None, file: Ga
         global_gate=global_gate,
         link_gate=link,
         file_gate=file,
+        missing_channels=() if subscribed else CHANNELS,
+        chat=chat,
     )
-    want = expected(tier, global_gate, link, file)
+    want = expected(tier, global_gate, link, file, subscribed)
     assert (decision.allowed, decision.reason) == (want.allowed, want.reason)
+    assert decision.silent == (not want.allowed and chat is ChatKind.GROUP)
+    assert decision.channels == (CHANNELS if want.reason is Reason.JOIN_FIRST else ())
     response = decision.response(correlation_id="abcd0123")
     if want.allowed:
         assert response is None
@@ -91,6 +117,7 @@ def test_access_matrix(tier: str, global_gate: Gate, link: Gate | None, file: Ga
             is {
                 Reason.BANNED: ErrorCode.BANNED,
                 Reason.PREMIUM_REQUIRED: ErrorCode.PREMIUM_REQUIRED,
+                Reason.JOIN_FIRST: ErrorCode.SUBSCRIPTION_REQUIRED,
             }[want.reason]
         )
         assert response.to_telegram().endswith("<i>ref: abcd0123</i>")
