@@ -48,13 +48,17 @@ CONFIG_DOC = "docs/CONFIGURATION.md"
 # --- commands ------------------------------------------------------------------------------------
 
 
-async def run_bot(settings: Settings, *, startup_timeout: float) -> int:
+async def run_bot(
+    settings: Settings, *, startup_timeout: float, force_restart: bool = False
+) -> int:
     """Run until SIGINT/SIGTERM, then shut down cleanly (embedded database included).
 
-    A start-up that fails (database unreachable, Telegram login refused or unreachable) is one
-    log line `startup_failed` with the reason, and exit status 1: never a traceback.
+    A start-up that fails (database unreachable, another process running this bot token,
+    Telegram login refused or unreachable) is one log line `startup_failed` with the reason,
+    and exit status 1: never a traceback. A process whose token another one took over with
+    `--force-restart` stops too, with exit status 1.
     """
-    app = build_app(settings)
+    app = build_app(settings, force_restart=force_restart)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,10 +69,10 @@ async def run_bot(settings: Settings, *, startup_timeout: float) -> int:
         except AppError as exc:
             log.error("startup_failed", reason=str(exc), code=exc.code.value)  # noqa: TRY400
             return EXIT_UNHEALTHY
-        await stop.wait()
+        replaced = await app.wait_until_stopped(stop)
     finally:
         await app.stop()
-    return EXIT_OK
+    return EXIT_UNHEALTHY if replaced else EXIT_OK
 
 
 async def health_check(settings: Settings, *, timeout: float, offline: bool) -> HealthReport:
@@ -146,6 +150,12 @@ def _parser() -> argparse.ArgumentParser:
         default=30.0,
         metavar="N",
         help="seconds the health check, or the bot's start-up, may take (default 30)",
+    )
+    parser.add_argument(
+        "--force-restart",
+        action="store_true",
+        help="take over from another process running this bot token (a stale or hung one, "
+        "which then exits)",
     )
     parser.add_argument("--json", action="store_true", help="print the health report as JSON")
     parser.add_argument("--offline", action="store_true", help="skip the Telegram check")
@@ -283,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = args.health_check or args.command == "simulate"
     configure_logging(
         level="WARNING" if quiet else settings.log_level,
-        json=settings.enable_json_logging,
+        json=settings.json_logs,
         secrets=settings.secret_values(),
     )
 
@@ -307,7 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ]
         )
         return EXIT_CONFIG
-    return asyncio.run(run_bot(settings, startup_timeout=args.startup_timeout))
+    return asyncio.run(
+        run_bot(settings, startup_timeout=args.startup_timeout, force_restart=args.force_restart)
+    )
 
 
 if __name__ == "__main__":

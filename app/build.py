@@ -9,18 +9,22 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pyrogram import Client
 from pyrogram.enums import ParseMode
 from pyrogram.errors import RPCError
 from pyrogram.types import BotCommand, BotCommandScopeChat
 
+from app.ops import Ops
 from core.cache.enhanced_cache import cache_cleanup_loop
 from core.clock import Clock, SystemClock
 from core.config import ConfigurationError, Settings, missing_telegram_credentials
 from core.logging import get_logger
+from core.metrics import Metrics
 from core.models import User
 from core.services import Services
+from core.services.alerts import Alerts
 from core.services.autodelete import AutoDeleteService
 from core.services.batch import BatchDeliveries
 from core.services.broadcast import Broadcaster
@@ -31,6 +35,7 @@ from core.services.delivery import DeliveryService
 from core.services.groups import GroupService
 from core.services.importer import Importer, ImportProgress, ImportReport
 from core.services.indexing import IndexingService
+from core.services.instance_lease import InstanceLease
 from core.services.links import LinkService
 from core.services.log_channel import LogChannel
 from core.services.metadata import MetadataService
@@ -47,6 +52,7 @@ from core.telegram.channels import PyrogramChannels
 from core.telegram.fileid import unique_id_of
 from core.telegram.login import telegram_login_failure
 from core.telegram.membership import PyrogramMembership
+from core.traces import TraceStore
 from core.utils.activity import Activity
 from core.utils.guards import Gate, Guards
 from core.utils.ratelimit import UserRateLimiter
@@ -61,6 +67,7 @@ from repositories.daily import MongoDailyCounterRepository
 from repositories.deletions import MongoDeletionRepository
 from repositories.files import MongoFileRepository
 from repositories.foreign import MongoSourceFiles
+from repositories.instances import MongoInstanceRepository
 from repositories.jobs import MongoJobRepository
 from repositories.join_requests import MongoJoinRequestRepository
 from repositories.links import MongoLinkRepository
@@ -100,6 +107,9 @@ class App:
     users: UserRepository
     activity: Activity
     api: TelegramAPI
+    ops: Ops
+    lease: InstanceLease | None = None
+    force_restart: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started: bool = False
 
@@ -119,6 +129,9 @@ class App:
         """
         await self.database.start()
         await self.database.prepare(ALL_INDEXES, MIGRATIONS)
+        if self.lease is not None:  # one process per bot token (InstanceRunningError)
+            await self.lease.acquire(force=self.force_restart)
+            self.tasks.append(asyncio.create_task(self.lease.run()))
         await self.services.callbacks.load()
         await self.services.channels.load()
         search_index = self.services.search.index
@@ -146,6 +159,10 @@ class App:
         self.tasks.append(asyncio.create_task(self.services.broadcasts.run()))
         self.tasks.append(asyncio.create_task(self.services.batches.run()))
         self.tasks.append(asyncio.create_task(self.services.plans.run(PLAN_SWEEP_SECONDS)))
+        self.tasks.append(
+            asyncio.create_task(self.ops.monitor(self.health, self._gauges, self._jobs_report))
+        )
+        await self.ops.start_http(self.health)
         me = self.client.me
         self.started = True
         log.info("bot_started", username=me.username if me else None, bot_id=me.id if me else None)
@@ -162,6 +179,7 @@ class App:
         if self.started and self.services.log_channel.enabled:
             self.services.log_channel.post(log_views.log_stopping())
         await self.services.log_channel.flush()
+        await self.ops.stop()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -170,6 +188,8 @@ class App:
         await self.services.notices.close()
         await self.services.metadata.close()
         await self.services.search.index.close()
+        if self.lease is not None:
+            await self.lease.release()
         try:
             if self.client.is_connected:
                 await self.client.stop()
@@ -180,6 +200,53 @@ class App:
         if self.started:
             self.started = False
             log.info("bot_stopped")
+
+    async def wait_until_stopped(self, stop: asyncio.Event) -> bool:
+        """Until `stop` is set, or another process took this bot token over (True)."""
+        waits = {asyncio.ensure_future(stop.wait())}
+        if self.lease is not None:
+            waits.add(asyncio.ensure_future(self.lease.lost.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        return self.lease is not None and self.lease.lost.is_set()
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """What `GET /health` answers: (healthy, the JSON body)."""
+        return await self.ops.health(
+            self.database, self.client, self._index_lag, self._running_jobs
+        )
+
+    async def _index_lag(self) -> int | None:
+        index = self.services.search.index
+        if not index.ready:
+            return None
+        return max(0, await self.services.indexing.last_sequence() - index.watermark)
+
+    async def _running_jobs(self) -> int:
+        return await self.services.channel_index.running_jobs()
+
+    async def _jobs_report(self) -> tuple[dict[str, float], list[tuple[str, str, str]]]:
+        """Progress of the running index job and broadcast, and jobs stopped on a problem."""
+        progress: dict[str, float] = {}
+        failed: list[tuple[str, str, str]] = []
+        indexer, broadcasts = self.services.channel_index, self.services.broadcasts
+        for job in await indexer.recent(10):
+            if job.state == "running":
+                progress["index"] = indexer.progress_of(job).fraction
+            elif job.state in ("paused", "failed") and job.error:
+                failed.append((job.id, "index", job.error))
+        for job in await broadcasts.recent(10):
+            if job.state == "running":
+                progress["broadcast"] = broadcasts.progress_of(job).fraction
+            elif job.state == "failed" and job.error:
+                failed.append((job.id, "broadcast", job.error))
+        return progress, failed
+
+    async def _gauges(self) -> tuple[int, int]:
+        return await self.services.indexing.count(), await self.services.users.count()
 
     async def _delete_message(self, chat_id: int, message_id: int) -> bool:
         """Bulk work goes through the wrapper: paced, FloodWait-safe, terminal errors as values."""
@@ -321,12 +388,43 @@ def build_telegram_client(
     )
 
 
+def _lease(
+    settings: Settings, database: Database, clock: Clock, owner: str
+) -> InstanceLease | None:
+    """The one-process-per-token lease, keyed by the bot's id (BOT_TOKEN's public part); none
+    without a token (the Telegram double in tests and `simulate`)."""
+    if settings.bot_token is None:
+        return None
+    bot_id = settings.bot_token.get_secret_value().split(":", 1)[0]
+    return InstanceLease(MongoInstanceRepository(database), clock, bot=bot_id, instance=owner)
+
+
+def _alerts(settings: Settings, client: Client, clock: Clock, activity: Activity) -> Alerts:
+    async def send_alert(chat_id: int, text: str) -> int | None:
+        sent = await client.send_message(chat_id, text)
+        return sent.id if sent is not None else None
+
+    async def edit_alert(chat_id: int, message_id: int, text: str) -> object:
+        return await client.edit_message_text(chat_id, message_id, text)
+
+    return Alerts(
+        settings.alert_chat or settings.log_channel,
+        send_alert,
+        edit_alert,
+        clock,
+        enabled=settings.enable_alerts,
+        per_hour=settings.alerts_per_hour,
+        activity=activity,
+    )
+
+
 def build_app(
     settings: Settings,
     *,
     db: Database | None = None,
     telegram: Client | None = None,
     clock: Clock | None = None,
+    force_restart: bool = False,
 ) -> App:
     """The one composition root: settings → database → repositories → services → handlers.
 
@@ -348,6 +446,9 @@ def build_app(
         return await client.send_message(chat_id, text)
 
     log_channel = LogChannel(settings.log_channel, send_text, clock, activity=activity)
+    metrics = Metrics()
+    traces = TraceStore(settings.trace_store_size)
+    alerts = _alerts(settings, client, clock, activity)
     user_service = UserService(
         users,
         clock,
@@ -492,6 +593,7 @@ def build_app(
         plans=PlanReminders(users, clock, remind_plan, activity=activity),
         links=LinkService(MongoLinkRepository(database), files, clock),
         log_channel=log_channel,
+        traces=traces,
         batches=BatchDeliveries(
             MongoJobRepository(database),
             files,
@@ -527,7 +629,19 @@ def build_app(
             clock=clock.monotonic,
         ),
     )
-    register_handlers(client, services, middleware)
+    ops = Ops(
+        settings,
+        clock,
+        alerts,
+        metrics=metrics,
+        traces=traces,
+        activity=activity,
+    )
+    middleware.on_trace = ops.observe
+    middleware.on_failure = ops.on_failure
+    ops.instrument(client)
+    search.on_timing = metrics.search_seconds.observe
+    register_handlers(client, services, middleware, debug=settings.enable_debug_cmd)
     return App(
         settings=settings,
         database=database,
@@ -538,4 +652,7 @@ def build_app(
         users=users,
         activity=activity,
         api=api,
+        ops=ops,
+        lease=_lease(settings, database, clock, owner),
+        force_restart=force_restart,
     )

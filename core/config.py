@@ -14,6 +14,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -108,7 +109,7 @@ class Settings(BaseSettings):
     )
     environment: Environment = "development"
     log_level: LogLevel = "INFO"
-    enable_json_logging: StrictBool = False
+    enable_json_logging: StrictBool | None = None  # unset: JSON in production (`json_logs`)
     enable_debug_cmd: StrictBool = False
     enable_alerts: StrictBool = True
     skip_duplicates: StrictBool = True
@@ -119,6 +120,28 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=10, ge=1, le=1000)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    port: int | None = Field(default=None, ge=1, le=65535)  # PORT, as hosting platforms set it
+    admin_api_token: SecretStr | None = None
+    trace_store_size: int = Field(default=200, ge=10, le=100_000)
+    alert_chat: int | None = None
+    alerts_per_hour: int = Field(default=20, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _platform_port(self) -> Settings:
+        """`PORT` (Render, Koyeb, Heroku-likes) wins over the default HTTP_PORT, and then the
+        server listens on every interface unless HTTP_HOST says otherwise."""
+        if self.port is not None and "http_port" not in self.model_fields_set:
+            self.http_port = self.port
+            if "http_host" not in self.model_fields_set:
+                self.http_host = "0.0.0.0"  # noqa: S104 - the platform routes to this port
+        return self
+
+    @property
+    def json_logs(self) -> bool:
+        """JSON log lines: ENABLE_JSON_LOGGING if set, else in production."""
+        if self.enable_json_logging is not None:
+            return self.enable_json_logging
+        return self.environment == "production"
 
     @field_validator("admins", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from handlers.middleware import Callback
 __all__ = [
     "make_on_cache",
     "make_on_chats",
+    "make_on_debug_last",
     "make_on_delete",
     "make_on_delete_button",
     "make_on_deleteall",
@@ -174,3 +175,23 @@ def make_on_deleteall(services: Services) -> Callback:
         await message.reply_text(mv.deleted_text(removed))
 
     return services.guards.admin_only(on_deleteall)
+
+
+def make_on_debug_last(services: Services) -> Callback:
+    """`/debug_last [n]` (the newest traces) or `/debug_last <ref>` (one, by the reference a user
+    was shown), with ENABLE_DEBUG_CMD."""
+
+    async def on_debug_last(_client: Client, message: Message) -> None:
+        args = (message.command or [])[1:]
+        arg = args[0] if args else "5"
+        if arg.isdigit():
+            traces = services.traces.last(min(max(1, int(arg)), 20))
+            await message.reply_text(views.traces_text(traces))
+            return
+        found = services.traces.find(arg.removeprefix("ref:"))
+        if found is None:
+            await message.reply_text(views.trace_not_found_text(arg, len(services.traces)))
+            return
+        await message.reply_text(views.trace_text(found))
+
+    return services.guards.admin_only(on_debug_last)

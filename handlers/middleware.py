@@ -4,6 +4,7 @@ error boundary (which also renders every error the user sees, with its reference
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,9 +16,11 @@ from pyrogram.types import CallbackQuery, InlineQuery, Message
 from core.logging import get_logger
 from core.services.notices import GONE_CODES
 from core.telegram.errors import Kind, info_for
+from core.traces import Trace, start_trace
 from core.utils.errors import (
     AppError,
     BannedError,
+    ErrorCode,
     ErrorFactory,
     ErrorResponse,
     RateLimitedError,
@@ -33,6 +36,11 @@ SeenHook = Callable[[int, str, str | None], Awaitable[None]]
 UserCheck = Callable[[int], Awaitable[bool]]
 UserHook = Callable[[int], Awaitable[None]]
 log = get_logger(__name__)
+
+# Codes that mean the bot failed (not a refusal the user's request deserved).
+_FAILURES = frozenset(
+    {ErrorCode.INTERNAL, ErrorCode.STORAGE, ErrorCode.SEARCH_UNAVAILABLE, ErrorCode.TELEGRAM}
+)
 
 _GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
 
@@ -56,6 +64,16 @@ async def _allowed(update: Any, user_id: int, is_banned: UserCheck) -> bool:
         log.info("banned_user_ignored")
         return False
     raise BannedError
+
+
+def _kind_of(update: Any) -> str:
+    if isinstance(update, Message):
+        return "message"
+    if isinstance(update, CallbackQuery):
+        return "callback_query"
+    if isinstance(update, InlineQuery):
+        return "inline_query"
+    return type(update).__name__.lower()
 
 
 def _in_group(update: Any) -> bool:
@@ -83,6 +101,12 @@ class Middleware:
         self._is_banned = is_banned
         self._on_gone = on_recipient_gone
         self.on_unhandled_error = on_unhandled_error
+        # Observability: every handled update's trace (metrics, the trace store, the log
+        # line), and unhandled errors for the alerts. Group chatter not meant for the bot
+        # is not traced unless `trace_unaddressed`.
+        self.on_trace: Callable[[Trace], None] | None = None
+        self.on_failure: Callable[[BaseException, str], None] | None = None
+        self.trace_unaddressed = False
 
     def wrap(
         self,
@@ -106,22 +130,51 @@ class Middleware:
             user_id, chat_id, update_id = _ids(update)
             with bind_update_context(
                 user_id=user_id, chat_id=chat_id, update_id=update_id, handler=name
-            ):
-                if addressed is not None and not addressed(client, update):
-                    user_id = None  # not for the bot: neither counted nor recorded
-                if user_id is not None and user_id not in self._admins:
-                    decision = self._limiter.hit(user_id)
-                    if not decision.allowed:
-                        log.info("rate_limited", notified=decision.notify)
-                        if decision.notify:
-                            error = RateLimitedError(decision.retry_after)
-                            await self._answer(update, ErrorFactory.from_exception(error))
-                        return
-                if user_id is not None and on_user is not None:
-                    await self._seen(on_user, update)
-                await self._run(callback, client, update, user_id, is_banned)
+            ) as correlation_id:
+                trace = Trace(
+                    correlation_id=correlation_id,
+                    update=_kind_of(update),
+                    handler=name,
+                    user_id=user_id,
+                    chat_id=chat_id if isinstance(chat_id, int) else None,
+                    started_at=time.time(),
+                )
+                with start_trace(trace):
+                    trace.outcome, trace.code = await self._handle(
+                        callback, client, update, user_id, on_user, is_banned, addressed
+                    )
+                if self.on_trace is not None and trace.outcome != "ignored":
+                    self.on_trace(trace)
 
         return wrapped
+
+    async def _handle(  # noqa: PLR0917 - the update and what `wrap` bound for it
+        self,
+        callback: Callback,
+        client: pyrogram.Client,
+        update: Any,
+        user_id: int | None,
+        on_user: SeenHook | None,
+        is_banned: UserCheck | None,
+        addressed: Callable[[pyrogram.Client, Any], bool] | None,
+    ) -> tuple[str, str | None]:
+        """Rate limit, record the user, run the handler; the outcome and error code."""
+        if addressed is not None and not addressed(client, update):
+            user_id = None  # not for the bot: neither counted nor recorded
+            if not self.trace_unaddressed:
+                await self._run(callback, client, update, user_id, is_banned)
+                return "ignored", None
+        if user_id is not None and user_id not in self._admins:
+            decision = self._limiter.hit(user_id)
+            if not decision.allowed:
+                log.info("rate_limited", notified=decision.notify)
+                if decision.notify:
+                    error = RateLimitedError(decision.retry_after)
+                    await self._answer(update, ErrorFactory.from_exception(error))
+                return "refused", ErrorCode.RATE_LIMITED.value
+        if user_id is not None and on_user is not None:
+            await self._seen(on_user, update)
+        return await self._run(callback, client, update, user_id, is_banned)
 
     async def _run(
         self,
@@ -130,15 +183,16 @@ class Middleware:
         update: Any,
         user_id: int | None,
         is_banned: UserCheck | None,
-    ) -> None:
-        """The error boundary: whatever the handler raises ends here, answered or logged."""
+    ) -> tuple[str, str | None]:
+        """The error boundary: whatever the handler raises ends here, answered or logged.
+        Returns the outcome ("ok", "refused", "error", "telegram_error") and the error code."""
         try:
             if (
                 user_id is not None
                 and is_banned is not None
                 and not await _allowed(update, user_id, is_banned)
             ):
-                return
+                return "refused", ErrorCode.BANNED.value
             await callback(client, update)
         except (pyrogram.StopPropagation, pyrogram.ContinuePropagation):
             raise
@@ -146,17 +200,25 @@ class Middleware:
             response = ErrorFactory.from_exception(exc)
             log.info("handler_refused", code=response.code.value, error=str(exc))
             await self._answer(update, response)
+            outcome = "error" if response.code in _FAILURES else "refused"
+            return outcome, response.code.value
         except RPCError as exc:
-            await self._telegram_refused(update, exc)
+            code = await self._telegram_refused(update, exc)
+            return ("ok", None) if code is None else ("telegram_error", code)
         except Exception as exc:
             response = ErrorFactory.from_exception(exc)
             log.exception("unhandled_error", code=response.code.value)
             if self.on_unhandled_error is not None:
                 self.on_unhandled_error(exc)
+            if self.on_failure is not None:
+                self.on_failure(exc, response.code.value)
             await self._answer(update, response)
+            return "error", response.code.value
+        return "ok", None
 
-    async def _telegram_refused(self, update: Any, exc: RPCError) -> None:
-        """Telegram refused a request (FloodWait, blocked user, ...): not a bug."""
+    async def _telegram_refused(self, update: Any, exc: RPCError) -> str | None:
+        """Telegram refused a request (FloodWait, blocked user, ...): not a bug. The error
+        code, or None when nothing went wrong (an edit that changed nothing)."""
         info = info_for(exc)
         if info is not None and info.kind is Kind.NO_OP:
             # An edit into the same content (a double tap, the filter already selected):
@@ -164,14 +226,15 @@ class Middleware:
             log.debug("telegram_no_op", telegram_id=exc.ID)
             if isinstance(update, CallbackQuery):
                 await self._quietly(update.answer())
-            return
+            return None
         response = ErrorFactory.from_exception(exc)
         log.warning("telegram_refused", code=response.code.value, telegram_id=exc.ID)
         user = getattr(update, "from_user", None)
         if response.code in GONE_CODES and self._on_gone is not None and user is not None:
             await self._quietly(self._on_gone(user.id))
-            return  # nobody to tell
+            return response.code.value  # nobody to tell
         await self._answer(update, response)
+        return response.code.value
 
     @staticmethod
     async def _seen(hook: SeenHook, update: Any) -> None:

@@ -35,7 +35,9 @@ from handlers.middleware import Middleware
 __all__ = ["register_handlers"]
 
 
-def register_handlers(client: Client, services: Services, middleware: Middleware) -> None:
+def register_handlers(
+    client: Client, services: Services, middleware: Middleware, *, debug: bool = False
+) -> None:
     """Register every handler, each wrapped by the middleware.
 
     Group 0 holds commands: Pyrogram stops at the first matching handler of a group, so a
@@ -50,7 +52,15 @@ def register_handlers(client: Client, services: Services, middleware: Middleware
     client.add_handler(
         MessageHandler(wrap(start.make_on_start(services)), filters.command("start"))
     )
-    client.add_handler(MessageHandler(wrap(start.make_on_help(services)), filters.command("help")))
+    client.add_handler(
+        MessageHandler(wrap(start.make_on_help(services, debug=debug)), filters.command("help"))
+    )
+    if debug:  # ENABLE_DEBUG_CMD: otherwise the command does not exist (it is unknown)
+        client.add_handler(
+            MessageHandler(
+                wrap(admin.make_on_debug_last(services)), filters.command("debug_last") & private
+            )
+        )
     client.add_handler(
         MessageHandler(wrap(admin.make_on_stats(services)), filters.command("stats") & private)
     )

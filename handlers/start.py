@@ -89,10 +89,10 @@ async def _deep_link(client: Client, services: Services, message: Message, paylo
     return True
 
 
-def make_on_help(services: Services) -> Callback:
+def make_on_help(services: Services, *, debug: bool = False) -> Callback:
     async def on_help(_client: Client, message: Message) -> None:
         is_admin = message.from_user is not None and services.guards.is_admin(message.from_user.id)
-        await message.reply_text(views.help_text(is_admin=is_admin))
+        await message.reply_text(views.help_text(is_admin=is_admin, debug=debug))
 
     return on_help
 

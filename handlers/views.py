@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 
 from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -16,6 +17,7 @@ from core.services.channels import ChannelSummary
 from core.services.search import SearchPage
 from core.services.stats import BotStats
 from core.services.subscription import ChannelLink
+from core.traces import Trace
 from core.utils.errors import ErrorCode, ErrorResponse
 from core.utils.validators import MAX_CAPTION, utf16_length
 
@@ -166,7 +168,10 @@ def start_keyboard(encode: Encode, bot_username: str) -> InlineKeyboardMarkup:
     )
 
 
-def help_text(*, is_admin: bool) -> str:
+DEBUG_COMMAND = ("debug_last", "The last requests' traces, or one by its ref")
+
+
+def help_text(*, is_admin: bool, debug: bool = False) -> str:
     lines = [
         "<b>How to search</b>",
         (
@@ -180,6 +185,8 @@ def help_text(*, is_admin: bool) -> str:
     if is_admin:
         lines += ["", "<b>Admin commands</b>"]
         lines += [f"/{name} — {escape(text)}" for name, text in ADMIN_COMMANDS]
+        if debug:
+            lines.append(f"/{DEBUG_COMMAND[0]} — {escape(DEBUG_COMMAND[1])}")
     return "\n".join(lines)
 
 
@@ -718,3 +725,54 @@ def file_added_text(name: str, *, new: bool) -> str:
     if new:
         return f"✅ Indexed: {escape(name)}"
     return f"Already indexed: {escape(name)}"
+
+
+# --- /debug_last ----------------------------------------------------------------------------------
+
+
+def _when(trace: Trace) -> str:
+    return datetime.fromtimestamp(trace.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _trace_line(trace: Trace) -> str:
+    code = f" {trace.code}" if trace.code else ""
+    return (
+        f"<code>{escape(trace.correlation_id)}</code> {escape(trace.handler)} · "
+        f"{escape(trace.outcome)}{escape(code)} · {trace.duration_ms:.1f} ms"
+    )
+
+
+def traces_text(traces: Sequence[Trace]) -> str:
+    if not traces:
+        return "No request has been traced yet."
+    lines = [f"<b>The last {len(traces)} requests</b>, newest first"]
+    lines += [_trace_line(t) for t in traces]
+    lines.append("\n<code>/debug_last &lt;ref&gt;</code> shows one in full.")
+    return "\n".join(lines)
+
+
+def trace_text(trace: Trace) -> str:
+    """One trace: ids, names, codes and durations only (no message text, no secret)."""
+    lines = [
+        (
+            f"<b>ref {escape(trace.correlation_id)}</b> · {escape(trace.handler)} · "
+            f"{escape(trace.update)}"
+        ),
+        f"{_when(trace)} · {escape(trace.outcome)}"
+        + (f" ({escape(trace.code)})" if trace.code else "")
+        + f" · {trace.duration_ms:.1f} ms",
+        f"user {trace.user_id or '-'} · chat {trace.chat_id or '-'}",
+    ]
+    for call in trace.calls:
+        error = f" ✗ {escape(call.error)}" if call.error else ""
+        lines.append(f"{call.kind:<8} {escape(call.name)} {call.ms:.1f} ms{error}")
+    if trace.dropped_calls:
+        lines.append(f"… and {trace.dropped_calls} more calls")
+    return "\n".join(lines)
+
+
+def trace_not_found_text(ref: str, kept: int) -> str:
+    return (
+        f"No trace {escape(ref)} among the last {kept} requests (only the newest are kept: "
+        "TRACE_STORE_SIZE)."
+    )

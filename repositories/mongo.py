@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pymongo.errors import (
 )
 
 from core.logging import get_logger, redactor
+from core.traces import note_call
 from core.utils.errors import StorageError
 from repositories.embedded import EmbeddedServer
 
@@ -98,12 +100,16 @@ def describe_driver_error(exc: PyMongoError) -> str:
 
 @contextlib.contextmanager
 def storage_errors(operation: str) -> Iterator[None]:
-    """Map every driver error raised inside the block to `StorageError(operation)`."""
+    """Map every driver error raised inside the block to `StorageError(operation)`; the
+    operation and its duration go into the trace of the update being handled, if any."""
+    began = time.perf_counter()
     try:
         yield
     except PyMongoError as exc:
+        note_call("db", operation, time.perf_counter() - began, type(exc).__name__)
         reason = redactor.redact(describe_driver_error(exc))
         raise StorageError(operation, f"{operation} failed: {reason}") from exc
+    note_call("db", operation, time.perf_counter() - began)
 
 
 class Database:

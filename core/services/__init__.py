@@ -22,6 +22,7 @@ from core.services.search import SearchService
 from core.services.stats import StatsService
 from core.services.subscription import SubscriptionService
 from core.services.users import UserService
+from core.traces import TraceStore
 from core.utils.guards import Guards
 
 __all__ = ["Services"]
@@ -50,3 +51,4 @@ class Services:
     log_channel: LogChannel
     broadcasts: Broadcaster
     batches: BatchDeliveries
+    traces: TraceStore

@@ -132,6 +132,10 @@ class IndexingService:
     async def count(self) -> int:
         return await self._files.count()
 
+    async def last_sequence(self) -> int:
+        """The newest change number (the search index's lag is measured from it)."""
+        return await self._files.last_sequence()
+
     async def count_in_chat(self, chat_id: int) -> int:
         """Files indexed from this channel's posts."""
         return await self._files.count_in_chat(chat_id)

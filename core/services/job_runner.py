@@ -78,6 +78,10 @@ class JobRunner:
         """Jobs of this kind whose id starts with what the admin typed."""
         return [j for j in await self._jobs.by_prefix(prefix.lower()) if j.kind == self.kind]
 
+    async def running_jobs(self) -> int:
+        """Jobs of any kind queued or running now (for `/health`)."""
+        return len(await self._jobs.active())
+
     async def recent(self, limit: int = 10) -> list[JobRecord]:
         """The newest jobs of this kind."""
         return await self._jobs.recent(limit, self.kind)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from math import ceil
 
@@ -105,6 +106,7 @@ class SearchService:
         self._files = files
         self._searches = searches
         self.index = index
+        self.on_timing: Callable[[float], None] | None = None  # seconds per search (metrics)
         index.on_changes = self._evict
         index.on_rebuilt = self.invalidate
         self._clock = clock
@@ -157,8 +159,11 @@ class SearchService:
     ) -> SearchPage:
         """One page of results for a (validated) query text; `suggest=False` skips "did you
         mean" (group chatter that matches nothing is answered with silence anyway)."""
+        began = time.perf_counter()
         parsed = parse_query(text, prefix=prefix)
         result = await self.search_parsed(parsed, page, page_size, suggest=suggest)
+        if self.on_timing is not None:
+            self.on_timing(time.perf_counter() - began)
         return replace(result, text=text)
 
     async def search_parsed(

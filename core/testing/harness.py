@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import tempfile
 import traceback
 import urllib.parse
@@ -568,12 +569,20 @@ class BotHarness:
         keep_database: bool = False,
         configure_logs: bool = True,
         base_settings: Settings | None = None,
+        http: bool = False,
+        force_restart: bool = False,
         **settings: str | int,
     ) -> None:
         """`database_uri`/`database_name`: use that database (another harness's, see
         `beside`); `base_settings`: start from these settings (what `simulate` read from the
-        environment) instead of the defaults; keyword arguments override either."""
+        environment) instead of the defaults; keyword arguments override either. The HTTP
+        server is off unless `http=True` (a free port on 127.0.0.1, see `http_url`) or
+        `HTTP_PORT` is given."""
         self._settings_overrides = {k.lower(): v for k, v in settings.items()}
+        self._force_restart = force_restart  # `python bot.py --force-restart`
+        if http:
+            self._settings_overrides.setdefault("http_host", "127.0.0.1")
+            self._settings_overrides.setdefault("http_port", _free_port())
         self._base_settings = base_settings
         self._upstream_uri = database_uri or os.environ.get("TEST_DATABASE_URI")
         self._database_uri: str | None = None
@@ -597,14 +606,19 @@ class BotHarness:
         self.idle_timeout = IDLE_TIMEOUT  # seconds of real time `idle()` waits at most
 
     @classmethod
-    def beside(cls, other: BotHarness, **settings: str | int) -> BotHarness:
+    def beside(
+        cls, other: BotHarness, *, force_restart: bool = False, **settings: str | int
+    ) -> BotHarness:
         """A second bot instance on `other`'s database (its own double, clock and DATA_DIR),
         for what several instances sharing one database must get right. Start it after
         `other`; `other` drops the database when it stops."""
         if other.upstream_uri is None:
             raise RuntimeError("start the first harness before building one beside it")
         harness = cls(
-            database_uri=other.upstream_uri, database_name=other.database_name, keep_database=True
+            database_uri=other.upstream_uri,
+            database_name=other.database_name,
+            keep_database=True,
+            force_restart=force_restart,
         )
         harness.configure(**settings)
         return harness
@@ -667,11 +681,12 @@ class BotHarness:
             # The release-name parser in a thread of the test process: no worker processes
             # to spawn for every harness (a setting can still ask for them).
             "metadata_workers": 0,
+            "http_port": 0,  # no HTTP server unless asked for (`http=True`, HTTP_PORT)
             **self._settings_overrides,
         }
         self.settings = _HarnessSettings(**values)
         if self._configure_logs:
-            configure_logging(level=self.settings.log_level, json=self.settings.enable_json_logging)
+            configure_logging(level=self.settings.log_level, json=self.settings.json_logs)
         logging.getLogger("pyrogram").addHandler(self._log_handler)
         for admin_id in self.settings.admins:  # the operator's own accounts exist on Telegram
             if admin_id not in self.telegram.users:
@@ -691,9 +706,23 @@ class BotHarness:
         client = DoubleClient(self.telegram)
         self._queue = _TrackingQueue()
         client.dispatcher.updates_queue = self._queue
-        self.app = build_app(self.settings, db=database, telegram=client, clock=self.clock)
+        self.app = build_app(
+            self.settings,
+            db=database,
+            telegram=client,
+            clock=self.clock,
+            force_restart=self._force_restart,
+        )
         self.app.on_unhandled_error = self._record_exception
         await self.app.start()
+
+    @property
+    def http_url(self) -> str:
+        """The running app's HTTP server, e.g. `http://127.0.0.1:43121` (with `http=True`)."""
+        server = self.running.ops.http
+        if server is None:
+            raise HarnessError("the HTTP server is off: BotHarness(http=True) starts it")
+        return server.url
 
     @property
     def running(self) -> App:
@@ -960,3 +989,10 @@ def _host_port(uri: str) -> tuple[str, int]:
     if parsed.hostname is None:
         raise ValueError(f"not a single-server MongoDB URI: {uri!r}")
     return parsed.hostname, parsed.port or 27017
+
+
+def _free_port() -> int:
+    """A TCP port nobody listens on right now (for the app's HTTP server in a test)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -14,6 +14,7 @@ Exception tree::
     ├── StorageError              code=STORAGE                .operation
     ├── SearchUnavailableError    code=SEARCH_UNAVAILABLE     .rebuilt
     ├── ChannelUnreadableError    code=CHANNEL_UNREADABLE     .reason
+    ├── InstanceRunningError      code=INTERNAL               .holder
     └── TelegramError             code=TELEGRAM               .telegram_id, .method
 
 `ErrorResponse` is a frozen value built from any exception by `ErrorFactory`; it is never raised.
@@ -45,6 +46,7 @@ __all__ = [
     "ErrorFactory",
     "ErrorResponse",
     "FloodWaitError",
+    "InstanceRunningError",
     "NotFoundError",
     "PremiumRequiredError",
     "RateLimitedError",
@@ -210,6 +212,17 @@ class ChannelUnreadableError(AppError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason, user_message=reason)
         self.reason = reason
+
+
+class InstanceRunningError(AppError):
+    """Another process runs this bot token (the `instances` lease): this one must not start."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(
+            f"another instance is running this bot ({holder}); stop it first, or start this "
+            "one with --force-restart to take over"
+        )
+        self.holder = holder
 
 
 class TelegramError(AppError):

@@ -49,7 +49,26 @@ def test_empty_values_count_as_unset(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("ENABLE_JSON_LOGGING", "")
     settings = load_settings()
     assert settings.bot_token is None
-    assert settings.enable_json_logging is False
+    assert settings.enable_json_logging is None
+    assert settings.json_logs is False  # development
+
+
+def test_json_logs_are_the_default_in_production(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("ENVIRONMENT", "production")
+    assert load_settings().json_logs is True
+    clean_env.setenv("ENABLE_JSON_LOGGING", "false")
+    assert load_settings().json_logs is False
+
+
+def test_the_platforms_port_is_honoured(clean_env: pytest.MonkeyPatch) -> None:
+    assert (load_settings().http_host, load_settings().http_port) == ("127.0.0.1", 8080)
+    clean_env.setenv("PORT", "10000")
+    settings = load_settings()
+    assert (settings.http_host, settings.http_port) == ("0.0.0.0", 10000)  # noqa: S104
+    clean_env.setenv("HTTP_PORT", "9000")
+    clean_env.setenv("HTTP_HOST", "127.0.0.1")
+    settings = load_settings()
+    assert (settings.http_host, settings.http_port) == ("127.0.0.1", 9000)
 
 
 @pytest.mark.parametrize("raw", ["1 2 3", "1,2,3", "1, 2 ,3", " 1\t2,  3 "])

@@ -188,7 +188,10 @@ def test_a_file_is_always_found_by_its_own_title(parts: list[str], separator: st
         return
     record = build(name)
     assert matches(record, parse_query(record.title))
-    assert matches(record, parse_query(" ".join(reversed(record.title.split()))))
+    reordered = parse_query(" ".join(reversed(record.title.split())))
+    # Reversed, "1 tem" reads "tem 1": season 1, which a file named "1.TEM" does not claim.
+    if (reordered.season, reordered.episode) == (record.season, record.episode):
+        assert matches(record, reordered)
 
 
 def test_could_match_sees_typo_and_joined_matches_and_filters() -> None:

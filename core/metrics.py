@@ -1,0 +1,106 @@
+"""Prometheus metrics for one app (its own registry: several apps in one process, as in the
+tests, never share or clash): requests, latencies, errors, Telegram and database calls,
+FloodWait seconds, caches, jobs, files and users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from core.cache.enhanced_cache import get_all_cache_stats
+
+__all__ = ["CONTENT_TYPE", "Metrics"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+PREFIX = "filesearch"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            f"{PREFIX}_requests", "Updates handled", ["handler", "outcome"], registry=r
+        )
+        self.request_seconds = Histogram(
+            f"{PREFIX}_request_duration_seconds",
+            "Time to handle one update",
+            ["handler"],
+            buckets=_LATENCY,
+            registry=r,
+        )
+        self.errors = Counter(f"{PREFIX}_errors", "Errors by code", ["code"], registry=r)
+        self.search_seconds = Histogram(
+            f"{PREFIX}_search_duration_seconds", "One search", buckets=_LATENCY, registry=r
+        )
+        self.telegram_calls = Counter(
+            f"{PREFIX}_telegram_calls", "Telegram API calls", ["method"], registry=r
+        )
+        self.telegram_seconds = Histogram(
+            f"{PREFIX}_telegram_call_duration_seconds",
+            "Telegram API call latency",
+            ["method"],
+            buckets=_LATENCY,
+            registry=r,
+        )
+        self.flood_wait_seconds = Counter(
+            f"{PREFIX}_flood_wait_seconds", "Seconds Telegram asked to wait", ["method"], registry=r
+        )
+        self.db_seconds = Histogram(
+            f"{PREFIX}_db_operation_duration_seconds",
+            "Database operation latency (during updates)",
+            ["operation"],
+            buckets=_LATENCY,
+            registry=r,
+        )
+        self.job_done = Gauge(
+            f"{PREFIX}_job_progress_ratio", "Progress of running jobs (0-1)", ["kind"], registry=r
+        )
+        self.files = Gauge(f"{PREFIX}_files", "Files indexed", registry=r)
+        self.users = Gauge(f"{PREFIX}_users", "Users known", registry=r)
+        r.register(_CacheCollector())
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def sample(self, name: str, labels: dict[str, str] | None = None) -> float:
+        """One sample's value (0 when absent): for the alert rules and the tests."""
+        value = self.registry.get_sample_value(name, labels or {})
+        return float(value) if value is not None else 0.0
+
+    def observe_request(
+        self, handler: str, outcome: str, seconds: float, code: str | None = None
+    ) -> None:
+        self.requests.labels(handler, outcome).inc()
+        self.request_seconds.labels(handler).observe(seconds)
+        if code is not None and outcome in ("error", "telegram_error"):
+            self.errors.labels(code).inc()
+
+    def observe_telegram(self, method: str, seconds: float, flood_wait: float = 0.0) -> None:
+        self.telegram_calls.labels(method).inc()
+        self.telegram_seconds.labels(method).observe(seconds)
+        if flood_wait:
+            self.flood_wait_seconds.labels(method).inc(flood_wait)
+
+
+class _CacheCollector(Collector):
+    """Every in-memory cache's counters, read when scraped."""
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        stats = get_all_cache_stats()
+        families: dict[str, tuple[type, str, Callable[..., float]]] = {
+            "hits": (CounterMetricFamily, "Cache hits", lambda s: s.hits),
+            "misses": (CounterMetricFamily, "Cache misses", lambda s: s.misses),
+            "evictions": (CounterMetricFamily, "Cache evictions", lambda s: s.evictions),
+            "expirations": (CounterMetricFamily, "Cache expirations", lambda s: s.expirations),
+            "size": (GaugeMetricFamily, "Entries in the cache", lambda s: s.size),
+        }
+        for suffix, (kind, doc, read) in families.items():
+            family = kind(f"{PREFIX}_cache_{suffix}", doc, labels=["cache"])
+            for name, stat in sorted(stats.items()):
+                family.add_metric([name], float(read(stat)))
+            yield family
