@@ -4,21 +4,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKED := bot.py app core handlers repositories
 
-.PHONY: run test lint bench simulate clean
+.PHONY: run test lint bench simulate clean lock
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstall whenever the dependency list changes.
-$(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+# Reinstall whenever the dependency list changes; requirements.lock pins every version.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install --quiet -c requirements.lock -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $@ $(VENV)/.installed
+
+# After changing the dependencies in pyproject.toml: pin what they resolve to now.
+lock: $(VENV)/.installed-dev
+	{ sed -n '1,3p' requirements.lock; $(PY) -m pip freeze --exclude-editable | grep -v '^filesearch'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 run: $(VENV)/.installed
 	$(PY) bot.py

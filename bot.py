@@ -19,6 +19,7 @@ from app import (
     build_database,
     build_telegram_client,
     import_files,
+    migrate_database,
     rebuild_search_index,
 )
 from core.config import (
@@ -127,11 +128,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["run", "simulate", "reindex", "import"],
+        choices=["run", "simulate", "reindex", "import", "migrate"],
         default="run",
         help="run (default): the bot; simulate: the real bot on a Telegram double, no token "
         "needed; reindex: rebuild the search index in DATA_DIR/search from the database; "
-        "import: copy the files of an EvaMaria-family bot's database (--from-uri, --from-db)",
+        "import: copy the files of an EvaMaria-family bot's database (--from-uri, --from-db); "
+        "migrate: the database schema (--status, --up, --dry-run)",
+    )
+    parser.add_argument(
+        "--status", action="store_true", help="migrate: show the schema version (the default)"
+    )
+    parser.add_argument(
+        "--up", action="store_true", help="migrate: upgrade the database to this bot's schema"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="migrate --up: say what would run, change nothing"
     )
     parser.add_argument("--from-uri", metavar="URI", help="import: the other bot's DATABASE_URI")
     parser.add_argument("--from-db", metavar="NAME", help="import: its database name")
@@ -271,6 +282,30 @@ def _import_summary(report: ImportReport) -> str:
     return "\n".join(lines)
 
 
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """`python bot.py migrate [--status | --up] [--dry-run]`."""
+    apply = args.up and not args.dry_run
+    try:
+        plan = asyncio.run(migrate_database(settings, apply=apply))
+    except AppError as exc:
+        log.error("migrate_failed", reason=str(exc), code=exc.code.value)  # noqa: TRY400
+        return EXIT_UNHEALTHY
+    found = f"v{plan.found}" if plan.found is not None else "none yet (a new database)"
+    print(f"Schema in the database: {found}; this bot: v{plan.expected}.")
+    if not plan.pending:
+        print("Nothing to migrate.")
+        return EXIT_OK
+    for version, what in plan.pending:
+        print(f"  pending: v{version} — {what}")
+    if not args.up:
+        print("Run `python bot.py migrate --up` to migrate (the bot also does it when it starts).")
+    elif args.dry_run:
+        print("Dry run: nothing was changed.")
+    else:
+        print(f"Migrated to v{plan.expected}.")
+    return EXIT_OK
+
+
 def _simulate(settings: Settings) -> int:
     from core.testing.simulate import run_simulation  # noqa: PLC0415 - test kit, on demand
 
@@ -303,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "simulate": lambda: _simulate(settings),
         "reindex": lambda: _reindex(settings),
         "import": lambda: _import(settings, args),
+        "migrate": lambda: _migrate(settings, args),
     }
     if args.command in commands:
         return commands[args.command]()

@@ -11,6 +11,7 @@ from app.build import (
     build_database,
     build_telegram_client,
     import_files,
+    migrate_database,
     rebuild_search_index,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "build_database",
     "build_telegram_client",
     "import_files",
+    "migrate_database",
     "rebuild_search_index",
 ]

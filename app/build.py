@@ -32,6 +32,7 @@ from core.services.callbacks import CallbackCodec
 from core.services.channel_index import ChannelIndexer
 from core.services.channels import ChannelDirectory
 from core.services.delivery import DeliveryService
+from core.services.flags import FlagService, parse_defaults
 from core.services.groups import GroupService
 from core.services.importer import Importer, ImportProgress, ImportReport
 from core.services.indexing import IndexingService
@@ -66,6 +67,7 @@ from repositories.chats import MongoChatRepository
 from repositories.daily import MongoDailyCounterRepository
 from repositories.deletions import MongoDeletionRepository
 from repositories.files import MongoFileRepository
+from repositories.flags import MongoFlagRepository
 from repositories.foreign import MongoSourceFiles
 from repositories.instances import MongoInstanceRepository
 from repositories.jobs import MongoJobRepository
@@ -83,6 +85,7 @@ __all__ = [
     "build_database",
     "build_telegram_client",
     "import_files",
+    "migrate_database",
     "rebuild_search_index",
 ]
 
@@ -133,6 +136,7 @@ class App:
             await self.lease.acquire(force=self.force_restart)
             self.tasks.append(asyncio.create_task(self.lease.run()))
         await self.services.callbacks.load()
+        await self.services.flags.load()
         await self.services.channels.load()
         search_index = self.services.search.index
         await search_index.start()
@@ -158,6 +162,7 @@ class App:
         self.tasks.append(asyncio.create_task(self.services.channel_index.run()))
         self.tasks.append(asyncio.create_task(self.services.broadcasts.run()))
         self.tasks.append(asyncio.create_task(self.services.batches.run()))
+        self.tasks.append(asyncio.create_task(self.services.flags.run()))
         self.tasks.append(asyncio.create_task(self.services.plans.run(PLAN_SWEEP_SECONDS)))
         self.tasks.append(
             asyncio.create_task(self.ops.monitor(self.health, self._gauges, self._jobs_report))
@@ -322,6 +327,38 @@ async def rebuild_search_index(settings: Settings) -> None:
         await search_index.close()
     finally:
         await database.close()
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationPlan:
+    found: int | None  # the database's schema version (None: a new database)
+    expected: int  # this bot's
+    pending: tuple[tuple[int, str], ...]  # (version, what its migration does), in order
+
+
+async def migrate_database(settings: Settings, *, apply: bool) -> MigrationPlan:
+    """`python bot.py migrate`: the schema version and the migrations still to run; with
+    `apply`, run them (what the bot's start-up does anyway, before it serves anyone)."""
+    database = build_database(settings)
+    try:
+        await database.start()
+        status = await database.schema_status()
+        pending: tuple[tuple[int, str], ...] = ()
+        if status.found is not None and status.found < status.expected:
+            pending = tuple(
+                (version, _summary(MIGRATIONS.get(version)))
+                for version in range(status.found + 1, status.expected + 1)
+            )
+        if apply:
+            await database.prepare(ALL_INDEXES, MIGRATIONS)
+        return MigrationPlan(status.found, status.expected, pending)
+    finally:
+        await database.close()
+
+
+def _summary(migration: object) -> str:
+    doc = getattr(migration, "__doc__", None) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else "records the new version"
 
 
 class ImportSourceError(Exception):
@@ -594,6 +631,13 @@ def build_app(
         links=LinkService(MongoLinkRepository(database), files, clock),
         log_channel=log_channel,
         traces=traces,
+        flags=FlagService(
+            MongoFlagRepository(database),
+            clock,
+            defaults=parse_defaults(settings.flags),
+            admins=frozenset(settings.admins),
+            users=user_service.get,
+        ),
         batches=BatchDeliveries(
             MongoJobRepository(database),
             files,

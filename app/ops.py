@@ -4,6 +4,7 @@ errors and from the threshold rules), the live `/health` and the HTTP server."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,7 @@ from repositories.mongo import Database
 __all__ = ["MONITOR_SECONDS", "Ops"]
 
 log = get_logger("bot")
+_STDLIB_LOG = logging.getLogger("bot")
 
 Health = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 Gauges = Callable[[], Awaitable[tuple[int, int]]]
@@ -66,8 +68,10 @@ class Ops:
         )
         for call in trace.calls:
             if call.kind == "db":
-                self.metrics.db_seconds.labels(call.name).observe(call.ms / 1000)
+                self.metrics.observe_db(call.name, call.ms / 1000)
         self.traces.add(trace)
+        if not _STDLIB_LOG.isEnabledFor(logging.INFO):  # skip building a line nobody keeps
+            return
         log.info(
             "update_handled",
             update=trace.update,

@@ -125,6 +125,15 @@ class Settings(BaseSettings):
     trace_store_size: int = Field(default=200, ge=10, le=100_000)
     alert_chat: int | None = None
     alerts_per_hour: int = Field(default=20, ge=1, le=1000)
+    flags: str = ""  # feature flag defaults: "send_all=50%,typo_tolerance=off"
+
+    @field_validator("flags")
+    @classmethod
+    def _known_flags(cls, value: str) -> str:
+        from core.services.flags import parse_defaults  # noqa: PLC0415 - no import cycle
+
+        parse_defaults(value)  # ValueError: an unknown flag or value, reported like the rest
+        return value
 
     @model_validator(mode="after")
     def _platform_port(self) -> Settings:

@@ -5,6 +5,7 @@ FloodWait seconds, caches, jobs, files and users."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -63,6 +64,9 @@ class Metrics:
         self.files = Gauge(f"{PREFIX}_files", "Files indexed", registry=r)
         self.users = Gauge(f"{PREFIX}_users", "Users known", registry=r)
         r.register(_CacheCollector())
+        self._request_children: dict[tuple[str, str], Any] = {}
+        self._latency_children: dict[str, Any] = {}
+        self._db_children: dict[str, Any] = {}
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -75,10 +79,25 @@ class Metrics:
     def observe_request(
         self, handler: str, outcome: str, seconds: float, code: str | None = None
     ) -> None:
-        self.requests.labels(handler, outcome).inc()
-        self.request_seconds.labels(handler).observe(seconds)
+        # The labelled children are looked up once and kept: `labels()` costs microseconds,
+        # and this runs for every update.
+        key = (handler, outcome)
+        counter = self._request_children.get(key)
+        if counter is None:
+            counter = self._request_children[key] = self.requests.labels(handler, outcome)
+        counter.inc()
+        histogram = self._latency_children.get(handler)
+        if histogram is None:
+            histogram = self._latency_children[handler] = self.request_seconds.labels(handler)
+        histogram.observe(seconds)
         if code is not None and outcome in ("error", "telegram_error"):
             self.errors.labels(code).inc()
+
+    def observe_db(self, operation: str, seconds: float) -> None:
+        child = self._db_children.get(operation)
+        if child is None:
+            child = self._db_children[operation] = self.db_seconds.labels(operation)
+        child.observe(seconds)
 
     def observe_telegram(self, method: str, seconds: float, flood_wait: float = 0.0) -> None:
         self.telegram_calls.labels(method).inc()

@@ -15,6 +15,7 @@ from core.cache.enhanced_cache import get_all_cache_stats
 from core.logging import get_logger
 from core.search.query import parse_query
 from core.services import Services
+from core.services.flags import FLAGS, GROUPS, KINDS, Flag, apply
 from core.utils.errors import AccessError
 from core.utils.validators import Validators
 from handlers import log_views, views
@@ -30,6 +31,8 @@ __all__ = [
     "make_on_delete",
     "make_on_delete_button",
     "make_on_deleteall",
+    "make_on_flag",
+    "make_on_flags",
     "make_on_leave",
     "make_on_stats",
     "make_on_users",
@@ -182,6 +185,10 @@ def make_on_debug_last(services: Services) -> Callback:
     was shown), with ENABLE_DEBUG_CMD."""
 
     async def on_debug_last(_client: Client, message: Message) -> None:
+        admin = message.from_user.id if message.from_user else None
+        if not await services.flags.enabled("debug_command", admin, "private"):
+            await message.reply_text(views.UNKNOWN_COMMAND)
+            return
         args = (message.command or [])[1:]
         arg = args[0] if args else "5"
         if arg.isdigit():
@@ -195,3 +202,58 @@ def make_on_debug_last(services: Services) -> Callback:
         await message.reply_text(views.trace_text(found))
 
     return services.guards.admin_only(on_debug_last)
+
+
+def make_on_flags(services: Services) -> Callback:
+    """`/flags`: every feature flag and how it is set."""
+
+    async def on_flags(_client: Client, message: Message) -> None:
+        await message.reply_text(views.flags_text(services.flags.all()))
+
+    return services.guards.admin_only(on_flags)
+
+
+def make_on_flag(services: Services) -> Callback:
+    """`/flag <name> on|off|<n>%|groups=…|chats=…|exclude=…|include=…`."""
+
+    async def on_flag(_client: Client, message: Message) -> None:
+        args = (message.command or [])[1:]
+        name = args[0].lower() if args else ""
+        if name not in FLAGS or len(args) != 2:  # noqa: PLR2004 - name, value
+            await message.reply_text(views.FLAG_USAGE)
+            return
+        changes = flag_changes(services.flags.get(name), args[1])
+        if isinstance(changes, str):
+            await message.reply_text(f"{views.escape(changes)}\n\n{views.FLAG_USAGE}")
+            return
+        by = message.from_user.id if message.from_user else 0
+        flag = await services.flags.set(name, changes, by)
+        audit(services, message.from_user, f"flag {name}: {views.escape(flag.describe())}")
+        await message.reply_text(f"🚩 {name}: {views.escape(flag.describe())}")
+
+    return services.guards.admin_only(on_flag)
+
+
+def flag_changes(flag: Flag, value: str) -> dict[str, object] | str:
+    """What `/flag <name> <value>` changes; a text saying what is wrong."""
+    key, _, rest = value.partition("=")
+    items = [v for v in rest.replace(",", " ").split() if v]
+    if not rest:
+        try:
+            changed = apply(flag, value)
+        except ValueError as exc:
+            return str(exc)
+        return {"enabled": changed.enabled, "rollout": changed.rollout}
+    if key == "groups" and items and set(items) <= set(GROUPS):
+        return {"groups": frozenset(items)}
+    if key == "chats" and items and set(items) <= set(KINDS):
+        return {"chat_types": frozenset(items)}
+    if key in ("exclude", "include") and items and all(_is_chat_id(i) for i in items):
+        ids = {int(i) for i in items}
+        excluded = flag.excluded_chats | ids if key == "exclude" else flag.excluded_chats - ids
+        return {"excluded_chats": frozenset(excluded)}
+    return f"I don't understand {value!r}"
+
+
+def _is_chat_id(text: str) -> bool:
+    return text.lstrip("-").isdigit()

@@ -80,6 +80,7 @@ def make_on_group_text(services: Services) -> Callback:
         if not is_search_candidate(message, client.me.id if client.me else None):
             return
         title = message.chat.title or ""
+        user_id = message.from_user.id if message.from_user else None
         settings = await services.groups.settings(message.chat.id, title, _kind(message))
         if not settings.autofilter:
             return
@@ -87,7 +88,13 @@ def make_on_group_text(services: Services) -> Callback:
         if not checked.ok or checked.value is None:
             return
         try:
-            page = await services.search.search(checked.value, suggest=settings.suggest)
+            page = await services.search.search(
+                checked.value,
+                suggest=settings.suggest,
+                typos=await services.flags.enabled(
+                    "typo_tolerance", user_id, "group", message.chat.id
+                ),
+            )
         except SearchUnavailableError:  # a group is not told about every line while rebuilding
             log.info("group_search_skipped", reason="search index being rebuilt")
             return
@@ -112,7 +119,14 @@ def make_on_group_text(services: Services) -> Callback:
             sent = await message.reply_text(
                 views.results_text(page),
                 reply_markup=views.results_keyboard(
-                    page, token, services.callbacks.encode, suggestions, bot_username=username
+                    page,
+                    token,
+                    services.callbacks.encode,
+                    suggestions,
+                    bot_username=username,
+                    send_all=await services.flags.enabled(
+                        "send_all", user_id, "group", message.chat.id
+                    ),
                 ),
             )
         if settings.autodelete and sent is not None:

@@ -68,7 +68,11 @@ def make_on_inline(services: Services) -> Callback:
             return
         number = Validators.page_number(query.offset)
         page = await services.search.search(
-            checked.value, page=number, page_size=PAGE_SIZE, prefix=True
+            checked.value,
+            page=number,
+            page_size=PAGE_SIZE,
+            prefix=True,
+            typos=await services.flags.enabled("typo_tolerance", user_id, "inline"),
         )
         records = await services.delivery.visible(user_id, page.items)
         personal = (

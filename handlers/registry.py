@@ -89,6 +89,8 @@ def register_handlers(
         ("chats", admin.make_on_chats),
         ("leave", admin.make_on_leave),
         ("delete", admin.make_on_delete),
+        ("flags", admin.make_on_flags),
+        ("flag", admin.make_on_flag),
         ("deleteall", admin.make_on_deleteall),
         ("ban", members.make_on_ban),
         ("unban", members.make_on_unban),

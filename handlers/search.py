@@ -28,13 +28,20 @@ def make_on_private_text(services: Services) -> Callback:
         if not checked.ok or checked.value is None:
             await message.reply_text(views.bad_query_text(checked.message))
             return
-        shown = await services.search.search_to_show(checked.value)
+        user_id = message.from_user.id if message.from_user else None
+        flags = services.flags
+        typos = await flags.enabled("typo_tolerance", user_id, "private")
+        shown = await services.search.search_to_show(checked.value, typos=typos)
         if message.from_user is not None:
             await services.users.searched(message.from_user.id)
         await message.reply_text(
             views.results_text(shown.page),
             reply_markup=views.results_keyboard(
-                shown.page, shown.token, services.callbacks.encode, shown.suggestions
+                shown.page,
+                shown.token,
+                services.callbacks.encode,
+                shown.suggestions,
+                send_all=await flags.enabled("send_all", user_id, "private"),
             ),
         )
 
@@ -51,11 +58,18 @@ def make_on_page_button(services: Services) -> CallbackRoute:
         token = fields[0] if fields else ""
         number = Validators.page_number(fields[1]) if fields[1:] else 1
         kind = views.KIND_BY_CODE.get(fields[2]) if fields[2:] else None
-        page = await services.search.page_for_token(token, max(1, number), kind=kind)
+        in_group = (
+            query.message is not None
+            and query.message.chat is not None
+            and query.message.chat.type in GROUP_TYPES
+        )
+        chat = "group" if in_group else "private"
+        user_id = query.from_user.id
+        typos = await services.flags.enabled("typo_tolerance", user_id, chat)
+        page = await services.search.page_for_token(token, max(1, number), kind=kind, typos=typos)
         if page is None or query.message is None:
             await query.answer(views.STALE_SEARCH, show_alert=True)
             return
-        in_group = query.message.chat is not None and query.message.chat.type in GROUP_TYPES
         await query.message.edit_text(
             views.results_text(page),
             reply_markup=views.results_keyboard(
@@ -63,6 +77,7 @@ def make_on_page_button(services: Services) -> CallbackRoute:
                 token,
                 services.callbacks.encode,
                 bot_username=bot_username(client) if in_group else None,
+                send_all=await services.flags.enabled("send_all", user_id, chat),
             ),
         )
         await query.answer()

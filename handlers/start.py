@@ -62,7 +62,12 @@ async def _deep_link(client: Client, services: Services, message: Message, paylo
         else:
             await message.reply_text(
                 views.results_text(page),
-                reply_markup=views.results_keyboard(page, rest, services.callbacks.encode),
+                reply_markup=views.results_keyboard(
+                    page,
+                    rest,
+                    services.callbacks.encode,
+                    send_all=await services.flags.enabled("send_all", user_id, "private"),
+                ),
             )
     elif f"{kind}_" == views.SEND_ALL_PREFIX and len(rest) > SEARCH_TOKEN_LENGTH:
         token, place = rest[:SEARCH_TOKEN_LENGTH], rest[SEARCH_TOKEN_LENGTH + 1 :]

@@ -14,6 +14,7 @@ from core.models import FileRecord
 from core.search.normalize import strip_extension
 from core.services.channel_index import IndexProgress
 from core.services.channels import ChannelSummary
+from core.services.flags import FLAGS, Flag
 from core.services.search import SearchPage
 from core.services.stats import BotStats
 from core.services.subscription import ChannelLink
@@ -128,6 +129,8 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("banned", "Banned users"),
     ("premium", "Premium plans: add, remove, list"),
     ("broadcast", "Send a message to every user or group"),
+    ("flags", "Feature flags and their rollout"),
+    ("flag", "Change a feature flag"),
     ("delete", "Delete the files matching a query"),
     ("deleteall", "Delete every file (asks for a word)"),
     ("link", "Share link to a file (reply to it)"),
@@ -324,6 +327,7 @@ def results_keyboard(
     suggestions: Sequence[tuple[str, str]] = (),
     *,
     bot_username: str | None = None,
+    send_all: bool = True,
 ) -> InlineKeyboardMarkup | None:
     """One button per file, then type filters when results mix types, then Prev / x of y /
     Next; or "did you mean" buttons (text, token).
@@ -332,7 +336,7 @@ def results_keyboard(
     """
     code = KIND_CODES.get(page.kind or "", "")
     rows = [[_file_button(f, encode, bot_username)] for f in page.items]
-    if len(page.items) >= SEND_ALL_FROM:
+    if send_all and len(page.items) >= SEND_ALL_FROM:
         label = f"📥 Send all {len(page.items)}"
         rows.append(
             [
@@ -776,3 +780,23 @@ def trace_not_found_text(ref: str, kept: int) -> str:
         f"No trace {escape(ref)} among the last {kept} requests (only the newest are kept: "
         "TRACE_STORE_SIZE)."
     )
+
+
+# --- feature flags --------------------------------------------------------------------------------
+
+FLAG_USAGE = (
+    "Usage: <code>/flag &lt;name&gt; &lt;value&gt;</code>, the value one of: <code>on</code>, "
+    "<code>off</code>, <code>10%</code> (a stable share of users), "
+    "<code>groups=admins,premium,free</code>, <code>chats=private,group,inline</code>, "
+    "<code>exclude=-1001234567890</code>, <code>include=-1001234567890</code>.\n"
+    "Example: <code>/flag send_all 25%</code> · the flags: /flags"
+)
+
+
+def flags_text(flags: Sequence[Flag]) -> str:
+    lines = ["<b>Feature flags</b>"]
+    for flag in flags:
+        lines.append(f"<code>{flag.name}</code> — {escape(flag.describe())}")
+        lines.append(f"   {escape(FLAGS[flag.name])}")
+    lines.append("\nChange one with <code>/flag &lt;name&gt; on|off|10%</code>.")
+    return "\n".join(lines)

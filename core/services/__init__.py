@@ -11,6 +11,7 @@ from core.services.callbacks import CallbackCodec
 from core.services.channel_index import ChannelIndexer
 from core.services.channels import ChannelDirectory
 from core.services.delivery import DeliveryService
+from core.services.flags import FlagService
 from core.services.groups import GroupService
 from core.services.indexing import IndexingService
 from core.services.links import LinkService
@@ -52,3 +53,4 @@ class Services:
     broadcasts: Broadcaster
     batches: BatchDeliveries
     traces: TraceStore
+    flags: FlagService

@@ -156,12 +156,14 @@ class SearchService:
         page_size: int = 10,
         prefix: bool = False,
         suggest: bool = True,
+        typos: bool = True,
     ) -> SearchPage:
         """One page of results for a (validated) query text; `suggest=False` skips "did you
-        mean" (group chatter that matches nothing is answered with silence anyway)."""
+        mean" (group chatter that matches nothing is answered with silence anyway);
+        `typos=False` leaves typo matches out (the `typo_tolerance` flag)."""
         began = time.perf_counter()
         parsed = parse_query(text, prefix=prefix)
-        result = await self.search_parsed(parsed, page, page_size, suggest=suggest)
+        result = await self.search_parsed(parsed, page, page_size, suggest=suggest, typos=typos)
         if self.on_timing is not None:
             self.on_timing(time.perf_counter() - began)
         return replace(result, text=text)
@@ -174,12 +176,14 @@ class SearchService:
         *,
         kind: str | None = None,
         suggest: bool = True,
+        typos: bool = True,
     ) -> SearchPage:
         """Pages are addressed by (query key, type filter, page number): recomputed from the
         cache or the database, so the same page comes back after a restart."""
         if query.empty:
             return SearchPage(query, (), 1, page_size, 0, capped=False, kinds={}, text="")
-        ranked = await self._results.get_or_load(query.key, lambda: self._rank(query))
+        key = query.key if typos else f"{query.key}\x00exact"
+        ranked = await self._results.get_or_load(key, lambda: self._rank(query, typos=typos))
         ids = ranked.only(kind) if kind else ranked.ids
         total = len(ids) if kind else ranked.total
         start = (page - 1) * page_size
@@ -213,17 +217,23 @@ class SearchService:
         await self._searches.remember(token, query.key, display, self._clock.now())
         return token
 
-    async def search_to_show(self, text: str) -> ShownSearch:
+    async def search_to_show(self, text: str, *, typos: bool = True) -> ShownSearch:
         """Page 1 for a query typed in a chat, with durable tokens for it and its suggestions
         (what page and "did you mean" buttons carry)."""
-        page = await self.search(text)
+        page = await self.search(text, typos=typos)
         token = await self.remember(page.query, text)
         # A list comprehension may await; a generator expression would become async.
         suggestions = [(s, await self.remember(parse_query(s), s)) for s in page.suggestions]
         return ShownSearch(page, token, tuple(suggestions))
 
     async def page_for_token(
-        self, token: str, page: int, page_size: int = 10, *, kind: str | None = None
+        self,
+        token: str,
+        page: int,
+        page_size: int = 10,
+        *,
+        kind: str | None = None,
+        typos: bool = True,
     ) -> SearchPage | None:
         """The page of a remembered query; None when the token is unknown."""
         if self._searches is None:
@@ -232,7 +242,9 @@ class SearchService:
         if found is None:
             return None
         key, text = found
-        result = await self.search_parsed(ParsedQuery.from_key(key), page, page_size, kind=kind)
+        result = await self.search_parsed(
+            ParsedQuery.from_key(key), page, page_size, kind=kind, typos=typos
+        )
         return replace(result, text=text)
 
     async def exact_matches(self, text: str, limit: int = RESULT_CAP) -> list[FileRecord]:
@@ -257,7 +269,7 @@ class SearchService:
         found = await self._searches.key(token)
         return found[1] if found is not None else None
 
-    async def _rank(self, query: ParsedQuery) -> _Ranked:
+    async def _rank(self, query: ParsedQuery, *, typos: bool = True) -> _Ranked:
         """Every variant's exact matches, then the files that match within the typo distance
         (ranked below them), all read from the index: no database round trip."""
         if not self.index.ready:
@@ -271,13 +283,17 @@ class SearchService:
             # fewer than a page of files was found: those passes cost 1-3 ms each at a million
             # files and, past a page, add only files ranked below the others.
             room = RESULT_CAP if n == 0 or len(exact) + len(near) < TYPO_VARIANTS_BELOW else 0
+            room = room if typos else 0
             hits = await self.index.search(
                 terms, prefix=query.prefix, filters=filters, limit=SCAN_CAP, fuzzy_limit=room
             )
             if hits is None:
                 raise SearchUnavailableError(self.index.rebuilt_files)
             for hit in hits:
-                (exact if hit.exact else near).setdefault(hit.id, hit)
+                if hit.exact:
+                    exact.setdefault(hit.id, hit)
+                elif typos:
+                    near.setdefault(hit.id, hit)
         fuzzy = [h for i, h in near.items() if i not in exact]
         ordered = rank(list(exact.values()), query) + rank(fuzzy, query)
         capped = len(ordered) > RESULT_CAP

@@ -280,3 +280,30 @@ def test_reindex_without_a_database_is_one_line_and_exit_1(tmp_path: Path) -> No
     assert "cannot reach 127.0.0.1:1" in result.stderr
     assert "Traceback" not in result.stderr
     assert "pa55w0rd" not in result.stderr
+
+
+async def test_migrate_shows_runs_and_dry_runs_the_schema_migrations(
+    tmp_path: Path, mongo_uri: str
+) -> None:
+    from tests.e2e.test_schema_migration import write_v1  # noqa: PLC0415 - its fixture
+
+    name = f"cli_migrate_{os.getpid()}"
+    await write_v1(mongo_uri, name)
+    env = {"DATABASE_URI": mongo_uri, "DATABASE_NAME": name}
+    try:
+        status = await asyncio.to_thread(run_bot, tmp_path, "migrate", **env)
+        assert status.returncode == 0, status.stderr
+        assert "Schema in the database: v1; this bot: v2." in status.stdout
+        assert "pending: v2 — v1 → v2: lean file documents." in status.stdout
+        dry = await asyncio.to_thread(run_bot, tmp_path, "migrate", "--up", "--dry-run", **env)
+        assert "Dry run: nothing was changed." in dry.stdout
+        up = await asyncio.to_thread(run_bot, tmp_path, "migrate", "--up", **env)
+        assert up.returncode == 0, up.stderr
+        assert "Migrated to v2." in up.stdout
+        again = await asyncio.to_thread(run_bot, tmp_path, "migrate", "--status", **env)
+        assert "Schema in the database: v2; this bot: v2.\nNothing to migrate." in again.stdout
+    finally:
+        database = Database(mongo_uri, name)
+        await database.start()
+        await database.drop()
+        await database.close()

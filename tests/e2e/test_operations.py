@@ -169,3 +169,28 @@ async def test_a_second_instance_with_the_same_token_refuses_and_force_restart_t
             assert lease.lost.is_set()
             assert any(e["event"] == "instance_replaced" for e in logs)
             assert await first.running.wait_until_stopped(asyncio.Event())
+
+
+async def test_flags_switch_features_for_users_and_persist(bot: BotHarness) -> None:
+    admin = bot.user(1, "Admin")
+    alice = bot.user(1001, "Alice")
+    movies = bot.channel("Movies")
+    for name in ("Heat.1995.mkv", "Heat.1995.720p.mkv", "Heat.1995.2160p.mkv"):
+        await movies.post_video(name)
+    listing = (await admin.send("/flags"))[-1].text
+    assert "typo_tolerance — on · 100 % · admins, premium, free · private, group, inline" in listing
+    assert (await alice.send("haet"))[-1].button("Heat 1995")  # a typo still finds it
+    assert "📥 Send all 3" in [b.text for b in (await alice.send("heat"))[-1].all_buttons]
+    assert (await admin.send("/flag typo_tolerance off"))[-1].text.startswith(
+        "🚩 typo_tolerance: off"
+    )
+    await admin.send("/flag send_all groups=admins")
+    await bot.restart()
+    assert "Heat" not in (await alice.send("haet"))[-1].text  # no typo matches any more
+    labels = [b.text for b in (await alice.send("heat"))[-1].all_buttons]
+    assert not any("Send all" in label for label in labels)
+    admin_labels = [b.text for b in (await admin.send("heat"))[-1].all_buttons]
+    assert "📥 Send all 3" in admin_labels
+    bad = (await admin.send("/flag send_all sometimes"))[-1].text
+    assert bad.startswith("'sometimes': use on, off or a percentage like 10%")
+    assert (await admin.send("/flag nosuch on"))[-1].text.startswith("Usage: /flag")

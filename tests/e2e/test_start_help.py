@@ -97,6 +97,8 @@ async def test_command_menu_is_set_at_startup(mongo_uri: str) -> None:
             "banned",
             "premium",
             "broadcast",
+            "flags",
+            "flag",
             "delete",
             "deleteall",
             "link",

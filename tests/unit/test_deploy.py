@@ -1,0 +1,94 @@
+"""The deployment files: what they copy exists, what they run is a command `bot.py` accepts,
+and `docker build` works where Docker is available."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot import _parser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _instructions(name: str) -> list[tuple[str, str]]:
+    """(instruction, arguments) of a Dockerfile, continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text("utf-8").replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines()]
+    found = [tuple(line.split(maxsplit=1)) for line in lines if line and not line.startswith("#")]
+    return [(i.upper(), rest) for i, rest in found if i.upper() == name]  # type: ignore[misc]
+
+
+def test_the_dockerfile_copies_what_exists_and_runs_as_a_user() -> None:
+    copies = _instructions("COPY")
+    assert copies
+    for _, rest in copies:
+        *sources, _target = rest.split()
+        for source in sources:
+            assert (ROOT / source).exists(), source
+    assert _instructions("USER") == [("USER", "bot")]
+
+
+def _command(rest: str) -> list[str]:
+    if rest.startswith("["):
+        return [part.strip().strip('"') for part in rest.strip("[]").split(",")]
+    return shlex.split(rest)
+
+
+def test_the_dockerfile_commands_are_commands_the_bot_accepts() -> None:
+    (cmd,) = _instructions("CMD")
+    argv = _command(cmd[1])
+    assert argv[:2] == ["python", "bot.py"]
+    _parser().parse_args(argv[2:])
+    (health,) = _instructions("HEALTHCHECK")
+    check = _command(health[1].split("CMD", 1)[1].strip())
+    assert check[:2] == ["python", "bot.py"]
+    assert _parser().parse_args(check[2:]).health_check
+
+
+def test_the_systemd_unit_and_compose_file_run_the_bot() -> None:
+    unit = (ROOT / "deploy" / "systemd" / "filesearch-bot.service").read_text("utf-8")
+    assert "ExecStart=/opt/filesearch-bot/.venv/bin/python bot.py" in unit
+    assert "Restart=on-failure" in unit
+    assert "EnvironmentFile=" in unit
+    compose = (ROOT / "docker-compose.yml").read_text("utf-8")
+    assert "build: ." in compose
+    assert "DATABASE_URI: mongodb://mongo:27017" in compose
+    assert (ROOT / ".env.example").exists()
+
+
+def test_the_lock_file_pins_every_dependency() -> None:
+    lock = (ROOT / "requirements.lock").read_text("utf-8")
+    pinned = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in lock.splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    for name in ("kurigram", "motor", "tantivy", "aiohttp", "prometheus-client", "pytest"):
+        assert name in pinned, name
+
+
+def _docker_can_build() -> bool:
+    """Docker with a running daemon and the base image at hand (no registry here)."""
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(
+        ["docker", "image", "inspect", "python:3.11-slim"],  # noqa: S607
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _docker_can_build(), reason="no Docker daemon with python:3.11-slim here")
+def test_the_image_builds() -> None:  # pragma: no cover - needs Docker and the base image
+    subprocess.run(
+        ["docker", "build", "-t", "filesearch-bot:test", str(ROOT)],  # noqa: S607
+        check=True,
+        timeout=1800,
+    )
