@@ -11,8 +11,8 @@ their group messages).
 from __future__ import annotations
 
 from pyrogram import Client
-from pyrogram.enums import ChatType
-from pyrogram.types import CallbackQuery, Message
+from pyrogram.enums import ChatMemberStatus, ChatType
+from pyrogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from core.logging import get_logger
 from core.search.query import parse_query
@@ -21,7 +21,7 @@ from core.services.search import RESULTS_PREFIX
 from core.utils.errors import SearchUnavailableError
 from core.utils.validators import Validators
 from handlers import group_views as gv
-from handlers import views
+from handlers import log_views, views
 from handlers.callbacks import STALE_BUTTON, CallbackRoute
 from handlers.common import bot_username
 from handlers.middleware import Callback
@@ -32,6 +32,7 @@ __all__ = [
     "addressed",
     "is_search_candidate",
     "make_on_autofilter",
+    "make_on_bot_membership",
     "make_on_group_text",
     "make_on_new_members",
     "make_on_settings",
@@ -228,3 +229,23 @@ def make_on_new_members(services: Services) -> Callback:
             await message.reply_text(gv.welcome_text(names, bot_username(client)))
 
     return on_new_members
+
+
+def make_on_bot_membership(services: Services) -> Callback:
+    """The bot was removed from a group (or left it): recorded, and the log channel told."""
+
+    async def on_bot_membership(client: Client, update: ChatMemberUpdated) -> None:
+        own_id = client.me.id if client.me else None
+        old, new = update.old_chat_member, update.new_chat_member
+        either = new or old
+        member = either.user if either is not None else None
+        chat_id = update.chat.id if update.chat is not None else None
+        if member is None or member.id != own_id or chat_id is None:
+            return
+        gone = new is None or new.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
+        if gone and old is not None:
+            title = update.chat.title or str(chat_id)
+            await services.groups.left(chat_id)
+            services.log_channel.post(log_views.log_removed_from_group(title, chat_id))
+
+    return on_bot_membership

@@ -12,6 +12,7 @@ __all__ = [
     "log_left_group",
     "log_new_group",
     "log_new_user",
+    "log_removed_from_group",
     "log_started",
     "log_stopping",
 ]
@@ -40,6 +41,10 @@ def log_new_group(chat: ChatRecord) -> str:
 
 def log_left_group(title: str, chat_id: int) -> str:
     return f"👋 Left group: {escape(title)} (<code>{chat_id}</code>)"
+
+
+def log_removed_from_group(title: str, chat_id: int) -> str:
+    return f"🚪 Removed from group: {escape(title)} (<code>{chat_id}</code>)"
 
 
 def log_action(admin: TelegramUser | None, what: str) -> str:

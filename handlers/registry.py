@@ -6,6 +6,7 @@ from pyrogram import Client, filters
 from pyrogram.handlers import (
     CallbackQueryHandler,
     ChatJoinRequestHandler,
+    ChatMemberUpdatedHandler,
     DeletedMessagesHandler,
     EditedMessageHandler,
     InlineQueryHandler,
@@ -192,6 +193,11 @@ def register_handlers(
         "bj": broadcast.make_on_broadcast_cancel(services),
     }
     client.add_handler(CallbackQueryHandler(wrap(make_on_callback(services, routes))))
+
+    # Group 0: the bot removed from a group (the log channel hears of it).
+    client.add_handler(
+        ChatMemberUpdatedHandler(wrap(groups.make_on_bot_membership(services), record_user=False))
+    )
 
     # Group 0: `@bot title` in any chat.
     client.add_handler(InlineQueryHandler(wrap(inline.make_on_inline(services))))

@@ -317,10 +317,9 @@ class Broadcaster(JobRunner):
         reason: str | None = None,
         force: bool = False,
     ) -> None:
-        now = self._clock.monotonic()
-        if not force and now - run.shown_at < self._progress_seconds:
+        now = self._progress_due(run, force=force, every=self._progress_seconds)
+        if now is None:
             return
-        run.shown_at = now
         elapsed = now - run.started
         processed = sum(run.counters.values()) - run.done_at_start
         progress = BroadcastProgress(
@@ -333,7 +332,4 @@ class Broadcaster(JobRunner):
             waiting=waiting,
             reason=reason,
         )
-        try:
-            await self._show(run.job, progress)
-        except Exception as exc:  # noqa: BLE001 - the progress message never stops the job
-            log.info("broadcast_progress_not_shown", job_id=run.job.id, error=type(exc).__name__)
+        await self._show_quietly(lambda: self._show(run.job, progress), run.job.id)

@@ -372,10 +372,9 @@ class ChannelIndexer(JobRunner):
         reason: str | None = None,
         force: bool = False,
     ) -> None:
-        now = self._clock.monotonic()
-        if not force and now - run.shown_at < self._progress_seconds:
+        now = self._progress_due(run, force=force, every=self._progress_seconds)
+        if now is None:
             return
-        run.shown_at = now
         first, last = _range(run.job)
         elapsed = now - run.started
         processed = max(0, run.done - first + 1) - run.posts_at_start
@@ -391,10 +390,7 @@ class ChannelIndexer(JobRunner):
             waiting=waiting,
             reason=reason,
         )
-        try:
-            await self._show(run.job, progress)
-        except Exception as exc:  # noqa: BLE001 - the progress message never stops the job
-            log.info("index_progress_not_shown", job_id=run.job.id, error=type(exc).__name__)
+        await self._show_quietly(lambda: self._show(run.job, progress), run.job.id)
 
 
 class _Flood(Exception):  # noqa: N818 - not an error: an instruction to wait

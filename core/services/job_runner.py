@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Protocol
 
 from core.clock import Clock
 from core.logging import get_logger
@@ -19,6 +21,11 @@ from core.utils.activity import Activity
 from repositories.jobs import ACTIVE_STATES, OPEN_STATES, JobRepository
 
 __all__ = ["LEASE", "POLL_SECONDS", "JobRunner", "idle"]
+
+
+class _Shown(Protocol):
+    shown_at: float
+
 
 log = get_logger(__name__)
 
@@ -140,6 +147,22 @@ class JobRunner:
             if not candidates:
                 return
             await self._work(candidates[0])
+
+    def _progress_due(self, run: _Shown, *, force: bool, every: float) -> float | None:
+        """The time now if `run`'s progress should be shown (at most every `every` seconds,
+        at once when `force`d), else None; the time is recorded as shown."""
+        now = self._clock.monotonic()
+        if not force and now - run.shown_at < every:
+            return None
+        run.shown_at = now
+        return now
+
+    async def _show_quietly(self, show: Callable[[], Awaitable[None]], job_id: str) -> None:
+        """Show progress; a failure there (a FloodWait on the edit ...) never stops the job."""
+        try:
+            await show()
+        except Exception as exc:  # noqa: BLE001 - the progress message never stops the job
+            log.info(self._event("progress_not_shown"), job_id=job_id, error=type(exc).__name__)
 
     async def _claim(self, job: JobRecord) -> JobRecord | None:
         now = self._clock.now()

@@ -531,6 +531,11 @@ class HarnessGroup(HarnessChannel):
         await self._bot.idle()
         return self._changes(self.id, mark)
 
+    async def remove_bot(self, by: HarnessUser) -> None:
+        """`by`, an admin of the group, removes the bot from it."""
+        await self._bot.telegram.bot_removed(self.state, by.id)
+        await self._bot.idle()
+
     async def add_member(self, user: HarnessUser) -> Replies:
         """`user` joins the group (the bot sees the "joined" service message); returns what
         the bot sent there (a welcome, if the group's settings ask for one)."""

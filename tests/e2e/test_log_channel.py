@@ -22,6 +22,9 @@ async def test_the_log_channel_hears_what_happens(mongo_uri: str) -> None:
         await club.send(alice, "heat 1995")
         await admin.send("/ban 1001 spam")
         await admin.send("/premium add 1002 30d")
+        other = bot.group("Noisy Club", members=[admin])
+        await other.send(admin, "heat 1995")
+        await other.remove_bot(admin)
         await bot.restart()
         await bot.idle()
         texts = [m.text for m in log.messages]
@@ -30,6 +33,7 @@ async def test_the_log_channel_hears_what_happens(mongo_uri: str) -> None:
     assert f"👥 Added to group: Film Club ({club.id})" in texts
     assert "🛠 Admin (@boss, 1): banned Alice (@alice, 1001): spam" in texts
     assert any(t.startswith("🛠 Admin (@boss, 1): premium for user (1002) until ") for t in texts)
+    assert f"🚪 Removed from group: Noisy Club ({other.id})" in texts
     assert "🔴 Bot stopping" in texts
     assert texts[-1] == "🟢 Bot started · version 0.1.0 · 1 files · 3 users"
 

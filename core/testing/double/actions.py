@@ -214,6 +214,28 @@ class UserActions(DoubleState):
         await self.deliver(update, users=[], chats=[channel.raw_id])
         return edited
 
+    async def bot_removed(self, channel: ChannelState, by: int) -> None:
+        """An admin (`by`) removes the bot from a group or channel: the bot is told once
+        (`UpdateChannelParticipant` about itself) and sees nothing of the chat afterwards."""
+        now = self.clock.timestamp()
+        update = raw.types.UpdateChannelParticipant(
+            channel_id=channel.raw_id,
+            date=now,
+            actor_id=by,
+            user_id=self.bot.id,
+            qts=self._next_pts(),
+            prev_participant=raw.types.ChannelParticipantAdmin(
+                user_id=self.bot.id,
+                promoted_by=by,
+                date=now,
+                admin_rights=raw.types.ChatAdminRights(),
+                can_edit=None,
+            ),
+            new_participant=None,
+        )
+        channel.bot_left = True
+        await self.deliver(update, users=[by, self.bot.id], chats=[channel.raw_id])
+
     async def channel_deletes_posts(
         self, channel: ChannelState, message_ids: list[int], *, notify: bool = True
     ) -> None:
