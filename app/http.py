@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.cache.enhanced_cache import get_all_cache_stats
+from core.cache.enhanced_cache import get_all_cache_memory, get_all_cache_stats
 from core.logging import get_logger
 from core.metrics import CONTENT_TYPE, Metrics
 
@@ -111,8 +111,10 @@ class OpsServer:
 
     async def _on_cache_stats(self, _request: web.Request) -> web.Response:
         caches = {}
+        memory = get_all_cache_memory()
         for name, stats in sorted(get_all_cache_stats().items()):
             entry = asdict(stats)
             entry["hit_rate"] = round(stats.hit_ratio, 4)
+            entry["memory_bytes_estimate"] = memory.get(name, 0)
             caches[name] = entry
         return web.json_response({"caches": caches})

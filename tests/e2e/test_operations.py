@@ -74,6 +74,7 @@ async def test_cache_stats_needs_the_token_on_a_public_address(mongo_uri: str) -
         status, body = await _get(f"{url}/cache/stats", token="s3cret-token")
         assert status == 200
         assert '"hit_rate"' in body
+        assert '"memory_bytes_estimate"' in body
         assert (await _get(f"{url}/health"))[0] == 200  # health and metrics stay open
         assert (await _get(f"{url}/metrics"))[0] == 200
     async with BotHarness(database_uri=mongo_uri, http=True) as local:
