@@ -270,6 +270,7 @@ class ChannelIndexer(JobRunner):
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
+        await self._indexing.searchable()  # the last batches, before "done" is shown
         if await self._jobs.finish(run.job.id, "done", self._clock.now()):
             log.info("index_job_done", job_id=run.job.id, **run.counters)
             await self._report(run, state="done", force=True)

@@ -109,7 +109,9 @@ class IndexingService:
             records, skip_same_name_and_size=self._skip_duplicates, only_new=only_new
         )
         if report.inserted or report.updated:
-            await self._search.changed()
+            # A channel's history (`only_new`) is written batch after batch: its batches
+            # become searchable in the background, and the writer goes on meanwhile.
+            await self._search.changed(soon=only_new)
         if report.inserted and self._metadata is not None and self._use_guessit:
             self._metadata.wake()
         log.info(
@@ -128,6 +130,10 @@ class IndexingService:
         if current is not None and current.id != incoming.unique_id:
             await self.remove_message(incoming.chat_id, incoming.message_id)
         return await self.index([incoming])
+
+    async def searchable(self) -> None:
+        """Wait until every file stored so far is in the search index."""
+        await self._search.changed()
 
     async def count(self) -> int:
         return await self._files.count()

@@ -122,13 +122,16 @@ class SearchService:
         """The result cache's counters (hits, misses, size), for /cache and the benchmarks."""
         return self._results.stats()
 
-    async def changed(self) -> None:
+    async def changed(self, *, soon: bool = False) -> None:
         """This instance wrote files: the full-text index catches up at once (a new post is
-        found by the next search) and drops the cached results those files change (`_evict`)."""
-        if self.index.ready:
-            await self.index.catch_up(window=False)
-        else:
+        found by the next search) and drops the cached results those files change (`_evict`).
+        `soon`: in the background, without waiting (a bulk writer's batches)."""
+        if not self.index.ready:
             self.invalidate()
+        elif soon:
+            self.index.catch_up_soon()
+        else:
+            await self.index.catch_up(window=False)
 
     def _evict(self, upserts: Sequence[FileRecord], deletes: Sequence[str]) -> None:
         """Drop only the cached results that a change makes stale: those that contain a changed

@@ -90,6 +90,8 @@ class SearchIndexService:
         self._rebuilt_files = 0
         self._checked = 0  # the watermark when the safety window was last re-read
         self._tombstone_days = tombstone_days
+        self._dirty = False  # writes since the background catch-up started
+        self._soon: asyncio.Task[None] | None = None
         self.on_changes: ChangeListener | None = None  # the search service's result cache
         self.on_rebuilt: Callable[[], None] | None = None
 
@@ -181,6 +183,10 @@ class SearchIndexService:
             await asyncio.gather(self._rebuild, return_exceptions=True)
 
     async def close(self) -> None:
+        if self._soon is not None:
+            self._soon.cancel()
+            await asyncio.gather(self._soon, return_exceptions=True)
+            self._soon = None
         if self._rebuild is not None:
             self._rebuild.cancel()
             await asyncio.gather(self._rebuild, return_exceptions=True)
@@ -213,6 +219,23 @@ class SearchIndexService:
         return purged
 
     # --- catching up -------------------------------------------------------------------------
+
+    def catch_up_soon(self) -> None:
+        """Catch up in the background (bulk writers: an index job's batches): one catch-up at a
+        time, and one more after it when writes came meanwhile, so the writer never waits for
+        the index and every batch becomes searchable a moment after it is stored."""
+        self._dirty = True
+        if self._soon is None or self._soon.done():
+            self._soon = asyncio.create_task(self._catch_up_while_dirty())
+
+    async def _catch_up_while_dirty(self) -> None:
+        with self._activity:
+            while self._dirty:
+                self._dirty = False
+                try:
+                    await self.catch_up(window=False)
+                except Exception as exc:  # noqa: BLE001 - the periodic loop catches up later
+                    log.warning("search_index_catch_up_failed", error=str(exc))
 
     async def catch_up(self, *, window: bool = True) -> int:
         """Apply every change after the watermark; returns how many.
