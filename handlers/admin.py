@@ -16,12 +16,11 @@ from core.logging import get_logger
 from core.search.query import parse_query
 from core.services import Services
 from core.services.flags import FLAGS, GROUPS, KINDS, Flag, apply
-from core.utils.errors import AccessError
 from core.utils.validators import Validators
 from handlers import log_views, views
 from handlers import member_views as mv
 from handlers.callbacks import STALE_BUTTON, CallbackRoute
-from handlers.common import audit
+from handlers.common import audit, require_admin
 from handlers.middleware import Callback
 
 __all__ = [
@@ -147,8 +146,7 @@ def make_on_delete_button(services: Services) -> CallbackRoute:
     async def on_delete_button(
         _client: Client, query: CallbackQuery, fields: tuple[str, ...]
     ) -> None:
-        if query.from_user is None or not services.guards.is_admin(query.from_user.id):
-            raise AccessError
+        require_admin(services, query)
         text = await services.search.text_for_token(fields[0]) if fields else None
         if text is None or query.message is None:
             await query.answer(STALE_BUTTON, show_alert=True)

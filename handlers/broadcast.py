@@ -10,10 +10,9 @@ from core.models import JobRecord
 from core.services import Services
 from core.services.broadcast import AUDIENCES, BroadcastProgress, ShowBroadcast
 from core.services.log_channel import LogChannel
-from core.utils.errors import AccessError
 from handlers import broadcast_views as bv
 from handlers.callbacks import STALE_BUTTON, CallbackRoute, Encode
-from handlers.common import audit
+from handlers.common import audit, require_admin
 from handlers.middleware import Callback
 
 __all__ = [
@@ -22,11 +21,6 @@ __all__ = [
     "make_on_broadcast_button",
     "make_on_broadcast_cancel",
 ]
-
-
-def _admin(services: Services, query: CallbackQuery) -> None:
-    if query.from_user is None or not services.guards.is_admin(query.from_user.id):
-        raise AccessError
 
 
 def make_on_broadcast(services: Services) -> Callback:
@@ -65,7 +59,7 @@ def make_on_broadcast_button(services: Services) -> CallbackRoute:
     async def on_broadcast_button(
         _client: Client, query: CallbackQuery, fields: tuple[str, ...]
     ) -> None:
-        _admin(services, query)
+        require_admin(services, query)
         message = query.message
         chat = message.chat if message is not None else None
         valid = len(fields) == 3 and fields[1].isdigit()  # noqa: PLR2004 - audience, id, mode
@@ -98,7 +92,7 @@ def make_on_broadcast_cancel(services: Services) -> CallbackRoute:
     async def on_broadcast_cancel(
         _client: Client, query: CallbackQuery, fields: tuple[str, ...]
     ) -> None:
-        _admin(services, query)
+        require_admin(services, query)
         if not fields:
             if query.message is not None:
                 await query.message.edit_text(bv.BROADCAST_DECLINED)

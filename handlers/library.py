@@ -16,11 +16,10 @@ from core.services import Services
 from core.services.channel_index import IndexProgress, Show
 from core.services.log_channel import LogChannel
 from core.telegram.channels import incoming_file
-from core.utils.errors import AccessError
 from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import STALE_BUTTON, CallbackRoute, Encode
-from handlers.common import audit
+from handlers.common import audit, require_admin
 from handlers.middleware import Callback
 
 __all__ = [
@@ -153,7 +152,7 @@ def make_on_index_button(services: Services) -> CallbackRoute:
     async def on_index_button(
         _client: Client, query: CallbackQuery, fields: tuple[str, ...]
     ) -> None:
-        _admin(services, query)
+        require_admin(services, query)
         message = query.message
         chat = message.chat if message is not None else None
         if message is None or chat is None or chat.id is None or len(fields) != 3:  # noqa: PLR2004
@@ -187,7 +186,7 @@ def make_on_decline_button(services: Services, text: str) -> CallbackRoute:
     """The "no" under an admin's question (index this? remove that?): `text` replaces it."""
 
     async def on_decline(_client: Client, query: CallbackQuery, _fields: tuple[str, ...]) -> None:
-        _admin(services, query)
+        require_admin(services, query)
         if query.message is not None:
             await query.message.edit_text(text)
         await query.answer()
@@ -199,7 +198,7 @@ def make_on_job_button(services: Services) -> CallbackRoute:
     """Pause / Resume / Cancel under a progress message."""
 
     async def on_job_button(_client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
-        _admin(services, query)
+        require_admin(services, query)
         if len(fields) != 2 or fields[0] not in _OPS:  # noqa: PLR2004 - op, job id
             await query.answer(STALE_BUTTON, show_alert=True)
             return
@@ -294,11 +293,6 @@ async def _show_job(services: Services, message: Message, job: JobRecord) -> Non
     )
 
 
-def _admin(services: Services, query: CallbackQuery) -> None:
-    if query.from_user is None or not services.guards.is_admin(query.from_user.id):
-        raise AccessError
-
-
 def make_on_channels(services: Services) -> Callback:
     async def on_channels(_client: Client, message: Message) -> None:
         await message.reply_text(views.channels_text(await services.channels.summaries()))
@@ -353,7 +347,7 @@ def make_on_removechannel(services: Services) -> Callback:
 
 def make_on_remove_button(services: Services) -> CallbackRoute:
     async def on_remove(_client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
-        _admin(services, query)
+        require_admin(services, query)
         if len(fields) != 1 or query.message is None:
             await query.answer(STALE_BUTTON, show_alert=True)
             return
