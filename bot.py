@@ -28,7 +28,7 @@ from core.config import (
     load_settings,
     missing_telegram_credentials,
 )
-from core.logging import configure_logging, get_logger
+from core.logging import configure_logging, get_logger, wants_json
 from core.services.health import HealthReport, run_health_checks
 from core.services.importer import ImportBusyError, ImportProgress, ImportReport
 from core.telegram.login import telegram_login_failure
@@ -328,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = args.health_check or args.command == "simulate"
     configure_logging(
         level="WARNING" if quiet else settings.log_level,
-        json=settings.json_logs,
+        json=wants_json(settings.enable_json_logging, settings.environment),
         secrets=settings.secret_values(),
     )
 

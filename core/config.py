@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     )
     environment: Environment = "development"
     log_level: LogLevel = "INFO"
-    enable_json_logging: StrictBool | None = None  # unset: JSON in production (`json_logs`)
+    enable_json_logging: StrictBool | None = None  # unset: JSON in production (`wants_json`)
     enable_debug_cmd: StrictBool = False
     enable_alerts: StrictBool = True
     skip_duplicates: StrictBool = True
@@ -144,13 +144,6 @@ class Settings(BaseSettings):
             if "http_host" not in self.model_fields_set:
                 self.http_host = "0.0.0.0"  # noqa: S104 - the platform routes to this port
         return self
-
-    @property
-    def json_logs(self) -> bool:
-        """JSON log lines: ENABLE_JSON_LOGGING if set, else in production."""
-        if self.enable_json_logging is not None:
-            return self.enable_json_logging
-        return self.environment == "production"
 
     @field_validator("admins", mode="before")
     @classmethod

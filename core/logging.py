@@ -136,6 +136,11 @@ def configure_logging(
     )
 
 
+def wants_json(enabled: bool | None, environment: str) -> bool:
+    """JSON log lines: ENABLE_JSON_LOGGING if it is set, else in production."""
+    return enabled if enabled is not None else environment == "production"
+
+
 def get_logger(name: str | None = None, **initial: Any) -> structlog.stdlib.BoundLogger:
     """A structlog logger bound to `name` (the module) and optional initial values."""
     logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name, **initial)

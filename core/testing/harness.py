@@ -23,7 +23,7 @@ from pyrogram import types
 
 from app import App, build_app
 from core.config import Settings
-from core.logging import configure_logging
+from core.logging import configure_logging, wants_json
 from core.testing.clock import VirtualClock
 from core.testing.dbproxy import DatabaseProxy
 from core.testing.double.state import ZERO_CHANNEL_ID
@@ -691,7 +691,10 @@ class BotHarness:
         }
         self.settings = _HarnessSettings(**values)
         if self._configure_logs:
-            configure_logging(level=self.settings.log_level, json=self.settings.json_logs)
+            configure_logging(
+                level=self.settings.log_level,
+                json=wants_json(self.settings.enable_json_logging, self.settings.environment),
+            )
         logging.getLogger("pyrogram").addHandler(self._log_handler)
         for admin_id in self.settings.admins:  # the operator's own accounts exist on Telegram
             if admin_id not in self.telegram.users:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import ConfigurationError, load_settings, missing_telegram_credentials
+from core.logging import wants_json
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
 API_HASH = "0123456789abcdef0123456789abcdef"
@@ -50,14 +51,16 @@ def test_empty_values_count_as_unset(clean_env: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.bot_token is None
     assert settings.enable_json_logging is None
-    assert settings.json_logs is False  # development
+    assert wants_json(settings.enable_json_logging, settings.environment) is False
 
 
 def test_json_logs_are_the_default_in_production(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("ENVIRONMENT", "production")
-    assert load_settings().json_logs is True
+    settings = load_settings()
+    assert wants_json(settings.enable_json_logging, settings.environment) is True
     clean_env.setenv("ENABLE_JSON_LOGGING", "false")
-    assert load_settings().json_logs is False
+    settings = load_settings()
+    assert wants_json(settings.enable_json_logging, settings.environment) is False
 
 
 def test_the_platforms_port_is_honoured(clean_env: pytest.MonkeyPatch) -> None:

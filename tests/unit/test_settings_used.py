@@ -13,7 +13,6 @@ SOURCES = [ROOT / "bot.py", *(ROOT / d for d in ("app", "core", "handlers", "rep
 # Fields whose effect comes through something `core/config.py` derives from them, which is
 # read elsewhere in turn.
 THROUGH = {
-    "enable_json_logging": "json_logs",  # the `json_logs` property
     "port": "http_port",  # PORT replaces the default HTTP_PORT (`_platform_port`)
 }
 
