@@ -25,7 +25,7 @@ from core.services.alerts import Alert, Alerts, Sample, ThresholdRules
 from core.services.stats import version
 from core.traces import Trace, TraceStore, note_call
 from core.utils.activity import Activity
-from core.utils.errors import current_correlation_id
+from core.utils.errors import AppError, current_correlation_id
 from repositories.mongo import Database
 
 __all__ = ["MONITOR_SECONDS", "Ops"]
@@ -253,7 +253,14 @@ class Ops:
             health=health,
             token=token.get_secret_value() if token else None,
         )
-        await self.http.start()
+        try:
+            await self.http.start()
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            self.http = None
+            raise AppError(
+                f"the HTTP server cannot listen on {self.settings.http_host}:{port} "
+                f"({exc.strerror or exc}); choose another HTTP_PORT, or 0 to turn it off"
+            ) from exc
 
     async def stop(self) -> None:
         if self.http is not None:

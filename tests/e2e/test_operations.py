@@ -10,7 +10,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from core.testing import BotHarness
-from core.utils.errors import InstanceRunningError
+from core.utils.errors import AppError, InstanceRunningError
 
 REF = re.compile(r"ref: ([0-9a-f]{8})")
 ALERTS = -1002288888888
@@ -195,3 +195,12 @@ async def test_flags_switch_features_for_users_and_persist(bot: BotHarness) -> N
     bad = (await admin.send("/flag send_all sometimes"))[-1].text
     assert bad.startswith("'sometimes': use on, off or a percentage like 10%")
     assert (await admin.send("/flag nosuch on"))[-1].text.startswith("Usage: /flag")
+
+
+async def test_a_taken_http_port_is_a_clear_startup_error(mongo_uri: str) -> None:
+    async with BotHarness(database_uri=mongo_uri, http=True) as first:
+        port = first.http_url.rsplit(":", 1)[1]
+        second = BotHarness(database_uri=mongo_uri, HTTP_PORT=port, HTTP_HOST="127.0.0.1")
+        with pytest.raises(AppError, match=f"cannot listen on 127.0.0.1:{port}"):
+            await second.start()
+        await second.stop()
