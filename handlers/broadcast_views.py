@@ -7,7 +7,7 @@ from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.services.broadcast import BroadcastProgress
 from handlers.callbacks import Encode
-from handlers.views import escape, short_job_id
+from handlers.views import duration, job_footer
 
 __all__ = [
     "BROADCAST_DECLINED",
@@ -69,12 +69,6 @@ def _counts(progress: BroadcastProgress) -> str:
     return text
 
 
-def _duration(seconds: float) -> str:
-    whole = max(0, round(seconds))
-    minutes, secs = divmod(whole, 60)
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
-
-
 def broadcast_progress_text(progress: BroadcastProgress) -> str:
     filled = round(progress.fraction * _BAR)
     lines = [
@@ -85,15 +79,11 @@ def broadcast_progress_text(progress: BroadcastProgress) -> str:
     if progress.per_second > 0 and progress.state == "running":
         rate = f"{progress.per_second:,.1f} messages/s"
         if progress.eta_seconds is not None:
-            rate += f" · about {_duration(progress.eta_seconds)} left"
+            rate += f" · about {duration(progress.eta_seconds)} left"
         lines.append(rate)
     if progress.waiting > 0:
-        lines.append(f"⏳ Telegram asked me to wait {_duration(progress.waiting)}.")
-    state = _STATES.get(progress.state, progress.state)
-    if progress.reason:
-        state += f": {escape(progress.reason)}"
-    lines.append(f"State: {state}")
-    lines.append(f"Job <code>{short_job_id(progress.job_id)}</code>")
+        lines.append(f"⏳ Telegram asked me to wait {duration(progress.waiting)}.")
+    lines += job_footer(_STATES, progress.state, progress.reason, progress.job_id)
     return "\n".join(lines)
 
 

@@ -26,8 +26,10 @@ __all__ = [
     "admin_stats_text",
     "cache_stats_text",
     "delete_keyboard",
+    "duration",
     "help_keyboard",
     "help_text",
+    "job_footer",
     "start_keyboard",
     "start_text",
 ]
@@ -548,7 +550,7 @@ def short_job_id(job_id: str) -> str:
     return job_id[:8]
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     seconds = max(0, round(seconds))
     if seconds < 60:  # noqa: PLR2004
         return f"{seconds} s"
@@ -580,19 +582,23 @@ def index_progress_text(progress: IndexProgress) -> str:
     if progress.per_second > 0:
         rate = f"{progress.per_second:,.0f} posts/s"
         if progress.eta_seconds is not None and progress.state == "running":
-            rate += f" · about {_duration(progress.eta_seconds)} left"
+            rate += f" · about {duration(progress.eta_seconds)} left"
         lines.append(rate)
     lines.append(index_counts(progress.counters).capitalize())
     if progress.waiting > 0:
         lines.append(
-            f"⏳ Telegram asked me to wait {_duration(progress.waiting)}; I continue afterwards."
+            f"⏳ Telegram asked me to wait {duration(progress.waiting)}; I continue afterwards."
         )
-    state = _STATE_LABELS.get(progress.state, progress.state)
-    if progress.reason:
-        state += f": {escape(progress.reason)}"
-    lines.append(f"State: {state}")
-    lines.append(f"Job <code>{short_job_id(progress.job_id)}</code>")
+    lines += job_footer(_STATE_LABELS, progress.state, progress.reason, progress.job_id)
     return "\n".join(lines)
+
+
+def job_footer(labels: Mapping[str, str], state: str, reason: str | None, job_id: str) -> list[str]:
+    """The last lines of a job's progress message: its state (and why) and its id."""
+    shown = labels.get(state, state)
+    if reason:
+        shown += f": {escape(reason)}"
+    return [f"State: {shown}", f"Job <code>{short_job_id(job_id)}</code>"]
 
 
 def index_progress_keyboard(progress: IndexProgress, encode: Encode) -> InlineKeyboardMarkup:
