@@ -133,16 +133,26 @@ def _parser() -> argparse.ArgumentParser:
         help="run (default): the bot; simulate: the real bot on a Telegram double, no token "
         "needed; reindex: rebuild the search index in DATA_DIR/search from the database; "
         "import: copy the files of an EvaMaria-family bot's database (--from-uri, --from-db); "
-        "migrate: the database schema (--status, --up, --dry-run)",
+        "migrate: the database schema (--status, --up, --down N, --dry-run)",
     )
     parser.add_argument(
         "--status", action="store_true", help="migrate: show the schema version (the default)"
     )
-    parser.add_argument(
+    direction = parser.add_mutually_exclusive_group()
+    direction.add_argument(
         "--up", action="store_true", help="migrate: upgrade the database to this bot's schema"
     )
+    direction.add_argument(
+        "--down",
+        type=int,
+        metavar="N",
+        help="migrate: take the database back N schema versions (before starting an older "
+        "release; this one upgrades it again when it starts)",
+    )
     parser.add_argument(
-        "--dry-run", action="store_true", help="migrate --up: say what would run, change nothing"
+        "--dry-run",
+        action="store_true",
+        help="migrate --up / --down: say what would run, change nothing",
     )
     parser.add_argument("--from-uri", metavar="URI", help="import: the other bot's DATABASE_URI")
     parser.add_argument("--from-db", metavar="NAME", help="import: its database name")
@@ -283,15 +293,26 @@ def _import_summary(report: ImportReport) -> str:
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    """`python bot.py migrate [--status | --up] [--dry-run]`."""
-    apply = args.up and not args.dry_run
+    """`python bot.py migrate [--status | --up | --down N] [--dry-run]`."""
+    apply = (args.up or args.down is not None) and not args.dry_run
     try:
-        plan = asyncio.run(migrate_database(settings, apply=apply))
+        plan = asyncio.run(migrate_database(settings, apply=apply, down=args.down))
     except AppError as exc:
         log.error("migrate_failed", reason=str(exc), code=exc.code.value)  # noqa: TRY400
         return EXIT_UNHEALTHY
     found = f"v{plan.found}" if plan.found is not None else "none yet (a new database)"
     print(f"Schema in the database: {found}; this bot: v{plan.expected}.")
+    if plan.down:
+        for version, what in plan.pending:
+            print(f"  down: v{version} → v{version - 1} — {what}")
+        if args.dry_run:
+            print("Dry run: nothing was changed.")
+        else:
+            print(
+                f"Migrated down to v{plan.expected - len(plan.pending)}. Start the older "
+                "release now: this one would upgrade the database again when it starts."
+            )
+        return EXIT_OK
     if not plan.pending:
         print("Nothing to migrate.")
         return EXIT_OK

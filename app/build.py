@@ -60,7 +60,7 @@ from core.utils.ratelimit import UserRateLimiter
 from handlers import broadcast, delivery, library, log_views, member_views, views
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
-from repositories import ALL_INDEXES, MIGRATIONS
+from repositories import ALL_INDEXES, DOWNGRADES, MIGRATIONS
 from repositories.broadcasts import MongoRecipientRepository
 from repositories.channels import MongoChannelRepository
 from repositories.chats import MongoChatRepository
@@ -334,16 +334,27 @@ class MigrationPlan:
     found: int | None  # the database's schema version (None: a new database)
     expected: int  # this bot's
     pending: tuple[tuple[int, str], ...]  # (version, what its migration does), in order
+    down: bool = False  # `pending` are downgrades: (version left, what it does)
 
 
-async def migrate_database(settings: Settings, *, apply: bool) -> MigrationPlan:
+async def migrate_database(
+    settings: Settings, *, apply: bool, down: int | None = None
+) -> MigrationPlan:
     """`python bot.py migrate`: the schema version and the migrations still to run; with
-    `apply`, run them (what the bot's start-up does anyway, before it serves anyone)."""
+    `apply`, run them (what the bot's start-up does anyway, before it serves anyone).
+    `down`: instead go back that many versions (for rolling back to an older release; the
+    bot itself would upgrade the database again when it starts)."""
     database = build_database(settings)
     try:
         await database.start()
         status = await database.schema_status()
         pending: tuple[tuple[int, str], ...] = ()
+        if down is not None:
+            versions = await database.downgrade_steps(down, DOWNGRADES)
+            pending = tuple((v, _summary(DOWNGRADES[v])) for v in versions)
+            if apply:
+                await database.downgrade(down, DOWNGRADES)
+            return MigrationPlan(status.found, status.expected, pending, down=True)
         if status.found is not None and status.found < status.expected:
             pending = tuple(
                 (version, _summary(MIGRATIONS.get(version)))

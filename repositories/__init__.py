@@ -13,10 +13,10 @@ from repositories import (
     searches,
     users,
 )
-from repositories.migrations import MIGRATIONS
+from repositories.migrations import DOWNGRADES, MIGRATIONS
 from repositories.mongo import IndexSpec
 
-__all__ = ["ALL_INDEXES", "MIGRATIONS"]
+__all__ = ["ALL_INDEXES", "DOWNGRADES", "MIGRATIONS"]
 
 ALL_INDEXES: tuple[IndexSpec, ...] = (
     *users.INDEXES,

@@ -10,18 +10,20 @@ harmless. The version is recorded only when a migration has finished.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
+from collections import Counter
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import OperationFailure
 
 from core.logging import get_logger
-from core.search.normalize import name_terms
+from core.search.normalize import index_terms, joined_pairs, name_terms, strip_extension, tokenize
 from repositories.files import CAPTION_LIMIT, name_hash
 from repositories.mongo import Database, Migration, storage_errors
 
-__all__ = ["MIGRATIONS", "lean_files"]
+__all__ = ["DOWNGRADES", "MIGRATIONS", "lean_files", "restore_search_arrays"]
 
 log = get_logger(__name__)
 
@@ -29,6 +31,13 @@ BATCH = 500  # at most MAX_IN_FLIGHT change numbers reserved at once
 # What schema v1 stored for search in MongoDB, and now lives in the full-text index on disk.
 _V1_FIELDS = ("terms", "title_terms", "pairs", "joined", "name_key")
 _V1_INDEXES = ("terms_1", "pairs_1", "name_key_1", "name_key_1_file_size_1")
+_V1_INDEX_KEYS: dict[str, list[tuple[str, int]]] = {
+    "terms_1": [("terms", 1)],
+    "pairs_1": [("pairs", 1)],
+    "name_key_1": [("name_key", 1)],
+    "name_key_1_file_size_1": [("name_key", 1), ("file_size", 1)],
+}
+_V2_INDEXES = ("dup_1", "meta_1")  # what v2 added to `files` (v1 never reads `dup`, `meta`)
 _OPTIONAL = (
     "mime_type",
     "caption",
@@ -154,5 +163,95 @@ async def _reserve(database: Database, count: int) -> int:
     return int(doc["seq"]) - count + 1
 
 
+async def restore_search_arrays(
+    database: Database, *, batch: int = BATCH, stop_after: int | None = None
+) -> None:
+    """v2 → v1: the search arrays and the `vocab` collection again (rolling back to a release
+    before issue #12).
+
+    Per file: `terms`, `title_terms`, `pairs`, `joined` and `name_key` written back exactly as
+    v1 derived them from the name (the tokenizer has not changed), `dup` and `meta` removed;
+    then `vocab` rebuilt from the arrays (files per term, files where it is only a joined
+    word) and the v1 indexes created, v2's dropped. Change numbers stay, so the full-text
+    index on disk stays valid for a later upgrade. What v2 dropped for good stays dropped:
+    captions past Telegram's limit, optional fields that were empty (v1 reads both as absent).
+
+    Resumable like the upgrade: a file that has its arrays already is only counted again.
+    `stop_after`: batches to write before returning early (tests of resuming).
+    """
+    files = database.collection("files")
+    df: Counter[str] = Counter()
+    jdf: Counter[str] = Counter()
+    started = time.monotonic()
+    done = batches = 0
+    operations: list[UpdateOne] = []
+    with storage_errors("migration.read"):
+        async for doc in files.find({}, batch_size=batch):
+            if "terms" in doc and not {"dup", "meta"} & set(doc):
+                df.update(doc["terms"])
+                jdf.update(doc.get("joined", ()))
+                continue  # done by an earlier run
+            arrays = _v1_arrays(doc)
+            df.update(arrays["terms"])
+            jdf.update(arrays["joined"])
+            operations.append(
+                UpdateOne({"_id": doc["_id"]}, {"$set": arrays, "$unset": {"dup": "", "meta": ""}})
+            )
+            if len(operations) < batch:
+                continue
+            done = await _write_back(database, operations, done, started)
+            operations = []
+            batches += 1
+            if stop_after is not None and batches >= stop_after:
+                return
+    if operations:
+        done = await _write_back(database, operations, done, started)
+    vocab = database.collection("vocab")
+    with storage_errors("migration.vocab"):
+        await vocab.drop()
+        terms = [{"_id": t, "df": n, "jdf": jdf.get(t, 0)} for t, n in df.items()]
+        for start in range(0, len(terms), 10_000):
+            await vocab.insert_many(terms[start : start + 10_000], ordered=False)
+    for name in _V2_INDEXES:
+        with contextlib.suppress(OperationFailure):  # already gone (a resumed migration)
+            await files.drop_index(name)
+    with storage_errors("migration.indexes"):
+        for name, keys in _V1_INDEX_KEYS.items():
+            await files.create_index(keys, name=name)
+    log.info("schema_migration_done", to_version=1, files=done, terms=len(df))
+
+
+def _v1_arrays(doc: dict[str, Any]) -> dict[str, Any]:
+    """What v1 stored for search, derived from the name and the title as v1 did."""
+    tokens = tokenize(strip_extension(str(doc.get("file_name") or "file")))
+    words = set(tokens)
+    return {
+        "terms": index_terms(tokens),
+        "title_terms": tokenize(str(doc.get("title") or "")),
+        "pairs": [f"{a}+{b}" for a, b in itertools.combinations(sorted(words), 2)],
+        "joined": [t for t in joined_pairs(tokens) if t not in words],
+        "name_key": " ".join(tokens),
+    }
+
+
+async def _write_back(
+    database: Database, operations: list[UpdateOne], done: int, started: float
+) -> int:
+    with storage_errors("migration.write"):
+        await database.collection("files").bulk_write(operations, ordered=False)
+    done += len(operations)
+    log.info(
+        "schema_migration_progress",
+        to_version=1,
+        files=done,
+        per_second=round(done / max(time.monotonic() - started, 1e-9)),
+    )
+    return done
+
+
 MIGRATIONS: dict[int, Migration] = {2: lean_files}
 """Schema version → the migration that upgrades a database to it."""
+
+DOWNGRADES: dict[int, Migration] = {2: restore_search_arrays}
+"""Schema version → the migration that takes a database from it back to the version before
+(`python bot.py migrate --down N`)."""

@@ -277,6 +277,36 @@ class Database:
                 await self._record_version(version)
         return await self.schema_status()
 
+    async def downgrade(self, steps: int, downgrades: Mapping[int, Migration]) -> SchemaStatus:
+        """Take the database back `steps` schema versions with `downgrades` (version → the
+        migration from it to the version before), newest first, recording each version as it
+        is reached."""
+        for version in await self.downgrade_steps(steps, downgrades):
+            log.info("schema_migration", from_version=version, to_version=version - 1)
+            await downgrades[version](self)
+            await self._record_version(version - 1)
+        return await self.schema_status()
+
+    async def downgrade_steps(self, steps: int, downgrades: Mapping[int, Migration]) -> list[int]:
+        """The versions `downgrade` would leave, newest first; refused (StorageError) when a
+        step has no downgrade or the database is not at this bot's version (a newer database
+        needs the newer bot; an older one has nothing of this bot's to undo)."""
+        status = await self.schema_status()
+        if status.found != SCHEMA_VERSION:
+            found = "no schema yet" if status.found is None else f"schema v{status.found}"
+            raise StorageError(
+                "schema", f"the database has {found}; this bot downgrades from v{SCHEMA_VERSION}"
+            )
+        target = SCHEMA_VERSION - steps
+        missing = [v for v in range(SCHEMA_VERSION, target, -1) if v not in downgrades]
+        if steps < 1 or target < 1 or missing:
+            raise StorageError(
+                "schema",
+                f"cannot go back {steps} version(s) from v{SCHEMA_VERSION}: "
+                f"downgrades exist for {', '.join(f'v{v}' for v in sorted(downgrades)) or 'none'}",
+            )
+        return list(range(SCHEMA_VERSION, target, -1))
+
     async def _record_version(self, version: int) -> None:
         with storage_errors("write schema version"):
             await self.collection("schema").update_one(

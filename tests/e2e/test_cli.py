@@ -282,7 +282,7 @@ def test_reindex_without_a_database_is_one_line_and_exit_1(tmp_path: Path) -> No
     assert "pa55w0rd" not in result.stderr
 
 
-async def test_migrate_shows_runs_and_dry_runs_the_schema_migrations(
+async def test_migrate_shows_runs_dry_runs_and_rolls_back_the_schema_migrations(
     tmp_path: Path, mongo_uri: str
 ) -> None:
     from tests.e2e.test_schema_migration import write_v1  # noqa: PLC0415 - its fixture
@@ -302,6 +302,29 @@ async def test_migrate_shows_runs_and_dry_runs_the_schema_migrations(
         assert "Migrated to v2." in up.stdout
         again = await asyncio.to_thread(run_bot, tmp_path, "migrate", "--status", **env)
         assert "Schema in the database: v2; this bot: v2.\nNothing to migrate." in again.stdout
+
+        # Rolling back: --down 1 says what it does, a dry run changes nothing, too far is refused.
+        dry = await asyncio.to_thread(
+            run_bot, tmp_path, "migrate", "--down", "1", "--dry-run", **env
+        )
+        assert dry.returncode == 0, dry.stderr
+        assert "down: v2 → v1 — v2 → v1: the search arrays and the `vocab`" in dry.stdout
+        assert "Dry run: nothing was changed." in dry.stdout
+        too_far = await asyncio.to_thread(run_bot, tmp_path, "migrate", "--down", "2", **env)
+        assert too_far.returncode == 1
+        assert "cannot go back 2 version(s) from v2: downgrades exist for v2" in too_far.stderr
+        assert "Traceback" not in too_far.stderr
+        both = await asyncio.to_thread(run_bot, tmp_path, "migrate", "--up", "--down", "1", **env)
+        assert both.returncode == 2
+        assert "not allowed with argument" in both.stderr
+        down = await asyncio.to_thread(run_bot, tmp_path, "migrate", "--down", "1", **env)
+        assert down.returncode == 0, down.stderr
+        assert "Migrated down to v1. Start the older release now" in down.stdout
+        after = await asyncio.to_thread(run_bot, tmp_path, "migrate", **env)
+        assert "Schema in the database: v1; this bot: v2." in after.stdout
+        twice = await asyncio.to_thread(run_bot, tmp_path, "migrate", "--down", "1", **env)
+        assert twice.returncode == 1
+        assert "the database has schema v1; this bot downgrades from v2" in twice.stderr
     finally:
         database = Database(mongo_uri, name)
         await database.start()

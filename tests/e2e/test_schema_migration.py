@@ -10,7 +10,8 @@ from typing import Any
 from bson import json_util
 
 from core.testing import BotHarness
-from repositories.migrations import lean_files
+from repositories import ALL_INDEXES, DOWNGRADES, MIGRATIONS
+from repositories.migrations import lean_files, restore_search_arrays
 from repositories.mongo import SCHEMA_VERSION, Database
 from tests.fakes import capture_events
 
@@ -88,3 +89,64 @@ async def test_a_v1_database_is_migrated_resumably_and_answers_the_same(mongo_ur
     assert not [d for d in docs if None in d.values()]
     assert set(indexes).isdisjoint({"terms_1", "pairs_1", "name_key_1", "name_key_1_file_size_1"})
     assert "vocab" not in collections
+
+
+V1_ARRAYS = ("terms", "title_terms", "pairs", "joined", "name_key")
+
+
+async def test_up_then_down_one_round_trips_and_up_again_answers_the_same(
+    mongo_uri: str,
+) -> None:
+    name = "migrate_round_trip"
+    data = await write_v1(mongo_uri, name)
+    database = Database(mongo_uri, name)
+    await database.start()
+    try:
+        await database.prepare(ALL_INDEXES, MIGRATIONS)  # what `migrate --up` runs
+        assert (await database.schema_status()).found == SCHEMA_VERSION
+        # Stopped after one batch, then run to the end: resumes, every file done once.
+        await restore_search_arrays(database, batch=20, stop_after=1)
+        files = database.collection("files")
+        assert await files.count_documents({"dup": {"$exists": True}}) == len(data["files"]) - 20
+        with capture_events() as events:
+            status = await database.downgrade(1, DOWNGRADES)
+        assert status.found == 1
+        done = [e for e in events if e["event"] == "schema_migration_done"]
+        assert done[-1]["files"] == len(data["files"]) - 20
+
+        docs = {d["_id"]: d for d in await _files(database)}
+        original = {d["_id"]: d for d in data["files"]}
+        assert docs.keys() == original.keys()
+        for file_id, doc in docs.items():
+            before = original[file_id]
+            for field in (*V1_ARRAYS, "title", "seq", "file_id", "file_name", "chat_id"):
+                assert doc.get(field) == before[field], (file_id, field)
+            assert "dup" not in doc
+            assert "meta" not in doc
+        vocab = await database.collection("vocab").find({}).to_list(None)
+        expected_vocab = {v["_id"]: (v["df"], v["jdf"]) for v in data["vocab"] if v["df"] > 0}
+        assert {v["_id"]: (v["df"], v["jdf"]) for v in vocab} == expected_vocab
+        indexes = await files.index_information()
+        for index, keys in V1_INDEXES.items():
+            assert [tuple(k) for k in indexes[index]["key"]] == keys, index
+        assert "dup_1" not in indexes
+        assert "meta_1" not in indexes
+    finally:
+        await database.close()
+
+    # And up again: the same files, lean, answering the fixture's searches.
+    async with BotHarness(database_uri=mongo_uri, database_name=name, configure_logs=False) as bot:
+        database = bot.running.database
+        docs_again = await _files(database)
+        assert len(docs_again) == len(data["files"])
+        assert not [d["_id"] for d in docs_again if set(V1_ARRAYS) & set(d)]
+        assert "vocab" not in await database.db.list_collection_names()
+        for text, expected in data["expected"].items():
+            page = await bot.running.services.search.search(text, page_size=50)
+            found = [f.id for f in page.items]
+            assert set(expected) <= set(found), text
+        await database.drop()
+
+
+async def _files(database: Database) -> list[dict[str, Any]]:
+    return await database.collection("files").find({}).to_list(None)
