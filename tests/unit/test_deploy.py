@@ -3,14 +3,18 @@ and `docker build` works where Docker is available."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from bot import _parser
+from tests.conftest import SETTING_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +52,79 @@ def test_the_dockerfile_commands_are_commands_the_bot_accepts() -> None:
     check = _command(health[1].split("CMD", 1)[1].strip())
     assert check[:2] == ["python", "bot.py"]
     assert _parser().parse_args(check[2:]).health_check
+
+
+# Run in the staged image directory: the image's command with only what the image copied on
+# sys.path first; any project module that still comes from the checkout is a file the
+# Dockerfile forgot to copy.
+_RUN_STAGED = """
+import runpy, sys
+sys.argv = ["bot.py", *sys.argv[1:]]
+sys.path.insert(0, ".")
+try:
+    runpy.run_path("bot.py", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+checkout = {checkout!r}
+ours = {{"bot", "app", "core", "handlers", "repositories"}}
+leaked = sorted(
+    name for name, module in list(sys.modules.items())
+    if name.split(".")[0] in ours
+    and str(getattr(module, "__file__", None) or "").startswith(checkout + "/")
+)
+print("LEAKED", leaked, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_the_dockerfile_steps_run_without_docker(tmp_path: Path) -> None:
+    """Where Docker is missing (CI here): the image's files staged as its COPY lines put them,
+    its `pip install` step's build (a wheel from those files alone), and its HEALTHCHECK run
+    from them, with nothing taken from the checkout."""
+    app = tmp_path / "app"
+    app.mkdir()
+    for _, rest in _instructions("COPY"):
+        *sources, target = rest.split()
+        for source in sources:
+            destination = app / target if target not in {".", "./"} else app
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, destination, dirs_exist_ok=True)
+            else:
+                shutil.copy2(ROOT / source, destination)
+    (run,) = _instructions("RUN")[1:]  # the first creates the user
+    assert shlex.split(run[1]) == ["pip", "install", "-c", "requirements.lock", "."]
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), "."],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("filesearch_bot-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = {name.split("/")[0] for name in archive.namelist()}
+    assert {"bot.py", "app", "core", "handlers", "repositories"} <= packaged
+
+    (health,) = _instructions("HEALTHCHECK")
+    check = _command(health[1].split("CMD", 1)[1].strip())
+    environ = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    environ.update({"DATA_DIR": str(tmp_path / "data"), "ENVIRONMENT": "production"})
+    probe = subprocess.run(
+        [sys.executable, "-c", _RUN_STAGED.format(checkout=str(ROOT)), *check[2:]],
+        cwd=app,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert "LEAKED []" in probe.stderr, probe.stderr
+    assert "Traceback" not in probe.stderr
 
 
 def test_the_systemd_unit_and_compose_file_run_the_bot() -> None:
