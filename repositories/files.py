@@ -101,6 +101,7 @@ class FileRepository(Protocol):
     async def count_in_posts(self, chat_id: int, first: int, last: int) -> int: ...
     async def count_in_chat(self, chat_id: int) -> int: ...
     async def reupload_owners(self, files: Sequence[FileRecord]) -> ReuploadOwners: ...
+    async def reupload_keys(self, after: int = 0, upto: int | None = None) -> set[int]: ...
     async def delete_chat(self, chat_id: int) -> int: ...
     async def count(self) -> int: ...
     async def changes_since(
@@ -254,6 +255,23 @@ class MongoFileRepository:
                 {"dup": {"$in": hashes}}, {"file_size": 1, "dup": 1}
             ).to_list(None)
         return {(d["dup"], d["file_size"]): d["_id"] for d in docs}
+
+    async def reupload_keys(self, after: int = 0, upto: int | None = None) -> set[int]:
+        """The name-and-size keys (`packed_reupload_key`) of every stored file, or of those
+        whose change number is in (`after`, `upto`]: one pass over the collection (or a range
+        of the change-number index) instead of a lookup per file, for bulk writers that keep
+        them in memory (an import)."""
+        query: dict[str, Any] = {}
+        if after or upto is not None:
+            query = {"seq": {"$gt": after, **({"$lte": upto} if upto is not None else {})}}
+        keys: set[int] = set()
+        with storage_errors("files.reupload_keys"):
+            async for doc in self._files.find(
+                query, {"_id": 0, "dup": 1, "file_size": 1}, batch_size=10_000
+            ):
+                if "dup" in doc:
+                    keys.add(packed_reupload_key(int(doc["dup"]), int(doc.get("file_size", 0))))
+        return keys
 
     async def _next_sequences(self, count: int) -> int:
         """Reserve `count` consecutive change numbers; returns the first."""
@@ -537,6 +555,12 @@ ReuploadOwners = dict[tuple[int, int], str]
 
 def reupload_key(record: FileRecord) -> tuple[int, int]:
     return name_hash(record.name_key), record.file_size
+
+
+def packed_reupload_key(digest: int, size: int) -> int:
+    """(name digest, size) as one integer (a third of the memory of the pair): the digest's 64
+    bits above the size's; exact, no collisions."""
+    return ((digest & 0xFFFF_FFFF_FFFF_FFFF) << 64) | size
 
 
 def split_reuploads(

@@ -5,10 +5,12 @@ imported files found by search and delivered (`python bot.py import`)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from core.services.importer import Importer
+from core.services.indexing import IncomingFile, build_record
 from core.telegram.fileid import unique_id_of
 from core.testing import BotHarness
 from core.testing.clock import VirtualClock
@@ -206,6 +208,76 @@ async def test_other_uploads_of_a_file_are_duplicates_across_batches(
             report = await importer.run(MongoSourceFiles(source, "Telegram_files"), f"b{batch}")
             assert (report.imported, report.duplicates) == (4, 5), batch
             assert await files.count() == 4
+    finally:
+        await source.drop()
+        await source.close()
+
+
+class _SourceWithAWriterBeside:
+    """An EvaMaria collection read page by page while "a running bot" stores a file of its
+    own (with the name and size of a later source document) before the second page."""
+
+    def __init__(self, source: MongoSourceFiles, write: Any) -> None:
+        self._source = source
+        self._write = write
+
+    async def count(self) -> int:
+        return await self._source.count()
+
+    async def pages(self, after: Any, batch: int) -> AsyncIterator[list[Mapping[str, Any]]]:
+        n = 0
+        async for page in self._source.pages(after, batch):
+            if n == 1:
+                await self._write()
+            n += 1
+            yield page
+
+
+async def test_files_another_writer_stores_during_an_import_are_known_as_duplicates(
+    database: Database, mongo_uri: str
+) -> None:
+    """The stored files' names and sizes are read once at the start; a bot indexing a channel
+    meanwhile is noticed from the change counter, and its files count as already held."""
+    await database.prepare(ALL_INDEXES)
+    names = [f"Film.{n}.2001.mkv" for n in range(8)] + ["Collateral.2004.mkv"]
+    docs = [evamaria_document(30_000 + n, name, size=900_000_000) for n, name in enumerate(names)]
+    source = await source_database(mongo_uri, "evamaria_beside", docs)
+    files = MongoFileRepository(database)
+    clock = VirtualClock()
+    posted = build_record(
+        IncomingFile(
+            unique_id="posted-by-the-bot",
+            file_id=telegram_file_id(31_000, 77),
+            file_name="Collateral.2004.mkv",
+            file_size=900_000_000,
+            mime_type="video/x-matroska",
+            caption=None,
+            chat_id=-100123,
+            message_id=7,
+        ),
+        clock.now(),
+        pending=False,
+    )
+    assert posted is not None
+
+    async def bot_indexes_a_post() -> None:
+        await files.save_many([posted])
+
+    try:
+        importer = Importer(
+            files, MongoJobRepository(database), clock, unique_id_of=unique_id_of, batch=3
+        )
+        reader = _SourceWithAWriterBeside(
+            MongoSourceFiles(source, "Telegram_files"), bot_indexes_a_post
+        )
+        report = await importer.run(reader, "beside")
+        assert (report.imported, report.duplicates) == (8, 1)
+        stored = (
+            await database.collection("files")
+            .find({"file_name": "Collateral.2004.mkv"})
+            .to_list(None)
+        )
+        assert [d["_id"] for d in stored] == ["posted-by-the-bot"]
     finally:
         await source.drop()
         await source.close()
