@@ -280,23 +280,25 @@ class SearchService:
         filters = Filters(query.kind, query.year, query.season, query.episode, query.resolution)
         exact: dict[str, Hit] = {}
         near: dict[str, Hit] = {}
-        for n, terms in enumerate(query.variants()[:MAX_VARIANTS]):
-            # Typo matches rank below every exact one. They are looked for in the joined
-            # variants ("spidr man" as "spidrman", for a file named "Spiderman") only while
-            # fewer than a page of files was found: those passes cost 1-3 ms each at a million
-            # files and, past a page, add only files ranked below the others.
-            room = RESULT_CAP if n == 0 or len(exact) + len(near) < TYPO_VARIANTS_BELOW else 0
-            room = room if typos else 0
-            hits = await self.index.search(
-                terms, prefix=query.prefix, filters=filters, limit=SCAN_CAP, fuzzy_limit=room
-            )
-            if hits is None:
-                raise SearchUnavailableError(self.index.rebuilt_files)
-            for hit in hits:
-                if hit.exact:
-                    exact.setdefault(hit.id, hit)
-                elif typos:
-                    near.setdefault(hit.id, hit)
+        # Typo matches rank below every exact one. They are looked for in the joined variants
+        # ("spidr man" as "spidrman", for a file named "Spiderman") only while fewer than a
+        # page of files was found: those passes cost about 1 ms each at a million files and,
+        # past a page, add only files ranked below the others.
+        passes = await self.index.search_variants(
+            query.variants()[:MAX_VARIANTS],
+            prefix=query.prefix,
+            filters=filters,
+            limit=SCAN_CAP,
+            fuzzy_limit=RESULT_CAP if typos else 0,
+            typos_while_below=TYPO_VARIANTS_BELOW,
+        )
+        if passes is None:
+            raise SearchUnavailableError(self.index.rebuilt_files)
+        for hit in (hit for hits in passes for hit in hits):
+            if hit.exact:
+                exact.setdefault(hit.id, hit)
+            elif typos:
+                near.setdefault(hit.id, hit)
         fuzzy = [h for i, h in near.items() if i not in exact]
         ordered = rank(list(exact.values()), query) + rank(fuzzy, query)
         capped = len(ordered) > RESULT_CAP

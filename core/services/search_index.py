@@ -44,7 +44,7 @@ CATCH_UP_BATCH = 5_000
 # while the next window is read; 2,000 keeps a rebuild's peak memory flat at any library size.
 REBUILD_BATCH = 2_000
 PROGRESS_EVERY = 10_000  # files between two progress lines of a rebuild
-REBUILD_COMMIT = 100_000  # files between commits while rebuilding
+REBUILD_COMMIT = 500_000  # files between commits while rebuilding (each ends a segment)
 SAFETY_WINDOW = 1_000  # change numbers re-read behind the watermark
 PURGE_INTERVAL = 3_600.0  # seconds between purges of old tombstones
 
@@ -126,6 +126,33 @@ class SearchIndexService:
         try:
             return await index.search(
                 terms, prefix=prefix, filters=filters, limit=limit, fuzzy_limit=fuzzy_limit
+            )
+        except IndexUnusableError as exc:
+            self._start_rebuild(exc.reason)
+            return None
+
+    async def search_variants(
+        self,
+        variants: Sequence[Sequence[str]],
+        *,
+        prefix: str | None = None,
+        filters: Filters = NO_FILTERS,
+        limit: int = 1_000,
+        fuzzy_limit: int = 0,
+        typos_while_below: int = 0,
+    ) -> list[list[Hit]] | None:
+        """`FullTextIndex.search_variants`, or None when the index cannot answer."""
+        index = self._index
+        if index is None:
+            return None
+        try:
+            return await index.search_variants(
+                variants,
+                prefix=prefix,
+                filters=filters,
+                limit=limit,
+                fuzzy_limit=fuzzy_limit,
+                typos_while_below=typos_while_below,
             )
         except IndexUnusableError as exc:
             self._start_rebuild(exc.reason)
@@ -305,7 +332,7 @@ class SearchIndexService:
         with self._activity:
             started = time.monotonic()
             watermark = await self._files.last_sequence()  # later writes are caught up after
-            index = await TantivyIndex.create(self.directory)
+            index = await TantivyIndex.create(self.directory, bulk=True)
             done = 0
             self._rebuilt_files = 0
             pages = self._files.scan(REBUILD_BATCH)
@@ -329,6 +356,7 @@ class SearchIndexService:
                 if done % PROGRESS_EVERY < len(page):
                     log.info("search_index_rebuild_progress", files=done)
             await index.apply([], [], watermark=watermark)
+            await index.end_bulk()
             async with self._lock:
                 self._index = index
                 self._applied.clear()
