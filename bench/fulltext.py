@@ -81,8 +81,8 @@ def render(results: list[dict[str, Any]]) -> str:
         "indexes (words plus adjacent pairs written together) with tantivy, in batches of 50k",
         "committed one after another; then the search benchmark's query set, through",
         "`TantivyIndex.search` (exact hits first, then within the edit distance), 3 rounds,",
-        "latency over all of them. No MongoDB in this one: it is the engine alone, which the",
-        "bot's search does not use yet (issue #12 puts it behind search). Order here is the",
+        "latency over all of them. No MongoDB in this one: it is the engine alone, under the",
+        'bot\'s search ("Search" above measures the whole path). Order here is the',
         "engine's own (exact before typo matches, shortest names first).",
         "",
         (

@@ -67,6 +67,7 @@ class Metrics:
         self._request_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
         self._db_children: dict[str, Any] = {}
+        self._telegram_children: dict[str, tuple[Any, Any]] = {}
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -100,8 +101,14 @@ class Metrics:
         child.observe(seconds)
 
     def observe_telegram(self, method: str, seconds: float, flood_wait: float = 0.0) -> None:
-        self.telegram_calls.labels(method).inc()
-        self.telegram_seconds.labels(method).observe(seconds)
+        children = self._telegram_children.get(method)
+        if children is None:
+            children = self._telegram_children[method] = (
+                self.telegram_calls.labels(method),
+                self.telegram_seconds.labels(method),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
         if flood_wait:
             self.flood_wait_seconds.labels(method).inc(flood_wait)
 

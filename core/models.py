@@ -76,6 +76,17 @@ class FileRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class FileListing:
+    """A file as a results page lists it, read from the search index (no database round trip):
+    what its button shows and what a click asks for."""
+
+    id: str
+    file_name: str
+    file_size: int
+    file_type: str  # video | audio | document
+
+
+@dataclass(frozen=True, slots=True)
 class SaveReport:
     """What `files.save_many` did with a batch."""
 

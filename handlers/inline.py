@@ -74,13 +74,14 @@ def make_on_inline(services: Services) -> Callback:
             prefix=True,
             typos=await services.flags.enabled("typo_tolerance", user_id, "inline"),
         )
-        records = await services.delivery.visible(user_id, page.items)
+        stored = await services.search.records(page.items)
+        records = await services.delivery.visible(user_id, stored)
         personal = (
             services.delivery.gated
-            or any(r.premium for r in page.items)
+            or any(r.premium for r in stored)
             or await services.users.any_banned()
         )
-        premium_hint = isinstance(refusal, PremiumRequiredError) or len(records) < len(page.items)
+        premium_hint = isinstance(refusal, PremiumRequiredError) or len(records) < len(stored)
         await query.answer(
             [_result(services, r, bot_username(client)) for r in records],
             cache_time=PERSONAL_CACHE_SECONDS if personal else SHARED_CACHE_SECONDS,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.cache.enhanced_cache import CacheStats
-from core.models import FileRecord
+from core.models import FileListing, FileRecord
 from core.search.normalize import strip_extension
 from core.services.channel_index import IndexProgress
 from core.services.channels import ChannelSummary
@@ -281,7 +281,7 @@ def bad_query_text(reason: str) -> str:
     return f"I can't search for that: {escape(reason)}.\nSend a title, like <code>dark city</code>."
 
 
-def file_label(record: FileRecord) -> str:
+def file_label(record: FileRecord | FileListing) -> str:
     """`[700 MB] Dark City 1998 720p` — readable, and short enough for a button."""
     name = re.sub(r"[._]+", " ", strip_extension(record.file_name)).strip()
     label = f"[{human_size(record.file_size)}] {name}"
@@ -401,7 +401,7 @@ def send_all_payload(token: str, page: int, kind_code: str = "") -> str:
 
 
 def _file_button(
-    record: FileRecord, encode: Encode, bot_username: str | None
+    record: FileListing, encode: Encode, bot_username: str | None
 ) -> InlineKeyboardButton:
     if bot_username is not None:
         return InlineKeyboardButton(

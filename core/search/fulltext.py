@@ -43,7 +43,7 @@ __all__ = [
     "fuzzy_distance",
 ]
 
-SCHEMA_VERSION = 2  # v2: title words, filters and the time stored for ranking
+SCHEMA_VERSION = 3  # v3: the name and size stored, so a page is listed without MongoDB
 _STATE = "state.json"
 _WRITER_HEAP = 15_000_000  # bytes; tantivy needs at least 3 MB per writer thread
 # A rebuild writes with a larger heap: fewer, larger segments (3 instead of 10 at a million
@@ -76,6 +76,8 @@ class IndexedFile:
     episode: int | None = None
     resolution: str | None = None
     at: int = 0  # when the file was indexed, in microseconds since the epoch
+    name: str = ""  # the file name and size, what a results page lists
+    size: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,8 @@ class Hit:
     title: tuple[str, ...] = ()
     n: int = 0  # how many terms the name has
     at: int = 0
+    name: str = ""
+    size: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +155,8 @@ class FullTextIndex(Protocol):
 
     async def similar_words(self, word: str, limit: int = 5) -> list[str]: ...
 
+    async def listings(self, ids: Sequence[str]) -> list[Hit]: ...
+
     async def census(self) -> Census: ...
 
     async def close(self) -> None: ...
@@ -171,6 +177,9 @@ def _schema() -> tantivy.Schema:
     # (searching "dark city", "Dark City" beats "Dark City Lights Tower").
     builder.add_unsigned_field("n", stored=True, fast=True)
     builder.add_unsigned_field("at", stored=True)
+    # What a results page lists, stored only (bytes: no terms indexed for it).
+    builder.add_bytes_field("name", stored=True)
+    builder.add_unsigned_field("size", stored=True)
     return builder.build()
 
 
@@ -355,6 +364,26 @@ class TantivyIndex:
             raise IndexUnusableError(f"search failed: {exc}") from exc
         return hits
 
+    async def listings(self, ids: Sequence[str]) -> list[Hit]:
+        """The files with these ids as the index holds them (name, size, kind: what a results
+        page lists), in the order given; ids the index does not have are left out."""
+        return await asyncio.to_thread(self._listings, tuple(ids))
+
+    def _listings(self, ids: tuple[str, ...]) -> list[Hit]:
+        if not ids:
+            return []
+        try:
+            searcher = self._index.searcher()
+            should = tantivy.Occur.Should
+            query = tantivy.Query.boolean_query(
+                [(should, tantivy.Query.term_query(self._schema, "id", i)) for i in ids]
+            )
+            hits = self._hits(searcher, query, len(ids), exact=True, seen=set())
+        except ValueError as exc:
+            raise IndexUnusableError(f"search failed: {exc}") from exc
+        by_id = {h.id: h for h in hits}
+        return [by_id[i] for i in ids if i in by_id]
+
     async def similar_words(self, word: str, limit: int = 5) -> list[str]:
         """Title words of indexed files within two edits of `word`, most frequent first (what
         "did you mean" offers: words that files really have, never a joined fragment)."""
@@ -435,6 +464,8 @@ class TantivyIndex:
                     title=tuple(str(t) for t in stored.get("title", ())),
                     n=int(stored.get("n", [0])[0]),
                     at=int(stored.get("at", [0])[0]),
+                    name=bytes(stored.get("name", [b""])[0]).decode("utf-8", "replace"),
+                    size=int(stored.get("size", [0])[0]),
                 )
             )
         return hits
@@ -486,6 +517,8 @@ class TantivyIndex:
                     document.add_text("resolution", file.resolution)
                 document.add_unsigned("n", len(file.terms))
                 document.add_unsigned("at", max(0, file.at))
+                document.add_bytes("name", file.name.encode())
+                document.add_unsigned("size", max(0, file.size))
                 writer.add_document(document)
             if not commit:
                 return

@@ -64,6 +64,8 @@ def _indexed(record: FileRecord) -> IndexedFile:
         episode=record.episode,
         resolution=record.resolution,
         at=int(record.indexed_at.timestamp() * 1_000_000),
+        name=record.file_name,
+        size=record.file_size,
     )
 
 
@@ -154,6 +156,17 @@ class SearchIndexService:
                 fuzzy_limit=fuzzy_limit,
                 typos_while_below=typos_while_below,
             )
+        except IndexUnusableError as exc:
+            self._start_rebuild(exc.reason)
+            return None
+
+    async def listings(self, ids: Sequence[str]) -> list[Hit] | None:
+        """`FullTextIndex.listings`, or None when the index cannot answer."""
+        index = self._index
+        if index is None:
+            return None
+        try:
+            return await index.listings(ids)
         except IndexUnusableError as exc:
             self._start_rebuild(exc.reason)
             return None

@@ -12,7 +12,9 @@ async def test_channel_posts_are_indexed_with_their_metadata(bot: BotHarness) ->
     )
     page = await bot.app.services.search.search("city dark 1998")
     assert [f.file_name for f in page.items] == ["Dark.City.1998.720p.BluRay.x264.mkv"]
-    (found,) = page.items
+    (listed,) = page.items
+    assert (listed.file_size, listed.file_type) == (734_003_200, "video")  # from the index
+    (found,) = await bot.app.services.search.records(page.items)
     assert post.media is not None
     assert (found.id, found.file_id) == (post.media.unique_id, post.media.file_id)
     assert (found.chat_id, found.message_id) == (movies.id, post.id)

@@ -86,7 +86,8 @@ async def test_a_forwarded_file_from_an_indexed_channel_is_indexed_with_the_offe
         replies = await admin.forward(old)
         assert replies.texts[0] == "✅ Indexed: Old.Listed.Film.1990.mkv"
         assert "Index Listed" in replies.texts[1]
-        (found,) = (await bot.running.services.search.search("old listed film")).items
+        search = bot.running.services.search
+        (found,) = await search.records((await search.search("old listed film")).items)
         assert (found.chat_id, found.message_id) == (listed.id, old.id)
         unlisted = await other.post_history("Zebra.Crossing.1991.mkv")
         replies = await admin.forward(unlisted)

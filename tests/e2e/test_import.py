@@ -137,10 +137,10 @@ async def test_imported_files_are_found_and_delivered(mongo_uri: str, tmp_path: 
             assert results.text == "🔎 1 file for ronin"
             (delivered,) = await alice.click(results, "Ronin 1998")
             assert delivered.media is not None
-            after = await bot.running.services.search.search("heat")
-            assert (
-                [f.chat_id for f in after.items] == [f.chat_id for f in ours.items] == [movies.id]
-            )
+            search = bot.running.services.search
+            after = await search.records((await search.search("heat")).items)
+            before = await search.records(ours.items)
+            assert [f.chat_id for f in after] == [f.chat_id for f in before] == [movies.id]
         finally:
             await source.drop()
             await source.close()

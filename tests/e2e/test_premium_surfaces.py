@@ -84,7 +84,8 @@ async def test_a_files_own_gate_overrides_the_global_one(mongo_uri: str) -> None
     async with premium_bot(mongo_uri) as bot:  # the global gate is free
         files = MongoFileRepository(bot.app.database)
         found = await bot.app.services.search.search("heat 1995")
-        (full,) = [f for f in found.items if f.year == 1995]
+        stored = await bot.app.services.search.records(found.items)
+        (full,) = [f for f in stored if f.year == 1995]
         assert await files.set_premium(full.id, "premium")
         alice = bot.user(1001, "Alice")
         (results,) = await alice.send("heat")
