@@ -344,18 +344,24 @@ class MongoFileRepository:
         # A bounded range: at most `limit` numbers, read from the `seq` indexes.
         newer = {"seq": {"$gt": after, "$lte": end}}
         numbers_only = {"seq": 1}
+        known = known or {}
+        # When the reader has applied nothing numbered in this range (a catch-up right after
+        # a write, not a re-read of the safety window), every document in it is wanted: one
+        # read of the documents instead of their numbers and then the documents.
+        whole = not any(after < n <= end for n in known.values())
         with storage_errors("files.changes_since"):
-            docs = await self._files.find(newer, numbers_only).to_list(None)
+            docs = await self._files.find(newer, None if whole else numbers_only).to_list(None)
             stones = await self._tombstones.find(newer, numbers_only).to_list(None)
         entries = sorted(
             [(int(d["seq"]), d["_id"], True) for d in docs]
             + [(int(t["seq"]), t["_id"], False) for t in stones]
         )[:limit]
         newest = {file_id: (number, alive) for number, file_id, alive in entries}
-        known = known or {}
         wanted = [i for i, (n, alive) in newest.items() if alive and known.get(i) != n]
         upserts: list[FileRecord] = []
-        if wanted:
+        if wanted and whole:
+            upserts = [_from_doc(d) for d in docs if newest.get(d["_id"]) == (int(d["seq"]), True)]
+        elif wanted:
             # One range read from the oldest change wanted (usually the tail of the window).
             first = min(newest[i][0] for i in wanted)
             window = {"seq": {"$gte": first, "$lte": end}}
