@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 log = get_logger(__name__)
+MAX_COUNT_DIGITS = 3  # `/debug_last 20`: a count; eight digits are a reference
 
 Row = TypeVar("Row")
 
@@ -189,11 +190,12 @@ def make_on_debug_last(services: Services) -> Callback:
             return
         args = (message.command or [])[1:]
         arg = args[0] if args else "5"
-        if arg.isdigit():
+        # A reference first: one of eight hex digits may be all digits ("05709921").
+        found = services.traces.find(arg.removeprefix("ref:"))
+        if found is None and arg.isdigit() and len(arg) <= MAX_COUNT_DIGITS:
             traces = services.traces.last(min(max(1, int(arg)), 20))
             await message.reply_text(views.traces_text(traces))
             return
-        found = services.traces.find(arg.removeprefix("ref:"))
         if found is None:
             await message.reply_text(views.trace_not_found_text(arg, len(services.traces)))
             return
