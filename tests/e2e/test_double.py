@@ -6,9 +6,16 @@ import asyncio
 
 import pytest
 from pyrogram import Client, filters, raw
-from pyrogram.errors import FloodWait, InputUserDeactivated, UserIsBlocked
+from pyrogram.errors import (
+    ChatWriteForbidden,
+    FloodWait,
+    InputUserDeactivated,
+    InternalServerError,
+    UserIsBlocked,
+)
 from pyrogram.file_id import FileId
 from pyrogram.handlers import MessageHandler
+from pyrogram.session import Session
 from pyrogram.types import Message
 
 from core.testing import BotHarness, HarnessError, UnknownRPCError
@@ -91,12 +98,34 @@ async def test_blocked_and_deactivated_users_raise_like_telegram(bot: BotHarness
 
 async def test_faults_hit_the_next_k_calls_of_a_method(bot: BotHarness) -> None:
     alice = bot.user(1001, "Alice")
-    bot.telegram.fail("SendMessage", error=TimeoutError(), times=2)
+    bot.telegram.fail("SendMessage", error=ChatWriteForbidden(), times=2)
     for _ in range(2):
-        with pytest.raises(TimeoutError):
+        with pytest.raises(ChatWriteForbidden):
             await bot.app.client.send_message(alice.id, "hi")
     await bot.app.client.send_message(alice.id, "third time")
     assert alice.chat[-1].text == "third time"
+
+
+async def test_the_session_retries_transient_errors_like_pyrogram(bot: BotHarness) -> None:
+    """Pyrogram's session sends a request again after a timeout, a broken connection or an
+    internal server error (`Session.RETRY_DELAY` apart) and gives up after `MAX_RETRIES`."""
+    alice = bot.user(1001, "Alice")
+    client = bot.running.client
+    bot.telegram.fail("SendMessage", error=TimeoutError(), times=2)
+    sending = asyncio.create_task(client.send_message(alice.id, "hi"))
+    for _ in range(2):
+        await asyncio.sleep(0.05)
+        assert not sending.done()
+        bot.clock.advance(Session.RETRY_DELAY)
+    assert (await sending).text == "hi"
+    bot.telegram.fail("SendMessage", error=InternalServerError(), times=Session.MAX_RETRIES)
+    sending = asyncio.create_task(client.send_message(alice.id, "lost"))
+    for _ in range(Session.MAX_RETRIES):
+        await asyncio.sleep(0.05)
+        bot.clock.advance(Session.RETRY_DELAY)
+    with pytest.raises(TimeoutError):
+        await sending
+    assert alice.chat[-1].text == "hi"
 
 
 async def test_rate_enforcement_raises_flood_wait_per_chat(bot: BotHarness) -> None:

@@ -147,16 +147,24 @@ class UserActions(DoubleState):
         return await self._in_channel(channel, caption, sender=None, document=document)
 
     async def channel_history(
-        self, channel: ChannelState, document: DocumentState | None, caption: str = ""
+        self,
+        channel: ChannelState,
+        document: DocumentState | None,
+        caption: str = "",
+        *,
+        media: Any = None,
+        reply_to: Any = None,
     ) -> StoredMessage:
         """A post made before the bot was in the channel: stored, never delivered to the bot
-        (it can only fetch it by id)."""
+        (it can only fetch it by id). `media`: any raw media instead of `document`."""
         return await self._store(
             channel.id,
             self._next_channel_id(channel),
             caption,
             out=False,
             document=document,
+            media=media,
+            reply_to=reply_to,
             sender=None,
         )
 

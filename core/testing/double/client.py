@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pyrogram import Client
-from pyrogram.errors import FloodWait
+from pyrogram.errors import FloodWait, InternalServerError, ServiceUnavailable
 from pyrogram.raw.core import TLObject
+from pyrogram.session import Session
 
 if TYPE_CHECKING:
     from core.testing.telegram import TelegramDouble
@@ -54,20 +55,38 @@ class DoubleClient(Client):
         """Uploads and downloads use a media session of their own: here it is the double too."""
         return _DoubleSession(self)
 
-    async def invoke(self, query: TLObject[Any], *args: Any, **kwargs: Any) -> Any:
-        """Like `Client.invoke`, with the double as the session. Like Pyrogram's session, a
-        FloodWait of at most `sleep_threshold` seconds (10 by default) is slept through on the
-        double's clock and the request retried; a longer one reaches the caller."""
-        while True:
+    async def invoke(
+        self,
+        query: TLObject[Any],
+        retries: int = Session.MAX_RETRIES,
+        timeout: float = Session.WAIT_TIMEOUT,
+        sleep_threshold: float | None = None,
+        retry_delay: float = Session.RETRY_DELAY,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        """Like `Client.invoke`, with the double as the session, which behaves like Pyrogram's
+        (`Session.invoke`): a FloodWait is slept through on the double's clock and the request
+        sent again unless it is longer than `sleep_threshold` (the client's, 10 s by default;
+        a negative threshold, as `get_messages` passes, sleeps through any); an internal
+        server error or a broken connection is retried after `retry_delay`; after `retries`
+        attempts the caller gets a `TimeoutError`."""
+        threshold = self.sleep_threshold if sleep_threshold is None else sleep_threshold
+        name = type(query).QUALNAME.removeprefix("functions.")
+        for _ in range(retries):
             try:
                 result = await self.double.invoke(query)
                 break
             except FloodWait as exc:
                 wait = float(exc.value) if isinstance(exc.value, int | float) else 0.0
-                if wait > self.sleep_threshold:
+                if wait > threshold >= 0:
                     raise
                 self.double.slept_through.append(wait)
                 await self.double.clock.sleep(wait)
+            except (OSError, InternalServerError, ServiceUnavailable):
+                await self.double.clock.sleep(retry_delay)
+        else:
+            raise TimeoutError(f'Failed to invoke "{name}" after {retries} retries')
         await self.fetch_peers(getattr(result, "users", []))
         await self.fetch_peers(getattr(result, "chats", []))
         return result
@@ -86,4 +105,4 @@ class _DoubleSession:
         return None
 
     async def invoke(self, query: TLObject[Any], *args: Any, **kwargs: Any) -> Any:
-        return await self._client.invoke(query)
+        return await self._client.invoke(query, *args, **kwargs)
