@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-__all__ = ["REDACTED", "Redactor", "configure_logging", "get_logger", "redactor"]
+__all__ = [
+    "REDACTED",
+    "Redactor",
+    "bind_context",
+    "bound_context",
+    "configure_logging",
+    "get_logger",
+    "merge_bound_context",
+    "redactor",
+    "unbind_context",
+]
 
 REDACTED = "***"
 _MIN_SECRET = 4  # shorter values would mask ordinary words
@@ -72,6 +83,39 @@ redactor = Redactor()
 """The process-wide redactor; `configure_logging` registers the settings' secrets with it."""
 
 
+# What every log line of the work in progress carries (an update's correlation id, user, chat,
+# handler): one context variable holding them all, set once per update and reset after it.
+# (structlog's own `bind_contextvars` keeps one variable per key, five sets and five resets on
+# every update's hot path, and `merge_contextvars` copies the whole context for every line.)
+_EMPTY: Mapping[str, object] = {}
+_bound: contextvars.ContextVar[Mapping[str, object]] = contextvars.ContextVar(
+    "bound_context", default=_EMPTY
+)
+
+
+def bind_context(values: Mapping[str, object]) -> contextvars.Token[Mapping[str, object]]:
+    """Add `values` to every log line of the current task until `unbind_context(token)`; what
+    an enclosing binding set stays unless `values` replaces it."""
+    outer = _bound.get()
+    return _bound.set({**outer, **values} if outer else values)
+
+
+def unbind_context(token: contextvars.Token[Mapping[str, object]]) -> None:
+    _bound.reset(token)
+
+
+def bound_context() -> Mapping[str, object]:
+    """The values bound for the current task (read-only)."""
+    return _bound.get()
+
+
+def merge_bound_context(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: the bound values, under what the event itself says."""
+    for key, value in _bound.get().items():
+        event_dict.setdefault(key, value)
+    return event_dict
+
+
 def _drop_color_message(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     event_dict.pop("color_message", None)
     return event_dict
@@ -87,6 +131,7 @@ def configure_logging(
     """Route structlog and stdlib logging through one chain: context, redaction, renderer."""
     redactor.register(secrets)
     shared: list[Processor] = [
+        merge_bound_context,
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -9,7 +9,9 @@ from typing import Any
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
+from core.logging import merge_bound_context
+
 
 def capture_events() -> AbstractContextManager[list[MutableMapping[str, Any]]]:
     """`structlog.testing.capture_logs` with the bound context (correlation id, user id) merged."""
-    return capture_logs(processors=[merge_contextvars])
+    return capture_logs(processors=[merge_bound_context, merge_contextvars])

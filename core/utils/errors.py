@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import structlog
-
+from core.logging import bind_context, bound_context, unbind_context
 from core.telegram.errors import code_for, rpc_id
 from core.utils.error_codes import ErrorCode
 
@@ -259,54 +258,35 @@ def new_correlation_id() -> str:
 
 def current_correlation_id() -> str | None:
     """The correlation id bound for the update being handled, if any."""
-    value = structlog.contextvars.get_contextvars().get(_CORRELATION_KEY)
+    value = bound_context().get(_CORRELATION_KEY)
     return value if isinstance(value, str) else None
-
-
-def _structlog_var(key: str) -> contextvars.ContextVar[Any]:
-    """The ContextVar structlog uses for `key` (learnt once from a binding's token)."""
-    var = _VARS.get(key)
-    if var is None:
-        token = structlog.contextvars.bind_contextvars(**{key: None})[key]
-        var = token.var
-        var.reset(token)
-        _VARS[key] = var
-    return var
-
-
-_VARS: dict[str, contextvars.ContextVar[Any]] = {}
 
 
 class bind_update_context:  # noqa: N801 - used like a function: `with bind_update_context(...)`
     """Bind a correlation id (and user/chat/update ids) for one update; unbind them afterwards.
 
-    The values land in structlog's own context variables (so `merge_contextvars` and
-    `get_contextvars()` see them), set and reset directly: this runs once per update, on the hot
-    path. Pyrogram's workers are long-lived tasks, so anything left bound would leak into the
-    next update: every binding is reset with its token on the way out, whatever happens inside.
+    The values go to every log line through `core.logging.bind_context`: one context variable
+    set and reset per update (this is the hot path). Pyrogram's workers are long-lived tasks, so
+    anything left bound would leak into the next update: the binding is reset with its token on
+    the way out, whatever happens inside.
     """
 
-    __slots__ = ("_context", "_tokens", "correlation_id")
+    __slots__ = ("_token", "_values", "correlation_id")
 
     def __init__(self, correlation_id: str | None = None, **context: int | str | None) -> None:
         self.correlation_id = correlation_id or new_correlation_id()
-        self._context = context
-        self._tokens: list[tuple[contextvars.ContextVar[Any], contextvars.Token[Any]]] = []
+        self._values: dict[str, object] = {_CORRELATION_KEY: self.correlation_id}
+        self._values.update((key, value) for key, value in context.items() if value is not None)
+        self._token: contextvars.Token[Mapping[str, object]] | None = None
 
     def __enter__(self) -> str:
-        var = _structlog_var(_CORRELATION_KEY)
-        tokens = [(var, var.set(self.correlation_id))]
-        for key, value in self._context.items():
-            if value is not None:
-                var = _structlog_var(key)
-                tokens.append((var, var.set(value)))
-        self._tokens = tokens
+        self._token = bind_context(self._values)
         return self.correlation_id
 
     def __exit__(self, *_: object) -> None:
-        for var, token in reversed(self._tokens):
-            var.reset(token)
-        self._tokens = []
+        if self._token is not None:
+            unbind_context(self._token)
+            self._token = None
 
 
 # --- responses -----------------------------------------------------------------------------------

@@ -49,7 +49,10 @@ class RateDecision:
     retry_after: float = 0.0
 
 
-@dataclass
+_ALLOWED = RateDecision(allowed=True)  # the common answer, built once (this runs per update)
+
+
+@dataclass(slots=True)
 class _UserState:
     bucket: TokenBucket
     warned: bool = False
@@ -74,7 +77,7 @@ class UserRateLimiter:
         wait = state.bucket.try_take()
         if wait == 0:
             state.warned = False
-            return RateDecision(allowed=True)
+            return _ALLOWED
         notify = not state.warned
         state.warned = True
         return RateDecision(allowed=False, notify=notify, retry_after=wait)

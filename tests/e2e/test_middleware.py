@@ -10,6 +10,7 @@ from pyrogram import Client, filters
 from pyrogram.handlers import MessageHandler
 from pyrogram.types import Message
 
+from core.logging import bound_context
 from core.testing import BotHarness, HarnessError
 from core.utils.errors import NotFoundError
 from tests.fakes import capture_events
@@ -102,9 +103,7 @@ async def test_every_update_gets_its_own_correlation_id_and_nothing_leaks(bot: B
     seen: list[dict[str, object]] = []
 
     async def on_probe(_client: Client, message: Message) -> None:
-        import structlog  # noqa: PLC0415
-
-        seen.append(dict(structlog.contextvars.get_contextvars()))
+        seen.append(dict(bound_context()))
         await message.reply_text("ok")
 
     add_command(bot, "probe", on_probe)
@@ -116,9 +115,7 @@ async def test_every_update_gets_its_own_correlation_id_and_nothing_leaks(bot: B
     assert first["user_id"] == 1001
     assert first["chat_id"] == 1001
     assert first["handler"] == "on_probe"
-    import structlog  # noqa: PLC0415
-
-    assert structlog.contextvars.get_contextvars() == {}
+    assert bound_context() == {}
 
 
 async def test_log_events_of_one_update_share_its_correlation_id(bot: BotHarness) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 
-import structlog
 from pyrogram.errors import (
     ChatWriteForbidden,
     FloodWait,
@@ -15,6 +14,7 @@ from pyrogram.errors import (
     UserIsBlocked,
 )
 
+from core.logging import bound_context
 from core.utils.errors import (
     BannedError,
     ErrorCode,
@@ -43,10 +43,10 @@ def test_correlation_ids_are_short_hex_and_unique() -> None:
 def test_update_context_is_bound_then_cleared() -> None:
     with bind_update_context(user_id=42, chat_id=-100, update_id=None) as cid:
         assert current_correlation_id() == cid
-        bound = structlog.contextvars.get_contextvars()
+        bound = bound_context()
         assert bound == {"correlation_id": cid, "user_id": 42, "chat_id": -100}
     assert current_correlation_id() is None
-    assert structlog.contextvars.get_contextvars() == {}
+    assert bound_context() == {}
 
 
 def test_bindings_are_undone_even_when_the_handler_fails() -> None:
@@ -55,14 +55,14 @@ def test_bindings_are_undone_even_when_the_handler_fails() -> None:
             raise RuntimeError("handler failed")  # noqa: TRY301
     except RuntimeError:
         pass
-    assert structlog.contextvars.get_contextvars() == {}
+    assert bound_context() == {}
 
 
 def test_a_new_update_replaces_the_previous_ids() -> None:
     with bind_update_context(user_id=1, chat_id=5) as first:
         pass
     with bind_update_context(user_id=2) as second:
-        bound = structlog.contextvars.get_contextvars()
+        bound = bound_context()
     assert bound == {"correlation_id": second, "user_id": 2}
     assert first != second
 

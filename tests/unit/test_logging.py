@@ -8,7 +8,7 @@ import logging
 
 import structlog
 
-from core.logging import configure_logging, get_logger
+from core.logging import bind_context, bound_context, configure_logging, get_logger, unbind_context
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
 API_HASH = "0123456789abcdef0123456789abcdef"
@@ -104,6 +104,30 @@ def test_context_variables_are_included_in_every_event() -> None:
     for event in _json_lines(out):
         assert event["correlation_id"] == "7f3a2c1d"
         assert event["user_id"] == 42
+
+
+def test_an_update_binding_reaches_every_line_and_ends_with_the_update() -> None:
+    out = io.StringIO()
+    configure_logging(json=True, stream=out)
+    outer = bind_context({"correlation_id": "7f3a2c1d", "user_id": 42, "chat_id": 42})
+    inner = bind_context({"handler": "on_start", "chat_id": -100})
+    get_logger("test").info("inner", user_id=7)  # what the event says wins
+    logging.getLogger("pyrogram").warning("library line")
+    unbind_context(inner)
+    get_logger("test").info("outer")
+    unbind_context(outer)
+    get_logger("test").info("after")
+    inner_line, library, outer_line, after = _json_lines(out)
+    assert inner_line["correlation_id"] == "7f3a2c1d"
+    assert (inner_line["user_id"], inner_line["chat_id"], inner_line["handler"]) == (
+        7,
+        -100,
+        "on_start",
+    )
+    assert (library["user_id"], library["handler"]) == (42, "on_start")
+    assert (outer_line["chat_id"], "handler" in outer_line) == (42, False)
+    assert "correlation_id" not in after
+    assert bound_context() == {}
 
 
 def test_level_filters_debug_events() -> None:
