@@ -16,6 +16,8 @@ from core.testing import BotHarness
 from repositories.embedded import EmbeddedServer
 from repositories.mongo import Database
 
+pytest_plugins = ["tests.hangs"]  # a hung test fails with its tasks' stacks
+
 SETTING_NAMES = [name.upper() for name in Settings.model_fields]
 
 
