@@ -8,6 +8,8 @@ full-text index on local disk (`core.search.fulltext`), never in MongoDB.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -113,6 +115,7 @@ class FileRepository(Protocol):
         upto: int | None = None,
     ) -> Changes: ...
     async def sequences(self) -> tuple[int, int]: ...
+    async def unsettled_from(self) -> int | None: ...
     async def last_sequence(self) -> int: ...
     def scan(self, batch: int) -> AsyncIterator[list[FileRecord]]: ...
     async def purge_tombstones(self, older_than: datetime) -> int: ...
@@ -134,6 +137,12 @@ class MongoFileRepository:
     Tombstones are purged after a retention period (`purge_tombstones`); the highest number
     purged is kept (`purged_sequence`) so that a reader that fell further behind knows it must
     rebuild instead of catching up.
+
+    A writer reserves its numbers before it writes, so a number can be handed out before its
+    document is visible. This instance's numbered writes in flight are known
+    (`unsettled_from`): the search index never moves its watermark past one of them, so a
+    file this bot stored is applied by the first catch-up after its write returns. Another
+    instance's write in that state is found by the safety window the index re-reads.
     """
 
     def __init__(
@@ -141,6 +150,7 @@ class MongoFileRepository:
     ) -> None:
         self._database = database
         self._now = now
+        self._in_flight: list[_Reservation] = []  # this instance's numbered writes
 
     @property
     def _files(self) -> Any:
@@ -213,35 +223,39 @@ class MongoFileRepository:
         known ones updated; an insert of a file that exists already (another writer's, or one
         an import did not look up) is done again as an update, or with `only_new` counted as
         held. Returns (inserted, updated, held)."""
-        first = await self._next_sequences(len(writes))
-        operations: list[InsertOne[dict[str, Any]] | UpdateOne] = [
-            UpdateOne({"_id": f.id}, _upsert(doc, changed, number), upsert=True)
-            if exists
-            else InsertOne(_numbered(doc, number))
-            for number, (f, doc, changed, exists) in enumerate(writes, first)
-        ]
-        with storage_errors("files.save_many"):
-            try:
-                result = await self._files.bulk_write(operations, ordered=False)
-            except BulkWriteError as exc:
-                details = exc.details
-                lost = [e for e in details.get("writeErrors", []) if e.get("code") == _DUPLICATE]
-                if len(lost) != len(details.get("writeErrors", [])):
-                    raise
-                if only_new:
-                    return int(details.get("nInserted", 0)), 0, len(lost)
-                retry = [
-                    UpdateOne({"_id": f.id}, _upsert(doc, changed, first + e["index"]), upsert=True)
-                    for e in lost
-                    for f, doc, changed, _ in [writes[e["index"]]]
-                ]
-                again = await self._files.bulk_write(retry, ordered=False)
-                return (
-                    int(details.get("nInserted", 0)) + again.upserted_count,
-                    int(details.get("nModified", 0)) + again.modified_count,
-                    0,
-                )
-        return result.inserted_count + result.upserted_count, result.modified_count, 0
+        async with self._numbering(len(writes)) as first:
+            operations: list[InsertOne[dict[str, Any]] | UpdateOne] = [
+                UpdateOne({"_id": f.id}, _upsert(doc, changed, number), upsert=True)
+                if exists
+                else InsertOne(_numbered(doc, number))
+                for number, (f, doc, changed, exists) in enumerate(writes, first)
+            ]
+            with storage_errors("files.save_many"):
+                try:
+                    result = await self._files.bulk_write(operations, ordered=False)
+                except BulkWriteError as exc:
+                    details = exc.details
+                    lost = [
+                        e for e in details.get("writeErrors", []) if e.get("code") == _DUPLICATE
+                    ]
+                    if len(lost) != len(details.get("writeErrors", [])):
+                        raise
+                    if only_new:
+                        return int(details.get("nInserted", 0)), 0, len(lost)
+                    retry = [
+                        UpdateOne(
+                            {"_id": f.id}, _upsert(doc, changed, first + e["index"]), upsert=True
+                        )
+                        for e in lost
+                        for f, doc, changed, _ in [writes[e["index"]]]
+                    ]
+                    again = await self._files.bulk_write(retry, ordered=False)
+                    return (
+                        int(details.get("nInserted", 0)) + again.upserted_count,
+                        int(details.get("nModified", 0)) + again.modified_count,
+                        0,
+                    )
+            return result.inserted_count + result.upserted_count, result.modified_count, 0
 
     async def _drop_reuploads(self, batch: list[FileRecord]) -> tuple[list[FileRecord], list[str]]:
         return split_reuploads(batch, await self.reupload_owners(batch))
@@ -273,6 +287,34 @@ class MongoFileRepository:
                     keys.add(packed_reupload_key(int(doc["dup"]), int(doc.get("file_size", 0))))
         return keys
 
+    @contextlib.asynccontextmanager
+    async def _numbering(self, count: int) -> AsyncIterator[int]:
+        """Reserve `count` consecutive change numbers for the write made inside the block (the
+        first is yielded); until the block ends they are in flight (`unsettled_from`)."""
+        reservation = _Reservation()
+        self._in_flight.append(reservation)
+        try:
+            reservation.first = await self._next_sequences(count)
+            reservation.known.set()
+            yield reservation.first
+        finally:
+            reservation.known.set()
+            self._in_flight.remove(reservation)
+
+    async def unsettled_from(self) -> int | None:
+        """The lowest change number of this instance's writes still in flight (numbers
+        reserved, documents not yet written), or None. Call it after reading the counter
+        (`sequences`): a reservation begun before that read returned may hold a number it
+        read, so its number is waited for (one round trip); one begun later gets a higher
+        number than the read."""
+        lowest: int | None = None
+        for reservation in list(self._in_flight):
+            await reservation.known.wait()
+            first = reservation.first
+            if first is not None and (lowest is None or first < lowest):
+                lowest = first
+        return lowest
+
     async def _next_sequences(self, count: int) -> int:
         """Reserve `count` consecutive change numbers; returns the first."""
         with storage_errors("counters.files"):
@@ -285,13 +327,13 @@ class MongoFileRepository:
         return int(doc["seq"]) - count + 1
 
     async def _tombstone(self, file_id: str) -> None:
-        number = await self._next_sequences(1)
-        with storage_errors("file_tombstones.insert"):
-            await self._tombstones.update_one(
-                {"_id": file_id},
-                {"$set": {"seq": number, "deleted_at": self._now()}},
-                upsert=True,
-            )
+        async with self._numbering(1) as number:
+            with storage_errors("file_tombstones.insert"):
+                await self._tombstones.update_one(
+                    {"_id": file_id},
+                    {"$set": {"seq": number, "deleted_at": self._now()}},
+                    upsert=True,
+                )
 
     async def sequences(self) -> tuple[int, int]:
         """(the highest change number handed out, the highest one of a purged tombstone); both
@@ -439,8 +481,13 @@ class MongoFileRepository:
             UpdateOne({"_id": file_id, "meta": {"$gt": 0}}, {"$unset": {"meta": ""}})
             for file_id in quiet
         ]
-        if writes:
-            first = await self._next_sequences(len(writes))
+        if not writes:
+            if not operations:
+                return 0
+            with storage_errors("files.complete_metadata"):
+                result = await self._files.bulk_write(operations, ordered=False)
+            return int(result.modified_count)
+        async with self._numbering(len(writes)) as first:
             operations += [
                 UpdateOne(
                     {"_id": file_id, "meta": {"$gt": 0}},
@@ -451,10 +498,8 @@ class MongoFileRepository:
                 )
                 for number, (file_id, values, empty) in enumerate(writes, first)
             ]
-        if not operations:
-            return 0
-        with storage_errors("files.complete_metadata"):
-            result = await self._files.bulk_write(operations, ordered=False)
+            with storage_errors("files.complete_metadata"):
+                result = await self._files.bulk_write(operations, ordered=False)
         return int(result.modified_count)
 
     async def get(self, file_id: str) -> FileRecord | None:
@@ -532,27 +577,35 @@ class MongoFileRepository:
             ids = [d["_id"] async for d in self._files.find(in_chat, {"_id": 1})]
         for start in range(0, len(ids), MAX_IN_FLIGHT):
             batch = ids[start : start + MAX_IN_FLIGHT]
-            first = await self._next_sequences(len(batch))
             now = self._now()
-            with storage_errors("file_tombstones.insert"):
-                await self._tombstones.bulk_write(
-                    [
-                        UpdateOne(
-                            {"_id": file_id},
-                            {"$set": {"seq": first + n, "deleted_at": now}},
-                            upsert=True,
-                        )
-                        for n, file_id in enumerate(batch)
-                    ],
-                    ordered=False,
-                )
-            with storage_errors("files.delete_chat"):
-                await self._files.delete_many({"_id": {"$in": batch}})
+            async with self._numbering(len(batch)) as first:
+                with storage_errors("file_tombstones.insert"):
+                    await self._tombstones.bulk_write(
+                        [
+                            UpdateOne(
+                                {"_id": file_id},
+                                {"$set": {"seq": first + n, "deleted_at": now}},
+                                upsert=True,
+                            )
+                            for n, file_id in enumerate(batch)
+                        ],
+                        ordered=False,
+                    )
+                with storage_errors("files.delete_chat"):
+                    await self._files.delete_many({"_id": {"$in": batch}})
         return len(ids)
 
     async def count(self) -> int:
         with storage_errors("files.count"):
             return int(await self._files.estimated_document_count())
+
+
+@dataclass(eq=False)
+class _Reservation:
+    """A numbered write in flight: `first` is None until the counter has answered."""
+
+    first: int | None = None
+    known: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 ReuploadOwners = dict[tuple[int, int], str]

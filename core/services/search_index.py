@@ -7,9 +7,13 @@ up with the files' change feed at start, after this instance's own writes, and p
 so that instances sharing one database converge.
 
 A writer reserves its change number before it writes, so a number can become visible after a
-higher one was already read. Every catch-up therefore re-reads a window of `safety` numbers
-behind the watermark; changes already applied with the same number are skipped, and applying
-one twice would be harmless anyway (upserts and deletes are keyed by file id).
+higher one was already read. The watermark never passes a number this instance's own writes
+still hold (`FileRepository.unsettled_from`): what is visible beyond it is applied, and the next
+catch-up reads from there again, so a file this bot stored is in the index once the catch-up
+after its write returns ("done" means searchable, by construction). For other instances'
+writes, every windowed catch-up re-reads `safety` numbers behind the watermark. Changes already
+applied with the same number are skipped, and applying one twice would be harmless anyway
+(upserts and deletes are keyed by file id).
 """
 
 from __future__ import annotations
@@ -291,6 +295,7 @@ class SearchIndexService:
                 if index is None:
                     return 0
                 newest, purged = await self._files.sequences()  # one read for the whole run
+                settled = await self._settled(newest)
                 if index.watermark < purged:
                     self._start_rebuild(
                         f"the index is at change {index.watermark}, "
@@ -313,11 +318,12 @@ class SearchIndexService:
                     }
                     records = [r for r in changes.upserts if r.id in fresh]
                     deletes = [i for i in changes.deletes if i in fresh]
-                    if records or deletes or changes.last > index.watermark:
+                    reached = min(changes.last, settled)
+                    if records or deletes or reached > index.watermark:
                         await index.apply(
                             [_indexed(r) for r in records],
                             deletes,
-                            watermark=max(index.watermark, changes.last),
+                            watermark=max(index.watermark, reached),
                         )
                     if (records or deletes) and self.on_changes is not None:
                         self.on_changes(records, deletes)
@@ -330,6 +336,13 @@ class SearchIndexService:
                 floor = min(self._checked, index.watermark) - self._safety
                 self._applied = {i: n for i, n in self._applied.items() if n > floor}
         return applied
+
+    async def _settled(self, newest: int) -> int:
+        """The highest number the watermark may reach after reading `newest` from the counter:
+        below this instance's first write still in flight, whose documents may not be visible
+        yet (a catch-up then reads from there again)."""
+        unsettled = await self._files.unsettled_from()
+        return newest if unsettled is None else min(newest, unsettled - 1)
 
     # --- rebuilding --------------------------------------------------------------------------
 
@@ -344,7 +357,8 @@ class SearchIndexService:
         """A new index from every file in MongoDB; searches answer "being rebuilt" until done."""
         with self._activity:
             started = time.monotonic()
-            watermark = await self._files.last_sequence()  # later writes are caught up after
+            # Later writes, and this instance's writes in flight now, are caught up after.
+            watermark = await self._settled(await self._files.last_sequence())
             index = await TantivyIndex.create(self.directory, bulk=True)
             done = 0
             self._rebuilt_files = 0

@@ -3,23 +3,73 @@
 `up` forwards bytes both ways. `refuse()` stops listening and drops every open connection (the
 driver sees "connection refused"). `hang()` keeps connections open but forwards nothing, like a
 black-holed network: requests get no answer until the driver's timeout. `restore()` comes back.
+
+It also reads the commands the bot sends (MongoDB's OP_MSG: the first field of the command
+document names the command and its collection): `hold("insert", collection="files")` keeps the
+next such command waiting until `release()`, to make a write land in the middle of something
+else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["DatabaseProxy", "ProxyMode"]
+__all__ = ["DatabaseProxy", "HeldCommand", "ProxyMode"]
 
 _CHUNK = 65_536
+_HEADER = 16  # messageLength, requestID, responseTo, opCode
+_OP_MSG = 2013
+_BSON_STRING = 0x02
 
 
 class ProxyMode(StrEnum):
     UP = "up"
     REFUSE = "refuse"
     HANG = "hang"
+
+
+@dataclass(eq=False)
+class HeldCommand:
+    """A command the proxy keeps waiting (see `DatabaseProxy.hold`)."""
+
+    command: str
+    collection: str | None
+    skip: int
+    _reached: asyncio.Event = field(default_factory=asyncio.Event)
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def reached(self) -> None:
+        """Return once the command has arrived and is being held."""
+        await self._reached.wait()
+
+    def release(self) -> None:
+        """Let the command through to the server."""
+        self._released.set()
+
+
+def command_of(message: bytes) -> tuple[str, str | None] | None:
+    """(command, collection) of an OP_MSG request, e.g. ("update", "jobs"); None for other
+    messages. The collection is the command's value when it is a string."""
+    if len(message) < _HEADER + 5 + 5:
+        return None
+    (op_code,) = struct.unpack_from("<i", message, 12)
+    if op_code != _OP_MSG or message[_HEADER + 4] != 0:  # section kind 0: the command body
+        return None
+    start = _HEADER + 5 + 4  # the body's first element: type, name, value
+    kind = message[start]
+    end = message.find(b"\0", start + 1)
+    if end < 0:
+        return None
+    name = message[start + 1 : end].decode("utf-8", "replace")
+    if kind != _BSON_STRING:
+        return name, None
+    (size,) = struct.unpack_from("<i", message, end + 1)
+    value = message[end + 5 : end + 5 + size - 1].decode("utf-8", "replace")
+    return name, value
 
 
 class DatabaseProxy:
@@ -32,6 +82,7 @@ class DatabaseProxy:
         self._flowing = asyncio.Event()
         self._flowing.set()
         self.mode = ProxyMode.UP
+        self._holds: list[HeldCommand] = []
 
     @property
     def uri(self) -> str:
@@ -50,16 +101,38 @@ class DatabaseProxy:
     async def refuse(self) -> None:
         """Connections are refused, and the open ones drop."""
         self.mode = ProxyMode.REFUSE
+        self._drop_all()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        self._drop_all()
 
     def hang(self) -> None:
         """Connections stay open, but nothing is answered (a black-holed network)."""
         self.mode = ProxyMode.HANG
         self._flowing.clear()
+
+    def hold(self, command: str, *, collection: str | None = None, after: int = 0) -> HeldCommand:
+        """Keep the (`after` + 1)-th `command` (of `collection`, if given) from now on waiting
+        before the server until the returned handle's `release()`; the connection carrying it
+        waits too, others flow."""
+        held = HeldCommand(command, collection, after)
+        self._holds.append(held)
+        return held
+
+    async def _inspect(self, message: bytes) -> None:
+        """Hold a request that a `hold` names until it is released."""
+        named = command_of(message)
+        if named is None:
+            return
+        for held in list(self._holds):
+            if _matches(held, named):
+                if held.skip > 0:
+                    held.skip -= 1
+                    continue
+                self._holds.remove(held)
+                held._reached.set()
+                await held._released.wait()
 
     async def restore(self) -> None:
         """Back to normal. Connections that hung are dropped (their replies are long stale)."""
@@ -98,17 +171,26 @@ class DatabaseProxy:
             return
         self._writers.update((writer, up_writer))
         pipes = [
-            asyncio.create_task(self._pipe(reader, up_writer)),
+            asyncio.create_task(self._pipe(reader, up_writer, requests=True)),
             asyncio.create_task(self._pipe(up_reader, writer)),
         ]
         self._pipes.update(pipes)
         for task in pipes:
             task.add_done_callback(self._pipes.discard)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        requests: bool = False,
+    ) -> None:
+        """Forward bytes; the bot's side (`requests`) by whole messages, each inspected."""
         try:
-            while data := await reader.read(_CHUNK):
+            while data := await (_message(reader) if requests else reader.read(_CHUNK)):
                 await self._flowing.wait()  # while hanging, bytes wait here, unanswered
+                if requests and self._holds:
+                    await self._inspect(data)
                 writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.IncompleteReadError):
@@ -116,3 +198,15 @@ class DatabaseProxy:
         finally:
             self._writers.discard(writer)
             writer.transport.abort()
+
+
+async def _message(reader: asyncio.StreamReader) -> bytes:
+    """One whole wire-protocol message (its header says how long it is)."""
+    header = await reader.readexactly(_HEADER)
+    (length,) = struct.unpack_from("<i", header)
+    return header + await reader.readexactly(max(0, length - _HEADER))
+
+
+def _matches(rule: HeldCommand, named: tuple[str, str | None]) -> bool:
+    command, collection = named
+    return rule.command == command and rule.collection in (None, collection)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -62,6 +63,35 @@ async def test_index_a_channel_from_a_forwarded_post(bot: BotHarness) -> None:
     assert "State: ✅ done" in progress.text
     assert "Indexed 449 · duplicates 1 · not media 0 · missing 0" in progress.text
     assert await found(bot, 449) == f"Film.{title(449)}.2001.720p.mkv"
+
+
+async def test_done_means_searchable_even_when_a_catch_up_reads_during_a_batch_write(
+    bot: BotHarness,
+) -> None:
+    """A catch-up that reads the change counter while a batch's numbers are handed out but its
+    files are not written yet must not move the index past them: the job says done only when
+    its last files are the first results."""
+    admin, _archive, offer = await offered(bot, 600)
+    assert bot.database is not None
+    held = bot.database.hold("insert", collection="files", after=1)  # the second batch
+    click = asyncio.create_task(admin.click(offer, "Start"))
+    await asyncio.wait_for(held.reached(), 60)
+    await bot.running.services.search.index.catch_up()  # e.g. the periodic one, at this moment
+    held.release()
+    await click
+    assert "State: ✅ done" in bot_message(admin, offer).text
+    for n in (200, 250, 333, 399, 599):
+        assert await found(bot, n) == f"Film.{title(n)}.2001.720p.mkv"
+
+
+async def test_the_last_files_of_a_long_job_are_found_the_moment_it_is_done(
+    bot: BotHarness,
+) -> None:
+    admin, _archive, offer = await offered(bot, 1_200)
+    replies = await admin.click(offer, "Start")
+    assert "State: ✅ done" in replies[-1].text
+    for n in range(1_190, 1_200):
+        assert await found(bot, n) == f"Film.{title(n)}.2001.720p.mkv"
 
 
 async def offered(bot: BotHarness, count: int) -> tuple[HarnessUser, HarnessChannel, BotMessage]:
