@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.logging import redactor
-from core.utils.errors import AppError
+from core.utils.errors import TELEGRAM_CONNECTION_TIMED_OUT, AppError
 from repositories.mongo import Database, IndexSpec
 
 __all__ = ["CheckResult", "CheckStatus", "HealthReport", "run_health_checks"]
@@ -77,15 +77,22 @@ class _Budget:
 
 
 async def _timed(
-    name: str, budget: _Budget, cap: float, check: Callable[[], Awaitable[str]]
+    name: str,
+    budget: _Budget,
+    cap: float,
+    check: Callable[[], Awaitable[str]],
+    *,
+    timed_out: str = "timed out",
 ) -> CheckResult:
+    """`timed_out`: what running out of time means for this check (the reason start-up would
+    give for the same wait), followed by how long it waited."""
     started = time.monotonic()
     timeout = budget.left(cap)
     try:
         detail = await asyncio.wait_for(check(), timeout)
         status = CheckStatus.OK
     except TimeoutError:
-        status, detail = CheckStatus.FAIL, f"timed out after {timeout:.1f}s"
+        status, detail = CheckStatus.FAIL, f"{timed_out} after {timeout:.1f}s"
     except AppError as exc:
         status, detail = CheckStatus.FAIL, str(exc)
     except Exception as exc:  # noqa: BLE001 - a probe reports any failure instead of crashing
@@ -165,5 +172,13 @@ async def run_health_checks(
         async def check_telegram() -> str:
             return f"authorised as {await probe()}"
 
-        results.append(await _timed("telegram", budget, check_timeout, check_telegram))
+        results.append(
+            await _timed(
+                "telegram",
+                budget,
+                check_timeout,
+                check_telegram,
+                timed_out=TELEGRAM_CONNECTION_TIMED_OUT,
+            )
+        )
     return HealthReport(tuple(results))

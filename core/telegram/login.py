@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyrogram.errors import FloodWait, RPCError, Unauthorized
 
-from core.utils.errors import AppError
+from core.utils.errors import TELEGRAM_CONNECTION_TIMED_OUT, AppError
 
 __all__ = ["TelegramLoginError", "telegram_login_failure"]
 
@@ -42,7 +42,7 @@ def telegram_login_failure(exc: BaseException) -> TelegramLoginError:  # noqa: P
             return TelegramLoginError(f"API_ID/API_HASH were rejected by Telegram ({telegram_id})")
         return TelegramLoginError(f"could not log in to Telegram: {telegram_id}")
     if isinstance(exc, TimeoutError):
-        return TelegramLoginError("no network route to Telegram: the connection timed out")
+        return TelegramLoginError(TELEGRAM_CONNECTION_TIMED_OUT)
     if isinstance(exc, OSError):
         detail = exc.strerror or type(exc).__name__
         return TelegramLoginError(f"no network route to Telegram: {detail.lower()}")

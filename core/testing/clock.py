@@ -81,6 +81,21 @@ class VirtualClock:
         ]
         return min(pending) if pending else None
 
+    async def asleep(self, task: asyncio.Task[Any], *, timeout: float = 60.0) -> float:
+        """Wait until `task` sleeps on this clock and return when it is due (monotonic
+        seconds): a condition, not a fixed real-time pause, so a test that advances time to
+        wake it never advances too early on a busy machine. Raises `TimeoutError` after
+        `timeout` real seconds, or `RuntimeError` if the task ends without sleeping."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + timeout
+        while (deadline := self.next_deadline(tasks=[task])) is None:
+            if task.done():
+                raise RuntimeError(f"{task.get_name()} ended without sleeping on the clock")
+            if loop.time() > give_up:
+                raise TimeoutError(f"{task.get_name()} did not sleep within {timeout:g} s")
+            await asyncio.sleep(0.001)  # database calls run in Motor's threads
+        return deadline
+
     @property
     def sleepers(self) -> int:
         return sum(1 for entry in self._sleepers if not entry[2].done())

@@ -37,6 +37,7 @@ from core.telegram.errors import code_for, rpc_id
 from core.utils.error_codes import ErrorCode
 
 __all__ = [
+    "TELEGRAM_CONNECTION_TIMED_OUT",
     "AccessError",
     "AppError",
     "BannedError",
@@ -222,6 +223,10 @@ class InstanceRunningError(AppError):
             "one with --force-restart to take over"
         )
         self.holder = holder
+
+
+TELEGRAM_CONNECTION_TIMED_OUT = "no network route to Telegram: the connection timed out"
+"""Why a login or the health check's Telegram probe failed when Telegram never answered."""
 
 
 class TelegramError(AppError):

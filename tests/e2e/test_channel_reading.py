@@ -155,8 +155,7 @@ async def test_floods_reach_the_job_only_above_the_clients_threshold(bot: BotHar
     # -1), so a job reading through it could never show, log or count a long wait.
     bot.telegram.flood_wait("GetMessages", 37)
     waiting = asyncio.create_task(bot.app.client.get_messages(chat_id, ids[:1]))
-    await asyncio.sleep(0.2)
-    assert not waiting.done()
+    assert await bot.clock.asleep(waiting) - bot.clock.monotonic() == 37  # sleeping through it
     await bot.advance(37)
     assert (await waiting)[0].id == ids[0]
     assert bot.telegram.slept_through[-1] == 37

@@ -114,14 +114,14 @@ async def test_the_session_retries_transient_errors_like_pyrogram(bot: BotHarnes
     bot.telegram.fail("SendMessage", error=TimeoutError(), times=2)
     sending = asyncio.create_task(client.send_message(alice.id, "hi"))
     for _ in range(2):
-        await asyncio.sleep(0.05)
-        assert not sending.done()
+        due = await bot.clock.asleep(sending)  # waiting to send again
+        assert due - bot.clock.monotonic() == Session.RETRY_DELAY
         bot.clock.advance(Session.RETRY_DELAY)
     assert (await sending).text == "hi"
     bot.telegram.fail("SendMessage", error=InternalServerError(), times=Session.MAX_RETRIES)
     sending = asyncio.create_task(client.send_message(alice.id, "lost"))
     for _ in range(Session.MAX_RETRIES):
-        await asyncio.sleep(0.05)
+        await bot.clock.asleep(sending)
         bot.clock.advance(Session.RETRY_DELAY)
     with pytest.raises(TimeoutError):
         await sending
