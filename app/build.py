@@ -42,6 +42,7 @@ from core.services.log_channel import LogChannel
 from core.services.metadata import MetadataService
 from core.services.notices import GONE_CODES, Notices
 from core.services.plans import PlanReminders
+from core.services.prompts import PromptDecisions
 from core.services.search import SearchService
 from core.services.search_index import SearchIndexService
 from core.services.stats import StatsService, StatsSources, version
@@ -74,6 +75,7 @@ from repositories.jobs import MongoJobRepository
 from repositories.join_requests import MongoJoinRequestRepository
 from repositories.links import MongoLinkRepository
 from repositories.mongo import Database
+from repositories.prompts import MongoPromptRepository
 from repositories.searches import MongoSearchKeyRepository
 from repositories.settings import MongoSettingsRepository
 from repositories.users import MongoUserRepository, UserRepository
@@ -649,6 +651,7 @@ def build_app(
             admins=frozenset(settings.admins),
             users=user_service.get,
         ),
+        prompts=PromptDecisions(MongoPromptRepository(database), clock),
         batches=BatchDeliveries(
             MongoJobRepository(database),
             files,

@@ -9,7 +9,9 @@ from pyrogram.types import CallbackQuery
 
 from core.logging import get_logger
 from core.services import Services
+from handlers.common import require_admin
 from handlers.middleware import Callback
+from handlers.views import already_decided
 
 __all__ = ["STALE_BUTTON", "CallbackRoute", "Encode", "make_on_callback"]
 
@@ -24,13 +26,43 @@ log = get_logger(__name__)
 STALE_BUTTON = "This button has expired. Please send your request again."
 
 
-def make_on_callback(services: Services, routes: Mapping[str, CallbackRoute]) -> Callback:
+def make_on_callback(
+    services: Services,
+    routes: Mapping[str, CallbackRoute],
+    decisions: Mapping[str, str] | None = None,
+) -> Callback:
+    """`decisions`: the actions that answer an admin's prompt (index this? send that?), with
+    what pressing them decides. The first press decides it for good, stored in the database
+    (first writer wins, across processes); any later press (a double tap, a second admin, an
+    old client still showing the buttons) is told what was decided and acts on nothing. If the
+    action fails, the prompt is open again."""
+    decisions = decisions or {}
+
     async def on_callback(client: Client, query: CallbackQuery) -> None:
         decoded = services.callbacks.decode(query.data)
         if not decoded.ok or decoded.value is None or decoded.value.action not in routes:
             log.info("callback_rejected", reason=decoded.message or "unknown action")
             await query.answer(STALE_BUTTON, show_alert=True)
             return
-        await routes[decoded.value.action](client, query, decoded.value.fields)
+        action, fields = decoded.value.action, decoded.value.fields
+        decision = decisions.get(action)
+        if decision is None:
+            await routes[action](client, query, fields)
+            return
+        require_admin(services, query)  # every prompt asks an admin
+        message = query.message
+        if message is None or message.chat is None or message.chat.id is None:
+            await query.answer(STALE_BUTTON, show_alert=True)
+            return
+        chat_id, message_id = message.chat.id, message.id
+        earlier = await services.prompts.decide(chat_id, message_id, decision, query.from_user.id)
+        if earlier is not None:
+            await query.answer(already_decided(earlier), show_alert=True)
+            return
+        try:
+            await routes[action](client, query, fields)
+        except BaseException:
+            await services.prompts.forget(chat_id, message_id)
+            raise
 
     return on_callback

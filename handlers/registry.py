@@ -192,7 +192,19 @@ def register_handlers(
         "bcn": broadcast.make_on_broadcast_cancel(services),
         "bj": broadcast.make_on_broadcast_cancel(services),
     }
-    client.add_handler(CallbackQueryHandler(wrap(make_on_callback(services, routes))))
+    # The buttons that answer an admin's prompt, with what pressing them decides: each prompt
+    # is decided once (handlers/callbacks.py).
+    decisions = {
+        "ix": "started",
+        "ixn": "not started",
+        "rmc": "removed",
+        "rmn": "kept",
+        "dl": "deleted",
+        "dln": "kept",
+        "bc": "sent",
+        "bcn": "not sent",
+    }
+    client.add_handler(CallbackQueryHandler(wrap(make_on_callback(services, routes, decisions))))
 
     # Group 0: the bot removed from a group (the log channel hears of it).
     client.add_handler(

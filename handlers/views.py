@@ -24,6 +24,7 @@ from core.utils.validators import MAX_CAPTION, utf16_length
 
 __all__ = [
     "admin_stats_text",
+    "already_decided",
     "cache_stats_text",
     "delete_keyboard",
     "duration",
@@ -511,6 +512,13 @@ INDEX_USAGE = (
     "A bot cannot see which post is a channel's last, so give it (its link, or the last id)."
 )
 INDEX_NOT_STARTED = "Not started."
+
+
+def already_decided(decision: str) -> str:
+    """The alert for a press on a prompt answered before (plain text: an alert)."""
+    return f"This was already answered: {decision}. Send the command again to ask anew."
+
+
 JOB_NOT_FOUND = "No job has that id. /jobs lists them."
 CANCEL_USAGE = "Use <code>/cancel job_id</code> (the first characters are enough; see /jobs)."
 _STATE_LABELS = {

@@ -19,6 +19,7 @@ from core.services.log_channel import LogChannel
 from core.services.metadata import MetadataService
 from core.services.notices import Notices
 from core.services.plans import PlanReminders
+from core.services.prompts import PromptDecisions
 from core.services.search import SearchService
 from core.services.stats import StatsService
 from core.services.subscription import SubscriptionService
@@ -54,3 +55,4 @@ class Services:
     batches: BatchDeliveries
     traces: TraceStore
     flags: FlagService
+    prompts: PromptDecisions

@@ -90,12 +90,13 @@ class TelegramDouble(UserActions, Faults, MessagesRPC, ChatsRPC, AnswersRPC):
         # mis-read vectors (messages.GetMessages ids come back as longs).
         query.write()
         name = type(query).QUALNAME.removeprefix("functions.")
+        chat_id = self._target_chat(query)
         self.rpc_log.append(name)
+        self.rpc_chats.append(chat_id)
         handler = self._handlers.get(type(query))
         if handler is None:
             self.unknown_rpcs.append(name)
             raise UnknownRPCError(name)
-        chat_id = self._target_chat(query)
         fault = self._injected_fault(name, chat_id)
         if fault is not None:
             raise fault

@@ -328,6 +328,14 @@ async def test_delete_removes_exact_matches_after_confirmation(bot: BotHarness) 
     assert offer.text.splitlines()[:2] == ["🗑 1 files match “heat cam”:", "• Heat.1995.CAM.mkv"]
     kept = (await admin.click(offer, "Keep"))[-1]
     assert kept.text == "Kept: nothing was deleted."
+    assert kept.buttons == ()
+    late = await admin.click(offer, "Delete 1 files")  # an old client still shows the buttons
+    assert late.answer is not None
+    assert late.answer.alert
+    assert (
+        late.answer.text == "This was already answered: kept. Send the command again to ask anew."
+    )
+    assert (await bot.running.services.search.search("heat 1995")).total == 2
     offer = (await admin.send("/delete heat"))[-1]
     assert "2 files match" in offer.text
     assert "Heart" not in offer.text  # a typo match is never deleted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from core.testing import BotHarness, HarnessUser
@@ -125,3 +126,34 @@ async def test_broadcast_asks_first_can_be_cancelled_and_is_for_admins(bot: BotH
     )
     assert 15 <= received <= 28  # what left before the wait; nothing after the cancel
     assert "not allowed" in (await alice.send("/broadcast users hi"))[-1].text
+
+
+async def test_a_decided_broadcast_prompt_stays_decided(bot: BotHarness) -> None:
+    """Cancel removes the buttons; an old client's Send, a double tap or a second admin's
+    press on a decided prompt does nothing but say what was decided."""
+    admin = bot.user(1, "Admin")
+    users = await _users(bot, 5)
+    offer = (await admin.send(f"/broadcast users {ANNOUNCEMENT}"))[-1]
+    declined = (await admin.click(offer, "Cancel"))[-1]
+    assert declined.text == "Broadcast not sent."
+    assert declined.buttons == ()  # Telegram drops the keyboard of a message edited without one
+    late = await admin.click(offer, "Send")  # the old snapshot still shows the buttons
+    assert late.answer is not None
+    assert late.answer.alert
+    assert late.answer.text == (
+        "This was already answered: not sent. Send the command again to ask anew."
+    )
+    await bot.advance(60)
+    assert [_received(u) for u in users] == [0] * 5
+    assert not [m for m in admin.chat if m.text.startswith("📣 Broadcast finished")]
+
+    offer = (await admin.send(f"/broadcast users {ANNOUNCEMENT}"))[-1]
+    taps = await asyncio.gather(admin.click(offer, "Send"), admin.click(offer, "Send"))
+    await _until_finished(bot, admin)
+    assert [_received(u) for u in users] == [1] * 5  # a double tap is one broadcast
+    refused = [r.answer for r in taps if r.answer is not None and r.answer.alert]
+    assert [a.text for a in refused if a is not None] == [
+        "This was already answered: sent. Send the command again to ask anew."
+    ]
+    summaries = [m for m in admin.chat if m.text.startswith("📣 Broadcast finished")]
+    assert len(summaries) == 1

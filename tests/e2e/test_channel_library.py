@@ -40,6 +40,13 @@ async def test_removing_a_channel_asks_then_deletes_its_files(bot: BotHarness) -
     assert "delete its 2 files" in ask.text
     kept = (await admin.click(ask, "Keep"))[-1]
     assert kept.text == "Kept: nothing was removed."
+    assert kept.buttons == ()
+    late = await admin.click(ask, "Remove and delete 2 files")  # an old client's buttons
+    assert late.answer is not None
+    assert late.answer.alert
+    assert (
+        late.answer.text == "This was already answered: kept. Send the command again to ask anew."
+    )
     assert await search_total(bot, "heat") == 1
     ask = (await admin.send(f"/removechannel {movies.id}"))[-1]
     done = (await admin.click(ask, "Remove and delete 2 files"))[-1]

@@ -94,6 +94,25 @@ async def test_the_last_files_of_a_long_job_are_found_the_moment_it_is_done(
         assert await found(bot, n) == f"Film.{title(n)}.2001.720p.mkv"
 
 
+async def test_a_declined_offer_stays_declined(bot: BotHarness) -> None:
+    """Cancel removes the buttons; Start pressed later on an old client's copy of the offer
+    says what was decided and starts nothing."""
+    admin, archive, offer = await offered(bot, 300)
+    declined = (await admin.click(offer, "Cancel"))[-1]
+    assert declined.text == "Not started."
+    assert declined.buttons == ()
+    late = await admin.click(offer, "Start")
+    assert late.answer is not None
+    assert late.answer.alert
+    assert late.answer.text == (
+        "This was already answered: not started. Send the command again to ask anew."
+    )
+    await bot.advance(60)
+    assert bot_message(admin, offer).text == "Not started."
+    assert await bot.running.services.indexing.count_in_chat(archive.id) == 1  # the forward
+    assert "No jobs" in (await admin.send("/jobs"))[-1].text
+
+
 async def offered(bot: BotHarness, count: int) -> tuple[HarnessUser, HarnessChannel, BotMessage]:
     """The admin, a channel "Archive" with `count` old video posts, and the offer to index
     them that forwarding the last one brought."""

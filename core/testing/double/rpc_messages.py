@@ -97,7 +97,8 @@ class MessagesRPC(DoubleState):
             raise PeerIdInvalid
         stored = self._find(chat_id, query.id)
         text = query.message if query.message is not None else stored.raw.message
-        markup = query.reply_markup if query.reply_markup is not None else stored.raw.reply_markup
+        # As Telegram does: an edit without a keyboard removes the one the message had.
+        markup = query.reply_markup
         entities = query.entities if query.message is not None else stored.raw.entities
         if (
             text == stored.raw.message

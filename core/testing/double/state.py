@@ -210,7 +210,8 @@ class DoubleState:
         self.inline_answers: dict[int, InlineAnswerRecord] = {}
         self.callback_answers: dict[int, CallbackAnswerRecord] = {}
         self.commands: dict[str, list[tuple[str, str]]] = {}
-        self.rpc_log: list[str] = []
+        self.rpc_log: list[str] = []  # every request's name, e.g. "messages.SendMessage"
+        self.rpc_chats: list[int | None] = []  # the chat each request of rpc_log was for
         self.unknown_rpcs: list[str] = []
         self.slept_through: list[float] = []  # FloodWaits the client slept through (seconds)
         self.enforce_rate_limits = False
@@ -256,6 +257,16 @@ class DoubleState:
         doc = DocumentState(doc_id, name, size, mime_type, kind, access_hash=_hash("doc", doc_id))
         self.documents[doc_id] = doc
         return doc
+
+    def calls(self, method: str, *, chat_id: int | None = None) -> int:
+        """How many requests the bot made of `method` ("SendMessage" or the full
+        "messages.SendMessage"), only those for `chat_id` when given: "this user got exactly
+        one copy" is `calls("SendMessage", chat_id=user.id) == 1`."""
+        return sum(
+            1
+            for name, chat in zip(self.rpc_log, self.rpc_chats, strict=True)
+            if method in (name, name.rpartition(".")[2]) and (chat_id is None or chat == chat_id)
+        )
 
     async def deliver(
         self, update: Any, *, users: Iterable[int] = (), chats: Iterable[int] = ()
