@@ -23,7 +23,7 @@ from core.utils.validators import Validators
 from handlers import group_views as gv
 from handlers import log_views, views
 from handlers.callbacks import STALE_BUTTON, CallbackRoute
-from handlers.common import bot_username
+from handlers.common import GROUP_TYPES, bot_username
 from handlers.middleware import Callback
 
 __all__ = [
@@ -196,6 +196,9 @@ def make_on_settings_button(services: Services) -> CallbackRoute:
         message = query.message
         chat = message.chat if message is not None else None
         if message is None or chat is None or chat.id is None or len(fields) != 1:
+            await query.answer(STALE_BUTTON, show_alert=True)
+            return
+        if chat.type not in GROUP_TYPES:  # a panel's button replayed under another message
             await query.answer(STALE_BUTTON, show_alert=True)
             return
         if not await services.groups.may_configure(chat.id, query.from_user.id):

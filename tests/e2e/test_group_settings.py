@@ -88,3 +88,16 @@ async def test_send_all_delivers_a_page_paced_in_private_chat(bot: BotHarness) -
     assert button.url is not None
     again = await alice.open_link(button.url)
     assert len([m for m in again if m.media is not None]) == 3
+
+
+async def test_a_settings_button_replayed_in_a_private_chat_is_stale(bot: BotHarness) -> None:
+    """Signed button data is valid under any message: a client that replays a group panel's
+    button under a message of the private chat gets "expired", not an error."""
+    club, owner, _alice = await _club(bot)
+    panel = (await club.send(owner, "/settings"))[-1]
+    private = (await owner.send("/start"))[-1]
+    replayed = await owner.click(private, panel.buttons[0][0])
+    assert replayed.answer is not None
+    assert replayed.answer.alert
+    assert replayed.answer.text == "This button has expired. Please send your request again."
+    assert (await club.send(owner, "/settings"))[-1].buttons[0][0].text == "🔎 Auto-filter: on"
