@@ -98,9 +98,10 @@ def make_on_broadcast_cancel(services: Services) -> CallbackRoute:
                 await query.message.edit_text(bv.BROADCAST_DECLINED)
             await query.answer()
             return
-        job = await services.broadcasts.cancel(fields[0]) or await services.broadcasts.get(
-            fields[0]
-        )
+        if await services.broadcasts.cancel(fields[0]) is not None:  # it shows that itself
+            await query.answer()
+            return
+        job = await services.broadcasts.get(fields[0])
         if job is not None and query.message is not None:
             progress = services.broadcasts.progress_of(job)
             await query.message.edit_text(

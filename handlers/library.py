@@ -4,10 +4,12 @@ confirmation and job buttons, `/jobs` and `/cancel`; `/channels`, `/addchannel`,
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 from pyrogram import Client
 from pyrogram.enums import ChatType
+from pyrogram.errors import MessageNotModified
 from pyrogram.types import CallbackQuery, Message, MessageOriginChannel
 
 from core.logging import get_logger
@@ -208,8 +210,9 @@ def make_on_job_button(services: Services) -> CallbackRoute:
         if current is None:
             await query.answer(views.JOB_NOT_FOUND, show_alert=True)
             return
-        if query.message is not None:
-            await _show_job(services, query.message, current)
+        if not changed and query.message is not None:  # the indexer showed a change itself
+            with contextlib.suppress(MessageNotModified):  # it shows this state already
+                await _show_job(services, query.message, current)
         await query.answer(
             views.plain(views.job_changed_text(current.id, current.state))
             if changed

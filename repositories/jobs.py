@@ -7,19 +7,27 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from core.models import JobRecord
 from repositories.mongo import Database, IndexSpec, storage_errors
 
 __all__ = ["ACTIVE_STATES", "INDEXES", "OPEN_STATES", "JobRepository", "MongoJobRepository"]
 
-INDEXES = (IndexSpec.on("jobs", "state"),)
+INDEXES = (
+    IndexSpec.on("jobs", "state"),
+    # One unfinished job per subject: `open` is set while a job is not finished.
+    IndexSpec.on("jobs", "open", unique=True, sparse=True),
+)
 ACTIVE_STATES = ("pending", "running")  # a worker may claim these
 OPEN_STATES = (*ACTIVE_STATES, "paused")  # not finished: no second job for the same subject
 
 
 class JobRepository(Protocol):
     async def create(self, kind: str, params: dict[str, object], now: datetime) -> JobRecord: ...
+    async def create_exclusive(
+        self, kind: str, params: dict[str, object], now: datetime
+    ) -> JobRecord | None: ...
     async def get(self, job_id: str) -> JobRecord | None: ...
     async def claim(
         self, job_id: str, owner: str, now: datetime, lease_until: datetime
@@ -63,21 +71,23 @@ class MongoJobRepository:
         return self._database.collection("jobs")
 
     async def create(self, kind: str, params: dict[str, object], now: datetime) -> JobRecord:
-        doc = {
-            "_id": uuid.uuid4().hex,
-            "kind": kind,
-            "state": "pending",
-            "params": params,
-            "checkpoint": {},
-            "counters": {},
-            "created_at": now,
-            "updated_at": now,
-            "owner": None,
-            "lease_until": None,
-            "error": None,
-        }
+        doc = _new_job(kind, params, now)
         with storage_errors("jobs.create"):
             await self._jobs.insert_one(doc)
+        return _from_doc(doc)
+
+    async def create_exclusive(
+        self, kind: str, params: dict[str, object], now: datetime
+    ) -> JobRecord | None:
+        """A new pending job, or None when an unfinished job of this kind for the same subject
+        (`params["key"]`) exists: decided by a unique index, so two admins pressing Start at
+        once, or one pressing Send twice, make one job."""
+        doc = {**_new_job(kind, params, now), "open": f"{kind}:{params['key']}"}
+        with storage_errors("jobs.create"):
+            try:
+                await self._jobs.insert_one(doc)
+            except DuplicateKeyError:
+                return None
         return _from_doc(doc)
 
     async def get(self, job_id: str) -> JobRecord | None:
@@ -149,7 +159,8 @@ class MongoJobRepository:
                         "error": error,
                         "owner": None,
                         "lease_until": None,
-                    }
+                    },
+                    "$unset": {"open": ""},
                 },
             )
         return bool(result.matched_count)
@@ -189,7 +200,7 @@ class MongoJobRepository:
         with storage_errors("jobs.transition"):
             doc = await self._jobs.find_one_and_update(
                 {"_id": job_id, "state": {"$in": list(from_states)}},
-                {"$set": update},
+                {"$set": update, **({} if state in OPEN_STATES else {"$unset": {"open": ""}})},
                 return_document=ReturnDocument.AFTER,
             )
         return _from_doc(doc) if doc else None
@@ -226,3 +237,19 @@ def _from_doc(doc: dict[str, Any]) -> JobRecord:
         error=doc.get("error"),
         started_at=doc.get("started_at"),
     )
+
+
+def _new_job(kind: str, params: dict[str, object], now: datetime) -> dict[str, object]:
+    return {
+        "_id": uuid.uuid4().hex,
+        "kind": kind,
+        "state": "pending",
+        "params": params,
+        "checkpoint": {},
+        "counters": {},
+        "created_at": now,
+        "updated_at": now,
+        "owner": None,
+        "lease_until": None,
+        "error": None,
+    }

@@ -22,11 +22,11 @@ from typing import Protocol
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import JobRecord
-from core.services.job_runner import LEASE, JobRunner, idle
+from core.services.job_runner import LEASE, JobRunner, idle, open_job
 from core.utils.activity import Activity
 from core.utils.errors import FloodWaitError
 from repositories.broadcasts import AUDIENCES, RecipientRepository
-from repositories.jobs import OPEN_STATES, JobRepository
+from repositories.jobs import JobRepository
 
 __all__ = [
     "AUDIENCES",
@@ -156,13 +156,15 @@ class Broadcaster(JobRunner):
             "pin": pin,
             "message_id": message_id,
         }
-        existing = await self._jobs.active_with(KIND, str(params["key"]), OPEN_STATES)
-        if existing is not None:  # the confirmation pressed twice
-            return existing
-        job = await self._jobs.create(KIND, params, self._clock.now())
+        job, created = await open_job(self._jobs, KIND, params, self._clock.now())
+        if not created:  # the confirmation pressed twice
+            return job
         log.info("broadcast_job_queued", job_id=job.id, audience=audience)
         self.wake()
         return job
+
+    async def _changed(self, job: JobRecord) -> None:
+        await self._show_quietly(lambda: self._show(job, self.progress_of(job)), job.id)
 
     def progress_of(self, job: JobRecord) -> BroadcastProgress:
         return BroadcastProgress(

@@ -29,10 +29,10 @@ from core.logging import get_logger
 from core.models import JobRecord
 from core.services.channels import ChannelDirectory
 from core.services.indexing import IncomingFile, IndexingService
-from core.services.job_runner import LEASE, JobRunner, idle
+from core.services.job_runner import LEASE, JobRunner, idle, open_job
 from core.utils.activity import Activity
 from core.utils.errors import ChannelUnreadableError, FloodWaitError, TelegramError
-from repositories.jobs import OPEN_STATES, JobRepository
+from repositories.jobs import JobRepository
 
 __all__ = [
     "COUNTERS",
@@ -172,9 +172,6 @@ class ChannelIndexer(JobRunner):
     ) -> Submitted:
         """Queue a job for posts first..last of the channel, unless it has one unfinished."""
         key = str(channel.chat_id)
-        existing = await self._jobs.active_with(KIND, key, OPEN_STATES)
-        if existing is not None:
-            return Submitted(existing, created=False)
         params: dict[str, object] = {
             "key": key,
             "chat_id": channel.chat_id,
@@ -184,10 +181,15 @@ class ChannelIndexer(JobRunner):
             "admin_chat": admin_chat,
             "message_id": message_id,
         }
-        job = await self._jobs.create(KIND, params, self._clock.now())
+        job, created = await open_job(self._jobs, KIND, params, self._clock.now())
+        if not created:
+            return Submitted(job, created=False)
         log.info("index_job_queued", job_id=job.id, chat_id=channel.chat_id, first=first, last=last)
         self.wake()
         return Submitted(job, created=True)
+
+    async def _changed(self, job: JobRecord) -> None:
+        await self._show_quietly(lambda: self._show(job, self.progress_of(job)), job.id)
 
     def progress_of(self, job: JobRecord, **extra: float | str | None) -> IndexProgress:
         """The progress a stored job shows (its counters and checkpoint)."""

@@ -27,6 +27,7 @@ from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord
 from core.services.indexing import IncomingFile, build_record
+from core.services.job_runner import open_job
 from repositories.files import FileRepository, packed_reupload_key, reupload_key
 from repositories.jobs import JobRepository
 
@@ -215,9 +216,7 @@ class Importer:
         without secrets), or everything. `stop_after`: batches to do before returning early
         (tests of resuming). Raises `ImportBusyError` when another run holds the job."""
         now = self._clock.now()
-        job = await self._jobs.active_with("import", key)
-        if job is None:
-            job = await self._jobs.create("import", {"key": key}, now)
+        job, _created = await open_job(self._jobs, "import", {"key": key}, now)
         claimed = await self._jobs.claim(job.id, self._owner, now, now + LEASE)
         if claimed is None:
             raise ImportBusyError(job.id)

@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import JobRecord
 from core.utils.activity import Activity
+from core.utils.errors import StorageError
 from repositories.jobs import ACTIVE_STATES, OPEN_STATES, JobRepository
 
-__all__ = ["LEASE", "POLL_SECONDS", "JobRunner", "idle"]
+__all__ = ["LEASE", "POLL_SECONDS", "JobRunner", "idle", "open_job"]
 
 
 class _Shown(Protocol):
@@ -31,6 +32,26 @@ log = get_logger(__name__)
 
 LEASE = timedelta(seconds=90)
 POLL_SECONDS = 30.0  # how often jobs left behind by a stopped instance are looked for
+OPEN_ATTEMPTS = 5  # a job that keeps ending and being opened by others between two reads
+
+
+async def open_job(
+    jobs: JobRepository, kind: str, params: dict[str, object], now: datetime
+) -> tuple[JobRecord, bool]:
+    """The unfinished job of `kind` for `params["key"]`, or a new one: (job, created). Atomic:
+    presses that race (a double tap, two admins) get the same job, never two."""
+    key = str(params["key"])
+    for _ in range(OPEN_ATTEMPTS):
+        existing = await jobs.active_with(kind, key, OPEN_STATES)
+        if existing is not None:
+            return existing, False
+        created = await jobs.create_exclusive(kind, params, now)
+        if created is not None:
+            return created, True
+        # Another press created it between the two reads (or it ended just now): look again.
+    raise StorageError(
+        "jobs.create", f"jobs.create failed: no {kind} job for {key} could be opened"
+    )
 
 
 class JobRunner:
@@ -63,12 +84,14 @@ class JobRunner:
         job = await self._jobs.transition(job_id, ACTIVE_STATES, "paused", self._clock.now())
         if job is not None:
             log.info(self._event("job_paused"), job_id=job_id, by="admin")
+            await self._changed(job)
         return job
 
     async def resume(self, job_id: str) -> JobRecord | None:
         job = await self._jobs.transition(job_id, ("paused",), "pending", self._clock.now())
         if job is not None:
             log.info(self._event("job_resumed"), job_id=job_id)
+            await self._changed(job)
             self.wake()
         return job
 
@@ -76,7 +99,12 @@ class JobRunner:
         job = await self._jobs.transition(job_id, OPEN_STATES, "cancelled", self._clock.now())
         if job is not None:
             log.info(self._event("job_cancelled"), job_id=job_id)
+            await self._changed(job)
         return job
+
+    async def _changed(self, job: JobRecord) -> None:
+        """An admin changed the job's state (a button, `/cancel`, whoever pressed it and
+        wherever): its progress message shows the new state at once."""
 
     async def get(self, job_id: str) -> JobRecord | None:
         return await self._jobs.get(job_id)

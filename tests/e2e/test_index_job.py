@@ -113,6 +113,22 @@ async def test_a_declined_offer_stays_declined(bot: BotHarness) -> None:
     assert "No jobs" in (await admin.send("/jobs"))[-1].text
 
 
+async def test_two_admins_starting_the_same_channel_at_once_make_one_job(
+    mongo_uri: str,
+) -> None:
+    async with BotHarness(database_uri=mongo_uri, ADMINS="1,2", ACCURATE_METADATA="false") as bot:
+        first, second = bot.user(1, "Ann"), bot.user(2, "Bob")
+        archive = bot.channel("Archive", username="archive")
+        await history(archive, 300)
+        offers = [(await a.send("/index @archive 1 300"))[-1] for a in (first, second)]
+        await asyncio.gather(first.click(offers[0], "Start"), second.click(offers[1], "Start"))
+        texts = sorted(bot_message(a, o).text for a, o in zip((first, second), offers, strict=True))
+        assert sum("already" in t for t in texts) == 1, texts
+        assert await bot.running.services.indexing.count_in_chat(archive.id) == 300
+        listing = (await first.send("/jobs"))[-1].text
+        assert listing.count("Archive ·") == 1, listing
+
+
 async def offered(bot: BotHarness, count: int) -> tuple[HarnessUser, HarnessChannel, BotMessage]:
     """The admin, a channel "Archive" with `count` old video posts, and the offer to index
     them that forwarding the last one brought."""
@@ -273,6 +289,29 @@ async def test_one_unfinished_job_per_channel_and_cancel_by_command(bot: BotHarn
     assert "already cancelled" in (await admin.send(f"/cancel {job_id}"))[-1].text
     await bot.advance(600)
     assert "State: ✖️ cancelled" in bot_message(admin, progress).text
+
+
+async def test_a_paused_job_cancelled_by_another_admin_shows_it_at_once(
+    mongo_uri: str,
+) -> None:
+    async with BotHarness(database_uri=mongo_uri, ADMINS="1,2", ACCURATE_METADATA="false") as bot:
+        ann, bob = bot.user(1, "Ann"), bot.user(2, "Bob")
+        archive = bot.channel("Archive")
+        posts = await history(archive, 800)
+        offer = (await ann.forward(posts[-1]))[-1]
+        bot.telegram.flood_wait("GetMessages", 60, after=2)
+        progress = await start_index(ann, offer)
+        paused = (await ann.click(progress, "Pause"))[-1]
+        assert "State: ⏸ paused" in paused.text
+        job_id = paused.text.rsplit("Job ", 1)[1].strip()
+        assert "cancelled" in (await bob.send(f"/cancel {job_id}"))[-1].text
+        progress = bot_message(ann, paused)  # no time passes, nothing else happens
+        assert "State: ✖️ cancelled" in progress.text
+        assert progress.all_buttons == []
+        resumed = await ann.click(paused, "Resume")  # Ann's client still showed Resume
+        assert resumed.answer is not None
+        assert resumed.answer.text == "Nothing to resume: the job is cancelled."
+        assert "State: ✖️ cancelled" in bot_message(ann, progress).text
 
 
 async def test_only_admins_can_index_see_or_cancel_jobs(bot: BotHarness) -> None:
