@@ -288,6 +288,13 @@ class App:
                 log.warning("admin_commands_not_set", admin_id=admin_id, reason=type(exc).__name__)
 
 
+def bot_id_of(client: Client) -> int | None:
+    """The bot's id, the digits before the colon of its token (None without a token)."""
+    token = client.bot_token or ""
+    digits = token.split(":", 1)[0]
+    return int(digits) if digits.isdigit() else None
+
+
 def instance_id(data_dir: Path) -> str:
     """This installation's name for the jobs it runs, kept in DATA_DIR: a bot restarted on the
     same DATA_DIR resumes its jobs at once, another instance only once their lease lapses."""
@@ -571,6 +578,9 @@ def build_app(
         on_new=lambda chat: log_channel.post(log_views.log_new_group(chat)),
     )
     owner = instance_id(settings.data_dir)
+    # Jobs belong to the bot (its token's id), not to the installation: another bot on this
+    # database never takes them over; this bot's other instance does, after a crash.
+    jobs = MongoJobRepository(database, bot_id=bot_id_of(client))
 
     async def deliver_batch_file(user_id: int, file_id: str, gate: str | None) -> bool:
         # `services` is bound below; a batch only runs once the app has started.
@@ -627,7 +637,7 @@ def build_app(
         notices=notices,
         metadata=metadata,
         channel_index=ChannelIndexer(
-            MongoJobRepository(database),
+            jobs,
             indexing,
             PyrogramChannels(client),
             clock,
@@ -653,7 +663,7 @@ def build_app(
         ),
         prompts=PromptDecisions(MongoPromptRepository(database), clock),
         batches=BatchDeliveries(
-            MongoJobRepository(database),
+            jobs,
             files,
             clock,
             deliver_batch_file,
@@ -661,7 +671,7 @@ def build_app(
             activity=activity,
         ),
         broadcasts=Broadcaster(
-            MongoJobRepository(database),
+            jobs,
             MongoRecipientRepository(database),
             PyrogramBroadcastSender(
                 client,

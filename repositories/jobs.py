@@ -63,15 +63,25 @@ class JobRepository(Protocol):
 
 
 class MongoJobRepository:
-    def __init__(self, database: Database) -> None:
+    """`bot_id`: the bot whose jobs these are. Its jobs carry it (`bot`), and every lookup,
+    lease and listing is limited to them (and to jobs written before jobs had an owner bot):
+    two bots with different tokens on one database never run, list or cancel each other's
+    jobs, while a second instance of the same bot still takes over after a crash. None
+    (`bot.py import`, which no bot runs): jobs of no bot."""
+
+    def __init__(self, database: Database, *, bot_id: int | None = None) -> None:
         self._database = database
+        self._bot_id = bot_id
+        self._mine: dict[str, object] = (
+            {"bot": {"$in": [bot_id, None]}} if bot_id is not None else {}
+        )
 
     @property
     def _jobs(self) -> Any:
         return self._database.collection("jobs")
 
     async def create(self, kind: str, params: dict[str, object], now: datetime) -> JobRecord:
-        doc = _new_job(kind, params, now)
+        doc = self._new_job(kind, params, now)
         with storage_errors("jobs.create"):
             await self._jobs.insert_one(doc)
         return _from_doc(doc)
@@ -82,7 +92,10 @@ class MongoJobRepository:
         """A new pending job, or None when an unfinished job of this kind for the same subject
         (`params["key"]`) exists: decided by a unique index, so two admins pressing Start at
         once, or one pressing Send twice, make one job."""
-        doc = {**_new_job(kind, params, now), "open": f"{kind}:{params['key']}"}
+        doc = {
+            **self._new_job(kind, params, now),
+            "open": f"{self._bot_id or ''}:{kind}:{params['key']}",
+        }
         with storage_errors("jobs.create"):
             try:
                 await self._jobs.insert_one(doc)
@@ -92,7 +105,7 @@ class MongoJobRepository:
 
     async def get(self, job_id: str) -> JobRecord | None:
         with storage_errors("jobs.get"):
-            doc = await self._jobs.find_one({"_id": job_id})
+            doc = await self._jobs.find_one({"_id": job_id, **self._mine})
         return _from_doc(doc) if doc else None
 
     async def claim(
@@ -101,6 +114,7 @@ class MongoJobRepository:
         """Take the job if it is pending, ours, or its lease has lapsed (a crashed worker)."""
         free = {
             "_id": job_id,
+            **self._mine,
             "state": {"$in": list(ACTIVE_STATES)},
             "$or": [{"owner": None}, {"owner": owner}, {"lease_until": {"$lt": now}}],
         }
@@ -167,7 +181,9 @@ class MongoJobRepository:
 
     async def active(self) -> list[JobRecord]:
         with storage_errors("jobs.active"):
-            docs = await self._jobs.find({"state": {"$in": list(ACTIVE_STATES)}}).to_list(None)
+            docs = await self._jobs.find(
+                {"state": {"$in": list(ACTIVE_STATES)}, **self._mine}
+            ).to_list(None)
         return [_from_doc(d) for d in docs]
 
     async def active_with(
@@ -175,7 +191,7 @@ class MongoJobRepository:
     ) -> JobRecord | None:
         """The unfinished job of this kind for this subject (`params.key`), if any: what a
         new run resumes instead of starting over."""
-        query = {"state": {"$in": list(states)}}
+        query = {"state": {"$in": list(states)}, **self._mine}
         with storage_errors("jobs.active_with"):
             docs = await self._jobs.find(query).to_list(None)
         found = [d for d in docs if d["kind"] == kind and (d.get("params") or {}).get("key") == key]
@@ -199,7 +215,7 @@ class MongoJobRepository:
             update.update(owner=None, lease_until=None)
         with storage_errors("jobs.transition"):
             doc = await self._jobs.find_one_and_update(
-                {"_id": job_id, "state": {"$in": list(from_states)}},
+                {"_id": job_id, "state": {"$in": list(from_states)}, **self._mine},
                 {"$set": update, **({} if state in OPEN_STATES else {"$unset": {"open": ""}})},
                 return_document=ReturnDocument.AFTER,
             )
@@ -207,7 +223,7 @@ class MongoJobRepository:
 
     async def recent(self, limit: int, kind: str | None = None) -> list[JobRecord]:
         """The newest `limit` jobs (of this kind), newest first."""
-        query = {"kind": kind} if kind is not None else {}
+        query = {**({"kind": kind} if kind is not None else {}), **self._mine}
         with storage_errors("jobs.recent"):
             docs = await self._jobs.find(query).sort("created_at", -1).limit(limit).to_list(None)
         return [_from_doc(d) for d in docs]
@@ -218,8 +234,16 @@ class MongoJobRepository:
             return []
         upper = prefix + "g"  # every hex id with this prefix sorts below it
         with storage_errors("jobs.by_prefix"):
-            docs = await self._jobs.find({"_id": {"$gte": prefix, "$lt": upper}}).to_list(None)
+            docs = await self._jobs.find(
+                {"_id": {"$gte": prefix, "$lt": upper}, **self._mine}
+            ).to_list(None)
         return [_from_doc(d) for d in docs]
+
+    def _new_job(self, kind: str, params: dict[str, object], now: datetime) -> dict[str, object]:
+        doc = _new_job(kind, params, now)
+        if self._bot_id is not None:
+            doc["bot"] = self._bot_id
+        return doc
 
 
 def _from_doc(doc: dict[str, Any]) -> JobRecord:

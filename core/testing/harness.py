@@ -576,13 +576,16 @@ class BotHarness:
         base_settings: Settings | None = None,
         http: bool = False,
         force_restart: bool = False,
+        bot_id: int | None = None,
+        telegram: TelegramDouble | None = None,
         **settings: str | int,
     ) -> None:
         """`database_uri`/`database_name`: use that database (another harness's, see
         `beside`); `base_settings`: start from these settings (what `simulate` read from the
         environment) instead of the defaults; keyword arguments override either. The HTTP
         server is off unless `http=True` (a free port on 127.0.0.1, see `http_url`) or
-        `HTTP_PORT` is given."""
+        `HTTP_PORT` is given. `bot_id`: another bot (its own token's id and username) than
+        the default one; `telegram`: run on that double and its clock (another harness's)."""
         self._settings_overrides = {k.lower(): v for k, v in settings.items()}
         self._force_restart = force_restart  # `python bot.py --force-restart`
         if http:
@@ -598,8 +601,15 @@ class BotHarness:
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._data_dir: tempfile.TemporaryDirectory[str] | None = None
         self.database: DatabaseProxy | None = None
-        self.clock = VirtualClock()
-        self.telegram = TelegramDouble(self.clock)
+        if telegram is not None:
+            self.clock, self.telegram = telegram.clock, telegram
+        else:
+            self.clock = VirtualClock()
+            self.telegram = (
+                TelegramDouble(self.clock)
+                if bot_id is None
+                else TelegramDouble(self.clock, bot_id=bot_id, bot_username=f"Bot{bot_id}Bot")
+            )
         self.settings: Settings | None = None
         self.app: App | None = None
         self._queue: _TrackingQueue | None = None
@@ -612,18 +622,33 @@ class BotHarness:
 
     @classmethod
     def beside(
-        cls, other: BotHarness, *, force_restart: bool = False, **settings: str | int
+        cls,
+        other: BotHarness,
+        *,
+        force_restart: bool = False,
+        share_telegram: bool = False,
+        bot_id: int | None = None,
+        **settings: str | int,
     ) -> BotHarness:
-        """A second bot instance on `other`'s database (its own double, clock and DATA_DIR),
-        for what several instances sharing one database must get right. Start it after
-        `other`; `other` drops the database when it stops."""
+        """A second bot instance on `other`'s database (its own DATA_DIR), for what several
+        instances sharing one database must get right. Start it after `other`; `other` drops
+        the database when it stops.
+
+        By default it has its own double and clock: the same bot as seen from another
+        Telegram. `share_telegram=True`: the same bot on the same double and clock (its chats,
+        messages and users; updates go to the instance started last), for a takeover or a
+        race between two instances. `bot_id=...`: another bot, with its own token and id."""
         if other.upstream_uri is None:
             raise RuntimeError("start the first harness before building one beside it")
+        if share_telegram and bot_id is not None:
+            raise ValueError("a shared double is the same bot: give share_telegram or bot_id")
         harness = cls(
             database_uri=other.upstream_uri,
             database_name=other.database_name,
             keep_database=True,
             force_restart=force_restart,
+            bot_id=bot_id,
+            telegram=other.telegram if share_telegram else None,
         )
         harness.configure(**settings)
         return harness
@@ -816,6 +841,36 @@ class BotHarness:
                 self._tempdir.cleanup()
             if self._data_dir is not None:
                 self._data_dir.cleanup()
+
+    async def click_together(
+        self, *presses: tuple[HarnessUser, BotMessage, str | Button]
+    ) -> list[Replies]:
+        """Presses (user, message, button) that reach the bot in one batch of updates: a
+        double tap, two admins at the same moment. Pyrogram's workers handle them at the same
+        time. One `Replies` per press: what the bot sent or edited in its chat meanwhile, and
+        the answer to that press."""
+        chosen: list[tuple[HarnessUser, BotMessage, Button]] = []
+        for user, message, button in presses:
+            pick = message.button(button) if isinstance(button, str) else button
+            if pick.data is None:
+                raise AssertionError(f"button {pick.text!r} is not a callback button")
+            chosen.append((user, message, pick))
+        marks = {m.chat_id: user._mark(m.chat_id) for user, m, _ in chosen}
+        query_ids = await self.telegram.press_together(
+            [
+                (user.id, self.telegram.messages[m.chat_id][m.id], (b.data or "").encode())
+                for user, m, b in chosen
+            ]
+        )
+        await self.idle()
+        results: list[Replies] = []
+        for (user, message, _), query_id in zip(chosen, query_ids, strict=True):
+            replies = user._changes(message.chat_id, marks[message.chat_id])
+            record = self.telegram.callback_answers.get(query_id)
+            if record is not None:
+                replies.answer = CallbackAnswer(record.text, record.alert, record.url)
+            results.append(replies)
+        return results
 
     # --- the world --------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pyrogram import raw
@@ -263,23 +264,38 @@ class UserActions(DoubleState):
 
     async def press(self, user_id: int, message: StoredMessage, data: bytes) -> int:
         """A user presses an inline button; returns the callback query id."""
-        query_id = next(self._query_ids)
-        if message.chat_id > 0:
-            peer: Any = raw.types.PeerUser(user_id=message.chat_id)
-            chats: list[int] = []
-        else:
-            channel = self.channel_by_chat_id(message.chat_id)
-            peer, chats = channel.peer(), [channel.raw_id]
-        update = raw.types.UpdateBotCallbackQuery(
-            query_id=query_id,
-            user_id=user_id,
-            peer=peer,
-            msg_id=message.id,
-            chat_instance=_hash("instance", message.chat_id),
-            data=data,
-        )
-        await self.deliver(update, users=[user_id, self.bot.id], chats=chats)
+        (query_id,) = await self.press_together([(user_id, message, data)])
         return query_id
+
+    async def press_together(
+        self, presses: Sequence[tuple[int, StoredMessage, bytes]]
+    ) -> list[int]:
+        """Several presses (user, message, button data) in one `Updates` batch, as Telegram
+        sends presses that arrive together: Pyrogram's workers handle them at the same time.
+        Returns their callback query ids."""
+        updates: list[Any] = []
+        users: dict[int, None] = {self.bot.id: None}
+        chats: dict[int, None] = {}
+        for user_id, message, data in presses:
+            if message.chat_id > 0:
+                peer: Any = raw.types.PeerUser(user_id=message.chat_id)
+            else:
+                channel = self.channel_by_chat_id(message.chat_id)
+                peer = channel.peer()
+                chats[channel.raw_id] = None
+            users[user_id] = None
+            updates.append(
+                raw.types.UpdateBotCallbackQuery(
+                    query_id=next(self._query_ids),
+                    user_id=user_id,
+                    peer=peer,
+                    msg_id=message.id,
+                    chat_instance=_hash("instance", message.chat_id),
+                    data=data,
+                )
+            )
+        await self.deliver_all(updates, users=users, chats=chats)
+        return [update.query_id for update in updates]
 
     async def inline_query(self, user_id: int, query: str, offset: str = "") -> int:
         check_inline_query(query)

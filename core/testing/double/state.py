@@ -272,10 +272,17 @@ class DoubleState:
         self, update: Any, *, users: Iterable[int] = (), chats: Iterable[int] = ()
     ) -> None:
         """Send one update to the bot, wrapped and serialised like Telegram's `Updates`."""
+        await self.deliver_all([update], users=users, chats=chats)
+
+    async def deliver_all(
+        self, updates: list[Any], *, users: Iterable[int] = (), chats: Iterable[int] = ()
+    ) -> None:
+        """Send updates to the bot in one `Updates` envelope (the client started last gets
+        them, when instances share the double)."""
         if self.client is None:
             raise RuntimeError("no client is attached to the double")
         envelope = self._envelope(
-            [update], [self.users[u].raw() for u in users], [self.channels[c].raw() for c in chats]
+            updates, [self.users[u].raw() for u in users], [self.channels[c].raw() for c in chats]
         )
         # Pyrogram's own update entry point (unannotated upstream).
         await self.client.handle_updates(roundtrip(envelope))  # type: ignore[no-untyped-call]
