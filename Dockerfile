@@ -26,6 +26,7 @@ RUN pip install -c requirements.lock .
 USER bot
 VOLUME ["/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=60s --timeout=45s --start-period=120s --retries=3 \
-    CMD ["python", "bot.py", "--health-check", "--offline", "--startup-timeout", "30"]
+# Asks the running bot (its /health on HTTP_PORT): no second process opens the database.
+HEALTHCHECK --interval=60s --timeout=20s --start-period=120s --retries=3 \
+    CMD ["python", "bot.py", "probe", "--startup-timeout", "10"]
 CMD ["python", "bot.py"]

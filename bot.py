@@ -22,6 +22,7 @@ from app import (
     migrate_database,
     rebuild_search_index,
 )
+from app.probe import default_health_url, probe
 from core.config import (
     ConfigurationError,
     Settings,
@@ -128,12 +129,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["run", "simulate", "reindex", "import", "migrate"],
+        choices=["run", "simulate", "reindex", "import", "migrate", "probe"],
         default="run",
         help="run (default): the bot; simulate: the real bot on a Telegram double, no token "
         "needed; reindex: rebuild the search index in DATA_DIR/search from the database; "
         "import: copy the files of an EvaMaria-family bot's database (--from-uri, --from-db); "
-        "migrate: the database schema (--status, --up, --down N, --dry-run)",
+        "migrate: the database schema (--status, --up, --down N, --dry-run); "
+        "probe [URL]: ask the running bot's /health (exit 0 healthy, 1 not), for container "
+        "health checks",
+    )
+    parser.add_argument(
+        "url",
+        nargs="?",
+        help="probe: the running bot's /health (default: http://127.0.0.1:HTTP_PORT/health)",
     )
     parser.add_argument(
         "--status", action="store_true", help="migrate: show the schema version (the default)"
@@ -337,6 +345,16 @@ def _simulate(settings: Settings) -> int:
         return EXIT_OK
 
 
+def _probe(settings: Settings, args: argparse.Namespace) -> int:
+    url = args.url or default_health_url(settings)
+    if url is None:
+        print("unhealthy: the HTTP server is off (HTTP_PORT=0): nothing to ask", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    result = probe(url, timeout=args.startup_timeout)
+    print(result.line, file=sys.stdout if result.healthy else sys.stderr)
+    return EXIT_OK if result.healthy else EXIT_UNHEALTHY
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     overrides = {"environment": args.environment} if args.environment else {}
@@ -346,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_config_error(exc.problems)
         return EXIT_CONFIG
 
-    quiet = args.health_check or args.command == "simulate"
+    quiet = args.health_check or args.command in ("simulate", "probe")
     configure_logging(
         level="WARNING" if quiet else settings.log_level,
         json=wants_json(settings.enable_json_logging, settings.environment),
@@ -355,11 +373,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.health_check:
         return _health_check(settings, args)
+    if args.url is not None and args.command != "probe":
+        _parser().error(f"{args.command} takes no URL (only probe does)")
     commands = {
         "simulate": lambda: _simulate(settings),
         "reindex": lambda: _reindex(settings),
         "import": lambda: _import(settings, args),
         "migrate": lambda: _migrate(settings, args),
+        "probe": lambda: _probe(settings, args),
     }
     if args.command in commands:
         return commands[args.command]()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import sys
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -21,6 +24,50 @@ async def _get(url: str, token: str | None = None) -> tuple[int, str]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as response:
         return response.status, await response.text()
+
+
+BOT = Path(__file__).resolve().parents[2] / "bot.py"
+
+
+async def _probe(*args: str, **env: str) -> tuple[int, str, str]:
+    """`python bot.py probe ...` beside the running bot (a process of its own, as a
+    container's health check is): exit code, stdout, stderr."""
+    environ = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(BOT),
+        "probe",
+        *args,
+        env={**environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_container_health_check_asks_the_running_bot(mongo_uri: str) -> None:
+    """`bot.py probe` (the Dockerfile's HEALTHCHECK) reads the running bot's /health: it opens
+    no database, so it works beside a bot on the embedded database too."""
+    async with BotHarness(database_uri=mongo_uri, http=True, DATABASE_TIMEOUT="1") as bot:
+        port = bot.http_url.rsplit(":", 1)[1]
+        code, out, err = await _probe(HTTP_PORT=port)  # the default URL, from HTTP_PORT
+        assert (code, out.strip()) == (0, f"healthy: http://127.0.0.1:{port}/health"), err
+        assert bot.database is not None
+        await bot.database.refuse()
+        code, out, err = await _probe(f"{bot.http_url}/health")
+        assert code == 1
+        assert err.strip() == (
+            f"unhealthy: {bot.http_url}/health answered HTTP 503 (failing: database)"
+        )
+        await bot.database.restore()
+    code, _, err = await _probe(HTTP_PORT=port)  # the bot has stopped
+    assert code == 1
+    assert err.strip() == f"unreachable: http://127.0.0.1:{port}/health: Connection refused"
+    code, _, err = await _probe(HTTP_PORT="0")
+    assert code == 1
+    assert "the HTTP server is off (HTTP_PORT=0)" in err
 
 
 async def test_health_turns_503_without_the_database_and_200_when_it_returns(

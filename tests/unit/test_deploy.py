@@ -3,12 +3,17 @@ and `docker build` works where Docker is available."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,7 +56,7 @@ def test_the_dockerfile_commands_are_commands_the_bot_accepts() -> None:
     (health,) = _instructions("HEALTHCHECK")
     check = _command(health[1].split("CMD", 1)[1].strip())
     assert check[:2] == ["python", "bot.py"]
-    assert _parser().parse_args(check[2:]).health_check
+    assert _parser().parse_args(check[2:]).command == "probe"  # asks the running bot
 
 
 # Run in the staged image directory: the image's command with only what the image copied on
@@ -109,22 +114,66 @@ def test_the_dockerfile_steps_run_without_docker(tmp_path: Path) -> None:
         packaged = {name.split("/")[0] for name in archive.namelist()}
     assert {"bot.py", "app", "core", "handlers", "repositories"} <= packaged
 
+    # The HEALTHCHECK, from the staged files, against a /health that answers as the running
+    # bot's does (tests/e2e/test_operations.py runs it against the bot itself).
     (health,) = _instructions("HEALTHCHECK")
     check = _command(health[1].split("CMD", 1)[1].strip())
-    environ = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
-    environ.update({"DATA_DIR": str(tmp_path / "data"), "ENVIRONMENT": "production"})
-    probe = subprocess.run(
-        [sys.executable, "-c", _RUN_STAGED.format(checkout=str(ROOT)), *check[2:]],
-        cwd=app,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert probe.returncode == 0, probe.stderr
-    assert "LEAKED []" in probe.stderr, probe.stderr
-    assert "Traceback" not in probe.stderr
+    with _health_endpoint() as (port, answers):
+        environ = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+        environ.update({**_image_env(), "DATA_DIR": str(tmp_path / "data"), "HTTP_PORT": port})
+        for status, expected in ((200, 0), (503, 1)):
+            answers.append(status)
+            probe = subprocess.run(
+                [sys.executable, "-c", _RUN_STAGED.format(checkout=str(ROOT)), *check[2:]],
+                cwd=app,
+                env=environ,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert probe.returncode == expected, probe.stderr
+            assert "LEAKED []" in probe.stderr, probe.stderr
+            assert "Traceback" not in probe.stderr
+
+
+def _image_env() -> dict[str, str]:
+    (env,) = _instructions("ENV")
+    return dict(part.split("=", 1) for part in shlex.split(env[1]))
+
+
+@contextlib.contextmanager
+def _health_endpoint() -> Iterator[tuple[str, list[int]]]:
+    """A local `/health` answering with the next status of the list, in the bot's format."""
+    answers: list[int] = []
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status = answers.pop(0) if answers else 500
+            healthy = status == 200
+            body = json.dumps(
+                {
+                    "status": "healthy" if healthy else "unhealthy",
+                    "checks": {"database": {"status": "ok" if healthy else "fail"}},
+                }
+            ).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield str(server.server_address[1]), answers
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_the_systemd_unit_and_compose_file_run_the_bot() -> None:
