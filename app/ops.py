@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from core.cache.enhanced_cache import get_all_cache_stats
 from core.clock import Clock
 from core.config import Settings
 from core.logging import get_logger
-from core.metrics import Metrics
+from core.metrics import Metrics, memory_limit_bytes
 from core.services.alerts import Alert, Alerts, Sample, ThresholdRules
 from core.services.stats import version
 from core.traces import Trace, TraceStore, note_call
@@ -275,16 +274,7 @@ def memory_ratio() -> float:
     try:
         with open("/proc/self/status", encoding="ascii") as status:  # noqa: PTH123
             rss = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS"))
-        limit = _cgroup_limit() or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (OSError, StopIteration, ValueError):
         return 0.0
+    limit = memory_limit_bytes()
     return rss / limit if limit else 0.0
-
-
-def _cgroup_limit() -> int | None:
-    try:
-        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as file:  # noqa: PTH123
-            text = file.read().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None

@@ -1,19 +1,30 @@
 """Prometheus metrics for one app (its own registry: several apps in one process, as in the
 tests, never share or clash): requests, latencies, errors, Telegram and database calls,
-FloodWait seconds, caches, jobs, files and users."""
+FloodWait seconds, caches, jobs, files and users; the process's own (`process_*`: memory, CPU,
+open files), the Python platform's, and the memory the process may use
+(`filesearch_memory_limit_bytes`), which the shipped memory alert divides by."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from core.cache.enhanced_cache import get_all_cache_stats
 
-__all__ = ["CONTENT_TYPE", "Metrics"]
+__all__ = ["CONTENT_TYPE", "Metrics", "memory_limit_bytes"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -64,6 +75,16 @@ class Metrics:
         self.files = Gauge(f"{PREFIX}_files", "Files indexed", registry=r)
         self.users = Gauge(f"{PREFIX}_users", "Users known", registry=r)
         r.register(_CacheCollector())
+        ProcessCollector(registry=r)  # process_resident_memory_bytes, CPU seconds, open fds
+        PlatformCollector(registry=r)  # python_info
+        self.memory_limit = Gauge(
+            f"{PREFIX}_memory_limit_bytes",
+            "Memory this process may use: its cgroup (container) limit, else the machine's",
+            registry=r,
+        )
+        limit = memory_limit_bytes()
+        if limit:
+            self.memory_limit.set(limit)
         self._request_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
         self._db_children: dict[str, Any] = {}
@@ -130,3 +151,27 @@ class _CacheCollector(Collector):
             for name, stat in sorted(stats.items()):
                 family.add_metric([name], float(read(stat)))
             yield family
+
+
+def memory_limit_bytes() -> int | None:
+    """The memory this process may use: its cgroup's limit (a container's, cgroup v2 or v1)
+    when there is one below the machine's memory, else the machine's; None where neither can
+    be read."""
+    try:
+        machine: int | None = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError):
+        machine = None
+    limits = [x for x in (_cgroup_limit(), machine) if x]
+    return min(limits) if limits else None
+
+
+def _cgroup_limit() -> int | None:
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path, encoding="ascii") as file:  # noqa: PTH123
+                text = file.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():  # "max" (v2) or a huge number (v1) mean no limit: min() drops it
+            return int(text)
+    return None
