@@ -7,6 +7,7 @@ import contextlib
 import http.server
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -85,19 +86,33 @@ sys.exit(code)
 
 
 def test_the_dockerfile_steps_run_without_docker(tmp_path: Path) -> None:
-    """Where Docker is missing (CI here): the image's files staged as its COPY lines put them,
-    its `pip install` step's build (a wheel from those files alone), and its HEALTHCHECK run
-    from them, with nothing taken from the checkout."""
+    """Where Docker is missing (CI here): the build context a checkout sends through
+    `.dockerignore` (with secrets, data, a virtualenv and caches planted in it), the image's
+    files staged from that context as its COPY lines put them, its `pip install` step's build
+    (a wheel from those files alone), and its HEALTHCHECK run from them, with nothing taken
+    from the checkout."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(*_NOT_COPIED_FOR_THE_TEST))
+    for planted in PLANTED:
+        (checkout / planted).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / planted).write_text("BOT_TOKEN=123456789:planted-secret\n")
+    context = tmp_path / "context"
+    _build_context(checkout, context)
+    sent = {p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file()}
+    assert not sent & set(PLANTED), sorted(sent & set(PLANTED))
+    assert {"Dockerfile", ".env.example", "bot.py", "core/config.py"} <= sent
     app = tmp_path / "app"
     app.mkdir()
     for _, rest in _instructions("COPY"):
         *sources, target = rest.split()
         for source in sources:
             destination = app / target if target not in {".", "./"} else app
-            if (ROOT / source).is_dir():
-                shutil.copytree(ROOT / source, destination, dirs_exist_ok=True)
+            if (context / source).is_dir():
+                shutil.copytree(context / source, destination, dirs_exist_ok=True)
             else:
-                shutil.copy2(ROOT / source, destination)
+                shutil.copy2(context / source, destination)
+    image = [p.relative_to(app).as_posix() for p in app.rglob("*")]
+    assert not [p for p in image if "__pycache__" in p or p.endswith((".env", ".session"))]
     (run,) = _instructions("RUN")[1:]  # the first creates the user
     assert shlex.split(run[1]) == ["pip", "install", "-c", "requirements.lock", "."]
     built = subprocess.run(
@@ -135,6 +150,85 @@ def test_the_dockerfile_steps_run_without_docker(tmp_path: Path) -> None:
             assert probe.returncode == expected, probe.stderr
             assert "LEAKED []" in probe.stderr, probe.stderr
             assert "Traceback" not in probe.stderr
+
+
+# A checkout's files that must never reach the build context (and so the image).
+PLANTED = (
+    ".env",
+    ".env.production",
+    "bot.session",
+    "data/db/WiredTiger.wt",
+    ".venv/bin/python",
+    "core/__pycache__/config.cpython-311.pyc",
+    ".git/config",
+    ".pytest_cache/v/cache/lastfailed",
+)
+# Left out of the test's copy of the checkout (large, or planted afresh above).
+_NOT_COPIED_FOR_THE_TEST = (
+    ".git",
+    ".venv",
+    "data",
+    ".env",
+    "*.session",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    ".import_linter_cache",
+    "*.egg-info",
+)
+
+
+def _dockerignore() -> list[tuple[bool, re.Pattern[str]]]:
+    """.dockerignore's rules in order: (re-included by `!`, pattern). A pattern matches a
+    path or any folder above it, as Docker's do; `**` crosses folders, `*` does not."""
+    rules = []
+    for raw in (ROOT / ".dockerignore").read_text("utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        keep, line = line.startswith("!"), line.lstrip("!").strip("/")
+        parts = []
+        for part in re.split(r"(\*\*/?|\*|\?)", line):
+            if part.startswith("**"):
+                parts.append("(?:.*/)?" if part.endswith("/") else ".*")
+            elif part == "*":
+                parts.append("[^/]*")
+            elif part == "?":
+                parts.append("[^/]")
+            else:
+                parts.append(re.escape(part))
+        rules.append((keep, re.compile("".join(parts) + "(?:/.*)?")))
+    return rules
+
+
+def _ignored(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    ignored = False
+    for keep, pattern in rules:  # the last rule that matches decides
+        if pattern.fullmatch(relative):
+            ignored = not keep
+    return ignored
+
+
+def _build_context(checkout: Path, context: Path) -> None:
+    """What `docker build` sends from `checkout`: every file `.dockerignore` does not exclude."""
+    rules = _dockerignore()
+    for path in sorted(checkout.rglob("*")):
+        relative = path.relative_to(checkout).as_posix()
+        if path.is_file() and not _ignored(relative, rules):
+            (context / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, context / relative)
+
+
+def test_dockerignore_rules_match_as_docker_does() -> None:
+    rules = _dockerignore()
+    assert _ignored(".env", rules)
+    assert not _ignored(".env.example", rules)
+    assert _ignored("core/services/__pycache__/x.pyc", rules)
+    assert _ignored(".venv/lib/python3.11/site.py", rules)
+    assert not _ignored("core/config.py", rules)
+    assert not _ignored("docs/data.md", rules)  # "data" is the folder, not any name with it
 
 
 def _image_env() -> dict[str, str]:
