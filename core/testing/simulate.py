@@ -1,5 +1,7 @@
 """`python bot.py simulate`: the real bot on the Telegram double and the embedded database, in a
-terminal, without a token. Lines are messages from the current user; `:commands` steer."""
+terminal, without a token. Lines are messages from the current user; `:commands` steer. What
+the bot sends on its own (auto-delete, reminders, broadcast copies, job progress) is printed
+too, with the chat it went to; log lines go to stderr (`2>simulate.log`)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,14 @@ from importlib import resources
 from typing import TextIO
 
 from core.config import Settings
-from core.testing.harness import BotHarness, BotMessage, HarnessChannel, HarnessUser, InlineAnswer
+from core.testing.harness import (
+    BotHarness,
+    BotMessage,
+    HarnessChannel,
+    HarnessUser,
+    InlineAnswer,
+    snapshot,
+)
 
 __all__ = ["run_simulation"]
 
@@ -21,6 +30,10 @@ HELP = """Type a message to send it to the bot as the current user. Commands:
   :as user|admin             switch who is typing
   :click N                   press button N of the last message that had buttons
   :inline QUERY              search inline (@bot QUERY)
+  :reply TEXT                send TEXT as a reply to the last file the bot sent here,
+                             else to its last message (e.g. /link free, /broadcast users)
+  :forward CHANNEL [ID]      forward the channel's last post (or post ID) to the bot
+  :file "name" SIZE          send the bot a file, e.g. :file "Heat.1995.mkv" 2G
   :join                      join every force-subscribe channel (AUTH_CHANNELS)
   :group TEXT                write TEXT in the group "Film Club" (the auto-filter answers)
   :post CHANNEL "name" SIZE  post a file to a channel (created if new),
@@ -71,24 +84,65 @@ class Simulation:
         self.samples_channel = channels.samples
         self.last_with_buttons: BotMessage | None = None
         self.group = bot.group("Film Club", members=list(self.users.values()))
+        self._seen: dict[tuple[int, int], tuple[int, bool]] = {}
+        self.mark_all_seen()
+
+    def _watched(self) -> dict[int, str]:
+        """The chats whose messages are printed: each user's private chat, and the group."""
+        chats = {user.id: user.name for user in self.users.values()}
+        chats[self.group.id] = self.group.state.title
+        return chats
+
+    def mark_all_seen(self) -> None:
+        for chat_id in self._watched():
+            for stored in self.bot.telegram.messages.get(chat_id, {}).values():
+                self._seen[(chat_id, stored.id)] = (stored.version, stored.deleted)
+
+    def _mark_seen(self, message: BotMessage) -> None:
+        stored = self.bot.telegram.messages.get(message.chat_id, {}).get(message.id)
+        if stored is not None:
+            self._seen[(message.chat_id, message.id)] = (stored.version, stored.deleted)
+
+    def show_unprompted(self) -> None:
+        """What the bot sent, edited or deleted that no reply showed: to another user, or on
+        its own (auto-delete, plan reminders, broadcast copies, progress of a job)."""
+        for chat_id, name in self._watched().items():
+            for stored in sorted(
+                self.bot.telegram.messages.get(chat_id, {}).values(), key=lambda m: m.id
+            ):
+                key, now = (chat_id, stored.id), (stored.version, stored.deleted)
+                if not stored.outgoing or self._seen.get(key) == now:
+                    continue
+                edited = key in self._seen
+                self._seen[key] = now
+                text = (stored.raw.message or "").split("\n", 1)[0]
+                if stored.deleted:
+                    self.say(f"(the bot deleted a message to {name}: {text})")
+                    continue
+                label = "edited" if edited else "bot"
+                self.show([snapshot(stored)], prefix=f"[{label} → {name}] ", remember=False)
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
         self.out.flush()
 
-    def show(self, messages: list[BotMessage]) -> None:
+    def show(
+        self, messages: list[BotMessage], *, prefix: str | None = None, remember: bool = True
+    ) -> None:
         if not messages:
             self.say("(no reply)")
         for message in messages:
-            label = "edited" if message.edited else "bot"
+            self._mark_seen(message)
+            label = prefix or ("[edited] " if message.edited else "[bot] ")
             body = message.text or ""
             if message.media:
                 kind = message.media.kind + (", protected" if message.protect_content else "")
                 body = f"[{kind}: {message.media.file_name}] {body}".strip()
-            self.say(f"[{label}] " + body.replace("\n", "\n      "))
+            self.say(label + body.replace("\n", "\n      "))
             buttons = message.all_buttons
-            if buttons:
+            if buttons and remember:
                 self.last_with_buttons = message
+            if buttons:
                 self.say("      " + "  ".join(f"[{i}] {b.text}" for i, b in enumerate(buttons, 1)))
 
     def show_inline(self, answer: InlineAnswer) -> None:
@@ -98,7 +152,9 @@ class Simulation:
         if answer.switch_pm_text:
             self.say(f"[inline] button: {answer.switch_pm_text}")
         for i, result in enumerate(answer.results, 1):
-            self.say(f"[inline {i}] {result.title} — {result.description or ''}".rstrip(" —"))
+            # An audio result has no title of its own (Telegram shows the file's).
+            title = result.title or (result.file.file_name if result.file else None) or "(file)"
+            self.say(f"[inline {i}] {title} — {result.description or ''}".rstrip(" —"))
         if not answer.results:
             self.say("[inline] no results")
 
@@ -120,6 +176,8 @@ class Simulation:
         except ValueError as exc:  # a bad size or duration, an over-long message, bad quoting
             self.say(f"({exc})")
             return True
+        finally:
+            self.show_unprompted()
 
     async def _handle(self, line: str) -> bool:
         if not line.startswith(":"):
@@ -133,6 +191,9 @@ class Simulation:
             "as": self._switch,
             "click": self._click_command,
             "inline": self._inline,
+            "reply": self._reply,
+            "forward": self._forward,
+            "file": self._file,
             "join": self._join,
             "group": self._group,
             "post": self._post_command,
@@ -158,6 +219,47 @@ class Simulation:
     async def _inline(self, args: list[str]) -> bool:
         self.show_inline(await self.current.inline(" ".join(args)))
         self.last_with_buttons = None  # :click must not press an older message's button
+        return True
+
+    async def _reply(self, args: list[str]) -> bool:
+        if not args:
+            return False
+        chat = [m for m in self.current.chat if m.outgoing and not m.deleted]
+        files = [m for m in chat if m.media is not None]
+        if not chat:
+            self.say("(the bot has sent nothing here to reply to)")
+            return True
+        self.show(await self.current.reply((files or chat)[-1], " ".join(args)))
+        return True
+
+    async def _forward(self, args: list[str]) -> bool:
+        if not args or len(args) > 2:  # noqa: PLR2004 - channel, post id
+            return False
+        channel = self.channels.get(args[0])
+        if channel is None:
+            self.say(f"(no channel {args[0]!r}: {', '.join(self.channels)})")
+            return True
+        posts = [m for m in channel.messages if not m.deleted]
+        if len(args) == 2:  # noqa: PLR2004
+            posts = [m for m in posts if str(m.id) == args[1]]
+        if not posts:
+            self.say(f"(no such post in {args[0]})")
+            return True
+        self.show(await self.current.forward(posts[-1]))
+        return True
+
+    async def _file(self, args: list[str]) -> bool:
+        if len(args) != 2:  # noqa: PLR2004 - name, size
+            return False
+        name = args[0]
+        mime = (
+            "video/x-matroska"
+            if name.lower().endswith((".mkv", ".mp4"))
+            else "audio/mpeg"
+            if name.lower().endswith((".mp3", ".flac", ".m4a"))
+            else "application/octet-stream"
+        )
+        self.show(await self.current.send_document(name, size=_size(args[1]), mime_type=mime))
         return True
 
     async def _join(self, _args: list[str]) -> bool:
@@ -285,14 +387,20 @@ async def run_simulation(
         CHANNELS=" ".join(str(c.id) for c in world.indexed.values()) if settings.channels else "",
         AUTH_CHANNELS=" ".join(str(c.id) for c in world.auth),
     )
+    if {"http_port", "port"} & settings.model_fields_set and settings.http_port:
+        # The operator asked for the HTTP server: /health and /metrics of the simulated bot.
+        bot.configure(HTTP_PORT=settings.http_port, HTTP_HOST=settings.http_host)
     async with bot:
         sim = Simulation(bot, stdout, world)
         for name, size, mime in _samples():
             await sim.post(world.samples.title, name, size, mime)
+        sim.mark_all_seen()
         sim.say(
             f"Simulated @{bot.telegram.bot.username}: {len(_samples())} sample files posted to "
             f"'{world.samples.title}'. You are 'user' (Alice). Type :help for commands."
         )
+        if bot.running.ops.http is not None:
+            sim.say(f"(serving /health and /metrics at {bot.http_url})")
         last = wall_clock()
         while True:
             if stdin.isatty():

@@ -6,8 +6,10 @@ import io
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from core.config import load_settings
@@ -134,3 +136,51 @@ def test_the_cache_table_stays_aligned_with_long_cache_names(tmp_path: Path) -> 
     header_ends = [m.end() for m in re.finditer(r"\S+", table[0])][1:]
     for row in table[1:]:
         assert [m.end() for m in re.finditer(r"\S+", row)][1:] == header_ends, row
+
+
+def test_simulate_shows_what_the_bot_sends_on_its_own_and_replies_forwards_and_files(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "/start\n:as admin\ndark city\n:click 1\n:reply /link free\n:forward Movies\n"
+        ':file "Heat.1995.mkv" 700M\n:inline daft #audio\n'
+        "/broadcast users Friday: new films\n:click 1\n:advance 2m\n:quit\n"
+    )
+    result = run_bot(tmp_path, "simulate", input_text=script, AUTO_DELETE_MINUTES="1")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[bot] 🔗 Link to Dark.City.1998" in out  # /link as a reply to the delivered file
+    assert "[bot] Index Movies" in out  # a forwarded post offers to index its channel
+    assert "/addfile on" in out  # a file sent to the bot
+    assert "[inline 1] Daft.Punk.-.Random.Access.Memories.2013.320kbps.mp3" in out
+    assert "[bot → Alice] Friday: new films" in out  # the broadcast's copy to another user
+    assert "(the bot deleted a message to Admin: Dark.City.1998" in out  # auto-delete
+    assert "[bot → Admin] 🗑 The file was deleted as announced." in out
+    assert "Traceback" not in result.stderr
+
+
+async def test_simulate_serves_health_and_metrics_when_asked(mongo_uri: str) -> None:
+    """HTTP_PORT set (as for the bot): the simulated bot's /health answers while it runs."""
+    port = _free_port()
+    answers: list[int] = []
+
+    class Script(io.StringIO):
+        def readline(self, size: int | None = -1) -> str:
+            if not answers:  # asked on the reading thread while the bot serves
+                url = f"http://127.0.0.1:{port}/health"
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    answers.append(response.status)
+                return "/start\n"
+            return ""
+
+    out = io.StringIO()
+    settings = load_settings(database_uri=mongo_uri, http_port=port)
+    assert await run_simulation(settings, Script(), out, real_time=False) == 0
+    assert f"(serving /health and /metrics at http://127.0.0.1:{port})" in out.getvalue()
+    assert answers == [200]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
