@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-CHECKED := bot.py app core handlers repositories
+CHECKED := bot.py app core handlers repositories testkit
 
 .PHONY: run test lint bench simulate clean lock
 

@@ -336,7 +336,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _simulate(settings: Settings) -> int:
-    from core.testing.simulate import run_simulation  # noqa: PLC0415 - test kit, on demand
+    from testkit.simulate import run_simulation  # noqa: PLC0415 - test kit, on demand
 
     try:
         return asyncio.run(run_simulation(settings, sys.stdin, sys.stdout))

@@ -21,7 +21,7 @@ import time
 from bench.report import write_section
 from bench.search import corpus
 from core.logging import configure_logging
-from core.testing import BotHarness
+from testkit import BotHarness
 
 DEFAULT_SIZE = 100_000
 FLOOD_EVERY = 30  # fetches between FloodWaits

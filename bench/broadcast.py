@@ -19,7 +19,7 @@ from pyrogram.errors import FloodWait
 
 from bench.report import write_section
 from core.logging import configure_logging
-from core.testing import BotHarness
+from testkit import BotHarness
 
 DEFAULT_USERS = 10_000
 LIMIT = 30.0  # messages/s Telegram allows a bot overall

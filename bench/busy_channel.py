@@ -21,11 +21,11 @@ from core.logging import configure_logging
 from core.services.indexing import IndexingService
 from core.services.search import SearchService
 from core.services.search_index import SearchIndexService
-from core.testing.clock import VirtualClock
 from repositories import ALL_INDEXES
 from repositories.embedded import EmbeddedServer
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
+from testkit.clock import VirtualClock
 
 LIBRARY = 10_000
 SECONDS = 300

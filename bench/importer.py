@@ -17,14 +17,14 @@ from bench.search import corpus
 from core.logging import configure_logging
 from core.services.importer import Importer, from_evamaria
 from core.telegram.fileid import unique_id_of
-from core.testing.clock import VirtualClock
-from core.testing.evamaria import evamaria_document
 from repositories import ALL_INDEXES
 from repositories.embedded import EmbeddedServer
 from repositories.files import MongoFileRepository, to_document
 from repositories.foreign import MongoSourceFiles
 from repositories.jobs import MongoJobRepository
 from repositories.mongo import Database
+from testkit.clock import VirtualClock
+from testkit.evamaria import evamaria_document
 
 DEFAULT_SIZE = 100_000
 

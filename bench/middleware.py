@@ -20,14 +20,14 @@ from bench.report import write_section
 from core.config import Settings
 from core.logging import configure_logging
 from core.services.alerts import Alerts
-from core.testing.clock import VirtualClock
-from core.testing.harness import _TrackingQueue
-from core.testing.telegram import DoubleClient, TelegramDouble, roundtrip
 from core.traces import Trace
 from core.utils.errors import ErrorFactory, StorageError
 from core.utils.ratelimit import UserRateLimiter
 from handlers import views
 from handlers.middleware import Middleware
+from testkit.clock import VirtualClock
+from testkit.harness import _TrackingQueue
+from testkit.telegram import DoubleClient, TelegramDouble, roundtrip
 
 UPDATES = 3_000
 ROUNDS = 7

@@ -35,11 +35,11 @@ from core.services.indexing import IncomingFile, IndexingService
 from core.services.metadata import MetadataService
 from core.services.search import SearchService
 from core.services.search_index import SearchIndexService
-from core.testing.clock import VirtualClock
 from repositories import ALL_INDEXES
 from repositories.embedded import EmbeddedServer
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
+from testkit.clock import VirtualClock
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261122

@@ -12,9 +12,9 @@ import structlog
 
 from core.config import Settings
 from core.logging import redactor
-from core.testing import BotHarness
 from repositories.embedded import EmbeddedServer
 from repositories.mongo import Database
+from testkit import BotHarness
 
 pytest_plugins = ["tests.hangs"]  # a hung test fails with its tasks' stacks
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from core.testing import BotHarness
 from handlers.views import ADMIN_COMMANDS
+from testkit import BotHarness
 
 INFO = "Premium: write to @filmboss."
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.testing import BotHarness, BotMessage, HarnessUser
+from testkit import BotHarness, BotMessage, HarnessUser
 
 
 async def get_file(bot: BotHarness, user: HarnessUser) -> BotMessage:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
-from core.testing import BotHarness, HarnessUser
-from core.testing.harness import BotMessage
+from testkit import BotHarness, HarnessUser
+from testkit.harness import BotMessage
 
 ANNOUNCEMENT = "New films every Friday!"
 

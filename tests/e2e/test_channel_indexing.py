@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.testing import BotHarness
+from testkit import BotHarness
 
 
 async def test_channel_posts_are_indexed_with_their_metadata(bot: BotHarness) -> None:

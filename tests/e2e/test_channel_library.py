@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.testing import BotHarness
+from testkit import BotHarness
 
 
 async def test_added_channels_are_indexed_and_survive_a_restart(mongo_uri: str) -> None:

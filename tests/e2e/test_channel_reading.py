@@ -15,8 +15,8 @@ from pyrogram.session import Session
 
 from core.services.channel_index import Post
 from core.telegram.channels import PyrogramChannels, incoming_file
-from core.testing import BotHarness
 from core.utils.errors import FloodWaitError, TelegramError
+from testkit import BotHarness
 
 T = TypeVar("T")
 

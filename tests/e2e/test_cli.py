@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core.testing import BotHarness
 from repositories.mongo import Database
+from testkit import BotHarness
 from tests.conftest import SETTING_NAMES
 
 BOT = Path(__file__).resolve().parents[2] / "bot.py"

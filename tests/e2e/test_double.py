@@ -18,8 +18,8 @@ from pyrogram.handlers import MessageHandler
 from pyrogram.session import Session
 from pyrogram.types import Message
 
-from core.testing import BotHarness, HarnessError, UnknownRPCError
-from core.testing.telegram import roundtrip
+from testkit import BotHarness, HarnessError, UnknownRPCError
+from testkit.telegram import roundtrip
 
 
 async def test_channel_ids_are_in_the_new_range(bot: BotHarness) -> None:

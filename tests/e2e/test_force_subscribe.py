@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from core.testing import BotHarness, BotMessage, HarnessChannel, HarnessUser
+from testkit import BotHarness, BotMessage, HarnessChannel, HarnessUser
 from tests.fakes import capture_events
 
 

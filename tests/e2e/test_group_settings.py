@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.testing import BotHarness, HarnessUser
-from core.testing.harness import HarnessGroup
+from testkit import BotHarness, HarnessUser
+from testkit.harness import HarnessGroup
 
 
 async def _club(bot: BotHarness) -> tuple[HarnessGroup, HarnessUser, HarnessUser]:

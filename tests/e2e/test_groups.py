@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.testing import BotHarness, HarnessGroup, HarnessUser
+from testkit import BotHarness, HarnessGroup, HarnessUser
 from tests.e2e.worlds import strict_rate_limit
 
 

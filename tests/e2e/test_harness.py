@@ -7,8 +7,8 @@ import pytest
 from pyrogram.errors import ButtonDataInvalid, MessageTooLong
 from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.testing import BotHarness
 from core.utils.errors import StorageError
+from testkit import BotHarness
 
 
 async def test_the_database_can_refuse_hang_and_come_back(bot: BotHarness) -> None:

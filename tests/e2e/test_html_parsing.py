@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from pyrogram import raw
 
-from core.testing import BotHarness, BotMessage
 from core.utils.validators import MAX_CAPTION, utf16_length
+from testkit import BotHarness, BotMessage
 
 NAMES = [
     'Tom & Jerry <Classic> "Best Of" \'99.mkv',

@@ -12,14 +12,14 @@ from typing import Any
 from core.services.importer import Importer
 from core.services.indexing import IncomingFile, build_record
 from core.telegram.fileid import unique_id_of
-from core.testing import BotHarness
-from core.testing.clock import VirtualClock
-from core.testing.evamaria import evamaria_document, evamaria_file_id, telegram_file_id
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.foreign import MongoSourceFiles
 from repositories.jobs import MongoJobRepository
 from repositories.mongo import Database
+from testkit import BotHarness
+from testkit.clock import VirtualClock
+from testkit.evamaria import evamaria_document, evamaria_file_id, telegram_file_id
 from tests.e2e.test_cli import run_bot
 
 

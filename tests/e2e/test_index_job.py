@@ -10,7 +10,7 @@ from pyrogram.errors import ChatAdminRequired, InternalServerError
 from pyrogram.session import Session
 from structlog.testing import capture_logs
 
-from core.testing import BotHarness, BotMessage, HarnessChannel, HarnessUser
+from testkit import BotHarness, BotMessage, HarnessChannel, HarnessUser
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from core.testing import BotHarness
+from testkit import BotHarness
 from tests.e2e.worlds import dark_city_in_three_types, strict_rate_limit
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.testing import BotHarness
+from testkit import BotHarness
 from tests.e2e.test_broadcast import ANNOUNCEMENT, _received, _until_finished, _users
 from tests.e2e.test_index_job import bot_message, history
 

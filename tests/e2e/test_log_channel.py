@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from structlog.testing import capture_logs
 
-from core.testing import BotHarness
+from testkit import BotHarness
 
 LOG_ID = -1002299999999
 

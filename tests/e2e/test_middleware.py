@@ -11,8 +11,8 @@ from pyrogram.handlers import MessageHandler
 from pyrogram.types import Message
 
 from core.logging import bound_context
-from core.testing import BotHarness, HarnessError
 from core.utils.errors import NotFoundError
+from testkit import BotHarness, HarnessError
 from tests.fakes import capture_events
 
 

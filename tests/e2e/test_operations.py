@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
-from core.testing import BotHarness
 from core.utils.errors import AppError, InstanceRunningError
+from testkit import BotHarness
 
 REF = re.compile(r"ref: ([0-9a-f]{8})")
 ALERTS = -1002288888888

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from core.testing import BotHarness, HarnessUser
 from repositories.files import MongoFileRepository
+from testkit import BotHarness, HarnessUser
 
 INFO = "Premium is 3 $/month: write to @filmboss <fast & friendly>."
 PREMIUM_TEXT = "⭐ Premium only\nThis file is available to premium users only.\n\n" + INFO

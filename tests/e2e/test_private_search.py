@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.testing import BotHarness
+from testkit import BotHarness
 from tests.e2e.worlds import dark_city_in_three_types
 
 

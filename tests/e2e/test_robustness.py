@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from core.testing import BotHarness, BotMessage, HarnessUser
+from testkit import BotHarness, BotMessage, HarnessUser
 from tests.fakes import capture_events
 
 REF = re.compile(r"ref: ([0-9a-f]{8})")

@@ -9,10 +9,10 @@ from typing import Any
 
 from bson import json_util
 
-from core.testing import BotHarness
 from repositories import ALL_INDEXES, DOWNGRADES, MIGRATIONS
 from repositories.migrations import lean_files, restore_search_arrays
 from repositories.mongo import SCHEMA_VERSION, Database
+from testkit import BotHarness
 from tests.fakes import capture_events
 
 FIXTURE = Path(__file__).resolve().parent.parent / "data" / "schema_v1.json"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 
-from core.testing import BotHarness
+from testkit import BotHarness
 from tests.fakes import capture_events
 
 

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from core.config import load_settings
-from core.testing.simulate import run_simulation
+from testkit.simulate import run_simulation
 from tests.conftest import SETTING_NAMES
 from tests.e2e.test_cli import BOT, run_bot
 

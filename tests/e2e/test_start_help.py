@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.testing import BotHarness
+from testkit import BotHarness
 
 
 async def test_start_greets_by_name_and_explains_the_bot(bot: BotHarness) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from core.testing import BotHarness, HarnessGroup, HarnessUser
+from testkit import BotHarness, HarnessGroup, HarnessUser
 
 
 async def dark_city_in_three_types(bot: BotHarness) -> None:

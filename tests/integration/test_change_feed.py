@@ -11,10 +11,10 @@ import pytest
 from core.services.indexing import IncomingFile, IndexingService
 from core.services.search import SearchService
 from core.services.search_index import SearchIndexService
-from core.testing.clock import VirtualClock
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
+from testkit.clock import VirtualClock
 
 
 def incoming(name: str, n: int, caption: str | None = None) -> IncomingFile:

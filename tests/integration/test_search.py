@@ -10,10 +10,10 @@ import pytest
 from core.services.indexing import IncomingFile, IndexingService
 from core.services.search import RESULT_CAP, SearchService
 from core.services.search_index import SearchIndexService
-from core.testing.clock import VirtualClock
 from core.utils.errors import SearchUnavailableError
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
+from testkit.clock import VirtualClock
 
 LIBRARY = [
     ("Dark.City.1998.Directors.Cut.720p.BluRay.x264-AMIABLE.mkv", 734_003_200),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.services.alerts import Alert, Alerts, Sample, ThresholdRules
-from core.testing.clock import VirtualClock
+from testkit.clock import VirtualClock
 
 
 def _rules() -> tuple[ThresholdRules, list[str]]:

@@ -20,7 +20,7 @@ from core.cache.enhanced_cache import (
     expire_all_caches,
     get_all_cache_stats,
 )
-from core.testing.clock import VirtualClock
+from testkit.clock import VirtualClock
 
 
 def test_hits_and_misses_are_counted_once_per_lookup() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from core.models import User
 from core.services.flags import Flag, FlagService, parse_defaults
-from core.testing.clock import VirtualClock
+from testkit.clock import VirtualClock
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ from core.search.normalize import (
 from core.search.query import parse_query
 from core.search.ranking import could_match, matches, rank, within_typo
 from core.services.indexing import IncomingFile, IndexingService
-from core.testing.clock import VirtualClock
+from testkit.clock import VirtualClock
 
 
 def build(name: str, *, size: int = 1000, mime: str = "video/x-matroska", guess: bool = False):  # type: ignore[no-untyped-def]

@@ -10,9 +10,9 @@ from pyrogram.errors import FloodWait, InputUserDeactivated, PeerIdInvalid, User
 from structlog.testing import capture_logs
 
 from core.telegram.api_wrapper import RateLimits, TelegramAPI
-from core.testing.clock import VirtualClock
 from core.utils.errors import ErrorCode, FloodWaitError
 from core.utils.ratelimit import TokenBucket
+from testkit.clock import VirtualClock
 
 
 def make_api(clock: VirtualClock, **limits: float) -> TelegramAPI:

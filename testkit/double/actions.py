@@ -7,8 +7,8 @@ from typing import Any
 
 from pyrogram import raw
 
-from core.testing.double.limits import check_inline_query, check_user_text
-from core.testing.double.state import (
+from testkit.double.limits import check_inline_query, check_user_text
+from testkit.double.state import (
     ChannelState,
     DocumentState,
     DoubleState,

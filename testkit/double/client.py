@@ -10,7 +10,7 @@ from pyrogram.raw.core import TLObject
 from pyrogram.session import Session
 
 if TYPE_CHECKING:
-    from core.testing.telegram import TelegramDouble
+    from testkit.telegram import TelegramDouble
 
 
 class DoubleClient(Client):

@@ -24,18 +24,18 @@ from pyrogram import types
 from app import App, build_app
 from core.config import Settings
 from core.logging import configure_logging, wants_json
-from core.testing.clock import VirtualClock
-from core.testing.dbproxy import DatabaseProxy
-from core.testing.double.state import ZERO_CHANNEL_ID
-from core.testing.telegram import (
+from repositories.embedded import EmbeddedServer
+from repositories.mongo import Database
+from testkit.clock import VirtualClock
+from testkit.dbproxy import DatabaseProxy
+from testkit.double.state import ZERO_CHANNEL_ID
+from testkit.telegram import (
     ChannelState,
     DoubleClient,
     StoredMessage,
     TelegramDouble,
     UnknownRPCError,
 )
-from repositories.embedded import EmbeddedServer
-from repositories.mongo import Database
 
 __all__ = [
     "BotHarness",

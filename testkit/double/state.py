@@ -21,8 +21,8 @@ from pyrogram.errors import (
 )
 from pyrogram.raw.core import TLObject
 
-from core.testing.clock import VirtualClock
-from core.testing.double.limits import Fault, RateEnforcer
+from testkit.clock import VirtualClock
+from testkit.double.limits import Fault, RateEnforcer
 
 ZERO_CHANNEL_ID = -1_000_000_000_000
 

@@ -5,9 +5,9 @@ Operators use it to test their own changes; see docs/TESTING.md.
 
 from __future__ import annotations
 
-from core.testing.clock import VirtualClock
-from core.testing.dbproxy import DatabaseProxy
-from core.testing.harness import (
+from testkit.clock import VirtualClock
+from testkit.dbproxy import DatabaseProxy
+from testkit.harness import (
     BotHarness,
     BotMessage,
     Button,
@@ -18,7 +18,7 @@ from core.testing.harness import (
     InlineAnswer,
     Replies,
 )
-from core.testing.telegram import DoubleClient, TelegramDouble, UnknownRPCError
+from testkit.telegram import DoubleClient, TelegramDouble, UnknownRPCError
 
 __all__ = [
     "BotHarness",

@@ -13,7 +13,7 @@ from pyrogram.errors import (
     PeerIdInvalid,
 )
 
-from core.testing.double.state import (
+from testkit.double.state import (
     ZERO_CHANNEL_ID,
     DocumentState,
     DoubleState,

@@ -10,7 +10,7 @@ from typing import Any
 
 from pyrogram.errors import ButtonDataInvalid, FloodWait, MediaCaptionTooLong, MessageTooLong
 
-from core.testing.clock import VirtualClock
+from testkit.clock import VirtualClock
 
 
 @dataclass

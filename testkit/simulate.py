@@ -15,7 +15,7 @@ from importlib import resources
 from typing import TextIO
 
 from core.config import Settings
-from core.testing.harness import (
+from testkit.harness import (
     BotHarness,
     BotMessage,
     HarnessChannel,
@@ -65,7 +65,7 @@ def _seconds(text: str) -> float:
 
 
 def _samples() -> list[tuple[str, int, str]]:
-    text = resources.files("core.testing").joinpath("sample_files.txt").read_text("utf-8")
+    text = resources.files("testkit").joinpath("sample_files.txt").read_text("utf-8")
     rows = [line.split("|") for line in text.splitlines() if line and not line.startswith("#")]
     return [(name, int(size), mime) for name, size, mime in rows]
 

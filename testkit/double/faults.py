@@ -8,8 +8,8 @@ from pyrogram.errors import (
     FloodWait,
 )
 
-from core.testing.double.limits import Fault
-from core.testing.double.state import (
+from testkit.double.limits import Fault
+from testkit.double.state import (
     DoubleState,
 )
 

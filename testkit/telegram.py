@@ -6,7 +6,7 @@ which answers with raw TL objects; updates from "users" go through the client's 
 through TL serialisation (and every query serialised), so objects look exactly as they do off the
 wire: optional vectors are `[]`, never `None`.
 
-The double is split by concern under `core/testing/double/`: state and storage (`state`), what
+The double is split by concern under `testkit/double/`: state and storage (`state`), what
 users and channels do (`actions`), RPC handlers for messages, chats and answers (`rpc_*`),
 injected faults (`faults`) and Telegram's limits (`limits`); this module composes them.
 """
@@ -19,15 +19,15 @@ from typing import Any
 from pyrogram import raw
 from pyrogram.raw.core import TLObject
 
-from core.testing.clock import VirtualClock
-from core.testing.double.actions import UserActions
-from core.testing.double.client import DoubleClient
-from core.testing.double.faults import Faults
-from core.testing.double.limits import SENDING, check_input_limits
-from core.testing.double.rpc_answers import AnswersRPC
-from core.testing.double.rpc_chats import ChatsRPC
-from core.testing.double.rpc_messages import MessagesRPC
-from core.testing.double.state import (
+from testkit.clock import VirtualClock
+from testkit.double.actions import UserActions
+from testkit.double.client import DoubleClient
+from testkit.double.faults import Faults
+from testkit.double.limits import SENDING, check_input_limits
+from testkit.double.rpc_answers import AnswersRPC
+from testkit.double.rpc_chats import ChatsRPC
+from testkit.double.rpc_messages import MessagesRPC
+from testkit.double.state import (
     ChannelState,
     DocumentState,
     StoredMessage,

@@ -8,7 +8,7 @@ from pyrogram.errors import (
     ResultsTooMuch,
 )
 
-from core.testing.double.state import (
+from testkit.double.state import (
     CallbackAnswerRecord,
     DoubleState,
     InlineAnswerRecord,

@@ -12,7 +12,7 @@ from pyrogram.errors import (
     UserNotParticipant,
 )
 
-from core.testing.double.state import (
+from testkit.double.state import (
     ZERO_CHANNEL_ID,
     DoubleState,
     _hash,

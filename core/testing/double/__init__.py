@@ -1,1 +1,0 @@
-"""The Telegram double, split by concern; `core.testing.telegram` composes it."""

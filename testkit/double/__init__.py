@@ -1,0 +1,1 @@
+"""The Telegram double, split by concern; `testkit.telegram` composes it."""
