@@ -21,6 +21,7 @@ COPY app ./app
 COPY core ./core
 COPY handlers ./handlers
 COPY repositories ./repositories
+COPY services ./services
 COPY testkit ./testkit
 RUN pip install -c requirements.lock .
 

@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-CHECKED := bot.py app core handlers repositories testkit
+CHECKED := bot.py app core handlers repositories services testkit
 
 .PHONY: run test lint bench simulate clean lock
 
@@ -34,9 +34,11 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy --strict $(CHECKED)
 	$(VENV)/bin/lint-imports
 
-# The whole suite; it fails when the tests cover less than 90 % of core/.
+# The whole suite; it fails when the tests cover less than 90 % of the product's code (the
+# packages the bot runs; not the test kit).
+COVERED := --cov=app --cov=handlers --cov=services --cov=repositories --cov=core
 test: lint
-	$(VENV)/bin/pytest --cov=core --cov-report=term:skip-covered --cov-fail-under=90
+	$(VENV)/bin/pytest $(COVERED) --cov-report=term:skip-covered --cov-fail-under=90
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -30,11 +30,11 @@ from core.config import (
     missing_telegram_credentials,
 )
 from core.logging import configure_logging, get_logger, wants_json
-from core.services.health import HealthReport, run_health_checks
-from core.services.importer import ImportBusyError, ImportProgress, ImportReport
 from core.telegram.login import telegram_login_failure
 from core.utils.errors import AppError
 from repositories import ALL_INDEXES
+from services.health import HealthReport, run_health_checks
+from services.importer import ImportBusyError, ImportProgress, ImportReport
 
 __all__ = ["App", "build_app", "main"]  # App and build_app stay importable from here
 

@@ -23,31 +23,6 @@ from core.config import ConfigurationError, Settings, missing_telegram_credentia
 from core.logging import get_logger
 from core.metrics import Metrics
 from core.models import User
-from core.services import Services
-from core.services.alerts import Alerts
-from core.services.autodelete import AutoDeleteService
-from core.services.batch import BatchDeliveries
-from core.services.broadcast import Broadcaster
-from core.services.callbacks import CallbackCodec
-from core.services.channel_index import ChannelIndexer
-from core.services.channels import ChannelDirectory
-from core.services.delivery import DeliveryService
-from core.services.flags import FlagService, parse_defaults
-from core.services.groups import GroupService
-from core.services.importer import Importer, ImportProgress, ImportReport
-from core.services.indexing import IndexingService
-from core.services.instance_lease import InstanceLease
-from core.services.links import LinkService
-from core.services.log_channel import LogChannel
-from core.services.metadata import MetadataService
-from core.services.notices import GONE_CODES, Notices
-from core.services.plans import PlanReminders
-from core.services.prompts import PromptDecisions
-from core.services.search import SearchService
-from core.services.search_index import SearchIndexService
-from core.services.stats import StatsService, StatsSources, version
-from core.services.subscription import SubscriptionService
-from core.services.users import UserService
 from core.telegram.api_wrapper import TelegramAPI
 from core.telegram.broadcast import BROADCAST_LIMITS, PyrogramBroadcastSender
 from core.telegram.channels import PyrogramChannels
@@ -79,6 +54,31 @@ from repositories.prompts import MongoPromptRepository
 from repositories.searches import MongoSearchKeyRepository
 from repositories.settings import MongoSettingsRepository
 from repositories.users import MongoUserRepository, UserRepository
+from services import Services
+from services.alerts import Alerts
+from services.autodelete import AutoDeleteService
+from services.batch import BatchDeliveries
+from services.broadcast import Broadcaster
+from services.callbacks import CallbackCodec
+from services.channel_index import ChannelIndexer
+from services.channels import ChannelDirectory
+from services.delivery import DeliveryService
+from services.flags import FlagService, parse_defaults
+from services.groups import GroupService
+from services.importer import Importer, ImportProgress, ImportReport
+from services.indexing import IndexingService
+from services.instance_lease import InstanceLease
+from services.links import LinkService
+from services.log_channel import LogChannel
+from services.metadata import MetadataService
+from services.notices import GONE_CODES, Notices
+from services.plans import PlanReminders
+from services.prompts import PromptDecisions
+from services.search import SearchService
+from services.search_index import SearchIndexService
+from services.stats import StatsService, StatsSources, version
+from services.subscription import SubscriptionService
+from services.users import UserService
 
 __all__ = [
     "App",

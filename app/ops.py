@@ -20,12 +20,12 @@ from core.clock import Clock
 from core.config import Settings
 from core.logging import get_logger
 from core.metrics import Metrics, memory_limit_bytes
-from core.services.alerts import Alert, Alerts, Sample, ThresholdRules
-from core.services.stats import version
 from core.traces import Trace, TraceStore, note_call
 from core.utils.activity import Activity
 from core.utils.errors import AppError, current_correlation_id
 from repositories.mongo import Database
+from services.alerts import Alert, Alerts, Sample, ThresholdRules
+from services.stats import version
 
 __all__ = ["MONITOR_SECONDS", "Ops"]
 

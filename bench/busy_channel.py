@@ -18,13 +18,13 @@ from typing import Any
 from bench.report import write_section
 from bench.search import corpus
 from core.logging import configure_logging
-from core.services.indexing import IndexingService
-from core.services.search import SearchService
-from core.services.search_index import SearchIndexService
 from repositories import ALL_INDEXES
 from repositories.embedded import EmbeddedServer
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
+from services.indexing import IndexingService
+from services.search import SearchService
+from services.search_index import SearchIndexService
 from testkit.clock import VirtualClock
 
 LIBRARY = 10_000

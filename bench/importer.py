@@ -15,7 +15,6 @@ from pathlib import Path
 from bench.report import write_section
 from bench.search import corpus
 from core.logging import configure_logging
-from core.services.importer import Importer, from_evamaria
 from core.telegram.fileid import unique_id_of
 from repositories import ALL_INDEXES
 from repositories.embedded import EmbeddedServer
@@ -23,6 +22,7 @@ from repositories.files import MongoFileRepository, to_document
 from repositories.foreign import MongoSourceFiles
 from repositories.jobs import MongoJobRepository
 from repositories.mongo import Database
+from services.importer import Importer, from_evamaria
 from testkit.clock import VirtualClock
 from testkit.evamaria import evamaria_document
 

@@ -19,12 +19,12 @@ from app.ops import Ops
 from bench.report import write_section
 from core.config import Settings
 from core.logging import configure_logging
-from core.services.alerts import Alerts
 from core.traces import Trace
 from core.utils.errors import ErrorFactory, StorageError
 from core.utils.ratelimit import UserRateLimiter
 from handlers import views
 from handlers.middleware import Middleware
+from services.alerts import Alerts
 from testkit.clock import VirtualClock
 from testkit.harness import _TrackingQueue
 from testkit.telegram import DoubleClient, TelegramDouble, roundtrip

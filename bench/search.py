@@ -31,14 +31,14 @@ from typing import Any
 
 from bench.report import write_section
 from core.logging import configure_logging
-from core.services.indexing import IncomingFile, IndexingService
-from core.services.metadata import MetadataService
-from core.services.search import SearchService
-from core.services.search_index import SearchIndexService
 from repositories import ALL_INDEXES
 from repositories.embedded import EmbeddedServer
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
+from services.indexing import IncomingFile, IndexingService
+from services.metadata import MetadataService
+from services.search import SearchService
+from services.search_index import SearchIndexService
 from testkit.clock import VirtualClock
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     @field_validator("flags")
     @classmethod
     def _known_flags(cls, value: str) -> str:
-        from core.services.flags import parse_defaults  # noqa: PLC0415 - no import cycle
+        from services.flags import parse_defaults  # noqa: PLC0415 - no import cycle
 
         parse_defaults(value)  # ValueError: an unknown flag or value, reported like the rest
         return value

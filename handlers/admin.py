@@ -14,14 +14,14 @@ from pyrogram.types import CallbackQuery, Message
 from core.cache.enhanced_cache import get_all_cache_stats
 from core.logging import get_logger
 from core.search.query import parse_query
-from core.services import Services
-from core.services.flags import FLAGS, GROUPS, KINDS, Flag, apply
 from core.utils.validators import Validators
 from handlers import log_views, views
 from handlers import member_views as mv
 from handlers.callbacks import STALE_BUTTON, CallbackRoute
 from handlers.common import audit, require_admin
 from handlers.middleware import Callback
+from services import Services
+from services.flags import FLAGS, GROUPS, KINDS, Flag, apply
 
 __all__ = [
     "make_on_cache",

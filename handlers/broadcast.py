@@ -7,13 +7,13 @@ from pyrogram import Client
 from pyrogram.types import CallbackQuery, Message
 
 from core.models import JobRecord
-from core.services import Services
-from core.services.broadcast import AUDIENCES, BroadcastProgress, ShowBroadcast
-from core.services.log_channel import LogChannel
 from handlers import broadcast_views as bv
 from handlers.callbacks import STALE_BUTTON, CallbackRoute, Encode
 from handlers.common import audit, require_admin
 from handlers.middleware import Callback
+from services import Services
+from services.broadcast import AUDIENCES, BroadcastProgress, ShowBroadcast
+from services.log_channel import LogChannel
 
 __all__ = [
     "make_broadcast_board",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.services.broadcast import BroadcastProgress
 from handlers.callbacks import Encode
 from handlers.views import duration, job_footer
+from services.broadcast import BroadcastProgress
 
 __all__ = [
     "BROADCAST_DECLINED",

@@ -8,10 +8,10 @@ from pyrogram import Client
 from pyrogram.types import CallbackQuery
 
 from core.logging import get_logger
-from core.services import Services
 from handlers.common import require_admin
 from handlers.middleware import Callback
 from handlers.views import already_decided
+from services import Services
 
 __all__ = ["STALE_BUTTON", "CallbackRoute", "Encode", "make_on_callback"]
 

@@ -6,9 +6,9 @@ from pyrogram import Client
 from pyrogram.enums import ChatType
 from pyrogram.types import CallbackQuery, User
 
-from core.services import Services
 from core.utils.errors import AccessError
 from handlers.log_views import log_action
+from services import Services
 
 __all__ = ["GROUP_TYPES", "audit", "bot_username", "require_admin"]
 

@@ -9,11 +9,11 @@ from enum import StrEnum
 from pyrogram import Client
 from pyrogram.types import CallbackQuery
 
-from core.services import Services
 from core.utils.errors import PremiumRequiredError, SubscriptionRequiredError
 from core.utils.guards import Gate
 from handlers import views
 from handlers.callbacks import CallbackRoute
+from services import Services
 
 __all__ = ["Sent", "make_on_try_again", "send_all", "send_file", "send_join_request"]
 

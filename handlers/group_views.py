@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.services.groups import GroupSettings
-from core.services.search import SearchPage
 from handlers.callbacks import Encode
 from handlers.views import escape
+from services.groups import GroupSettings
+from services.search import SearchPage
 
 __all__ = [
     "SETTINGS_ADMINS_ONLY",

@@ -16,8 +16,6 @@ from pyrogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from core.logging import get_logger
 from core.search.query import parse_query
-from core.services import Services
-from core.services.search import RESULTS_PREFIX
 from core.utils.errors import SearchUnavailableError
 from core.utils.validators import Validators
 from handlers import group_views as gv
@@ -25,6 +23,8 @@ from handlers import log_views, views
 from handlers.callbacks import STALE_BUTTON, CallbackRoute
 from handlers.common import GROUP_TYPES, bot_username
 from handlers.middleware import Callback
+from services import Services
+from services.search import RESULTS_PREFIX
 
 __all__ = [
     "MAX_LENGTH",

@@ -32,12 +32,12 @@ from pyrogram.types import (
 )
 
 from core.models import FileRecord
-from core.services import Services
 from core.utils.errors import BannedError, PremiumRequiredError, SubscriptionRequiredError
 from core.utils.validators import Validators
 from handlers import views
 from handlers.common import bot_username
 from handlers.middleware import Callback
+from services import Services
 
 __all__ = ["PAGE_SIZE", "PERSONAL_CACHE_SECONDS", "SHARED_CACHE_SECONDS", "make_on_inline"]
 

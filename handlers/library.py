@@ -14,15 +14,15 @@ from pyrogram.types import CallbackQuery, Message, MessageOriginChannel
 
 from core.logging import get_logger
 from core.models import JobRecord
-from core.services import Services
-from core.services.channel_index import IndexProgress, Show
-from core.services.log_channel import LogChannel
 from core.telegram.channels import incoming_file
 from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import STALE_BUTTON, CallbackRoute, Encode
 from handlers.common import audit, require_admin
 from handlers.middleware import Callback
+from services import Services
+from services.channel_index import IndexProgress, Show
+from services.log_channel import LogChannel
 
 __all__ = [
     "is_index_request",

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from core.models import LinkRecord
-from core.services.links import LINK_PREFIX
 from handlers.member_views import when
 from handlers.views import escape
+from services.links import LINK_PREFIX
 
 __all__ = [
     "BATCH_USAGE",

@@ -6,8 +6,6 @@ from __future__ import annotations
 from pyrogram import Client
 from pyrogram.types import Message
 
-from core.services import Services
-from core.services.links import LinkOptions
 from core.telegram.channels import incoming_file
 from core.utils.errors import NotFoundError
 from core.utils.guards import Gate
@@ -16,6 +14,8 @@ from handlers import link_views as lv
 from handlers.common import bot_username
 from handlers.delivery import send_file
 from handlers.middleware import Callback
+from services import Services
+from services.links import LinkOptions
 
 __all__ = ["make_on_batch", "make_on_link", "make_on_links", "make_on_unlink", "open_link"]
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from core.models import ChatRecord, User
-from core.services.users import FOREVER
 from handlers.views import escape
+from services.users import FOREVER
 
 __all__ = [
     "ADMIN_CANNOT_BE_BANNED",

@@ -8,11 +8,11 @@ from datetime import timedelta
 from pyrogram import Client
 from pyrogram.types import Message
 
-from core.services import Services
 from core.utils.validators import Validators
 from handlers import member_views as mv
 from handlers.common import audit
 from handlers.middleware import Callback
+from services import Services
 
 __all__ = [
     "make_on_ban",

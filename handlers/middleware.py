@@ -14,7 +14,6 @@ from pyrogram.errors import RPCError
 from pyrogram.types import CallbackQuery, InlineQuery, Message
 
 from core.logging import get_logger
-from core.services.notices import GONE_CODES
 from core.telegram.errors import Kind, info_for
 from core.traces import Trace, start_trace
 from core.utils.errors import (
@@ -28,6 +27,7 @@ from core.utils.errors import (
 )
 from core.utils.ratelimit import UserRateLimiter
 from handlers import views
+from services.notices import GONE_CODES
 
 __all__ = ["Callback", "Middleware", "answer_with"]
 

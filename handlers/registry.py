@@ -13,7 +13,6 @@ from pyrogram.handlers import (
     MessageHandler,
 )
 
-from core.services import Services
 from handlers import (
     admin,
     broadcast,
@@ -32,6 +31,7 @@ from handlers import (
 from handlers.callbacks import make_on_callback
 from handlers.delivery import make_on_try_again
 from handlers.middleware import Middleware
+from services import Services
 
 __all__ = ["register_handlers"]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pyrogram import Client
 from pyrogram.types import CallbackQuery, Message
 
-from core.services import Services
 from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import CallbackRoute
 from handlers.common import GROUP_TYPES, bot_username
 from handlers.delivery import send_all, send_file
 from handlers.middleware import Callback
+from services import Services
 
 __all__ = [
     "make_on_file_button",

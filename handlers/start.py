@@ -5,9 +5,6 @@ from __future__ import annotations
 from pyrogram import Client
 from pyrogram.types import CallbackQuery, Message
 
-from core.services import Services
-from core.services.links import LINK_PREFIX
-from core.services.search import RESULTS_PREFIX, SEARCH_TOKEN_LENGTH
 from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import CallbackRoute
@@ -15,6 +12,9 @@ from handlers.common import bot_username
 from handlers.delivery import send_all, send_file, send_join_request
 from handlers.links import open_link
 from handlers.middleware import Callback
+from services import Services
+from services.links import LINK_PREFIX
+from services.search import RESULTS_PREFIX, SEARCH_TOKEN_LENGTH
 
 __all__ = [
     "make_on_help",

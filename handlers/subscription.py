@@ -5,8 +5,8 @@ from __future__ import annotations
 from pyrogram import Client
 from pyrogram.types import ChatJoinRequest
 
-from core.services import Services
 from handlers.middleware import Callback
+from services import Services
 
 __all__ = ["make_on_join_request"]
 

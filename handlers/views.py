@@ -12,15 +12,15 @@ from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from core.cache.enhanced_cache import CacheStats
 from core.models import FileListing, FileRecord
 from core.search.normalize import strip_extension
-from core.services.channel_index import IndexProgress
-from core.services.channels import ChannelSummary
-from core.services.flags import FLAGS, Flag
-from core.services.search import SearchPage
-from core.services.stats import BotStats
-from core.services.subscription import ChannelLink
 from core.traces import Trace
 from core.utils.errors import ErrorCode, ErrorResponse
 from core.utils.validators import MAX_CAPTION, utf16_length
+from services.channel_index import IndexProgress
+from services.channels import ChannelSummary
+from services.flags import FLAGS, Flag
+from services.search import SearchPage
+from services.stats import BotStats
+from services.subscription import ChannelLink
 
 __all__ = [
     "admin_stats_text",

@@ -47,7 +47,7 @@ INDEXES = (
 )
 CAPTION_LIMIT = 1024  # what Telegram shows of a caption; the rest is never delivered
 # Change numbers one write reserves at most: a reader re-reads a window of numbers behind its
-# watermark (`core.services.search_index.SAFETY_WINDOW`, 1,000) because a reserved number may
+# watermark (`services.search_index.SAFETY_WINDOW`, 1,000) because a reserved number may
 # become visible after higher ones; keeping each write this small lets the window cover two
 # writers in flight at once.
 MAX_IN_FLIGHT = 500

@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from core.services.importer import Importer
-from core.services.indexing import IncomingFile, build_record
 from core.telegram.fileid import unique_id_of
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.foreign import MongoSourceFiles
 from repositories.jobs import MongoJobRepository
 from repositories.mongo import Database
+from services.importer import Importer
+from services.indexing import IncomingFile, build_record
 from testkit import BotHarness
 from testkit.clock import VirtualClock
 from testkit.evamaria import evamaria_document, evamaria_file_id, telegram_file_id

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from core.services.indexing import IncomingFile, IndexingService
-from core.services.search import SearchService
-from core.services.search_index import SearchIndexService
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
+from services.indexing import IncomingFile, IndexingService
+from services.search import SearchService
+from services.search_index import SearchIndexService
 from testkit.clock import VirtualClock
 
 

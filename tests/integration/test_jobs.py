@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from core.services.job_runner import open_job
 from repositories.jobs import INDEXES, MongoJobRepository
 from repositories.mongo import Database
+from services.job_runner import open_job
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

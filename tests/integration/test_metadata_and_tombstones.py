@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.services.indexing import IncomingFile, IndexingService
-from core.services.metadata import MetadataService
-from core.services.search import SearchService
-from core.services.search_index import SearchIndexService
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
+from services.indexing import IncomingFile, IndexingService
+from services.metadata import MetadataService
+from services.search import SearchService
+from services.search_index import SearchIndexService
 from testkit.clock import VirtualClock
 from tests.fakes import capture_events
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from core.services.indexing import IncomingFile, IndexingService
-from core.services.search import RESULT_CAP, SearchService
-from core.services.search_index import SearchIndexService
 from core.utils.errors import SearchUnavailableError
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
+from services.indexing import IncomingFile, IndexingService
+from services.search import RESULT_CAP, SearchService
+from services.search_index import SearchIndexService
 from testkit.clock import VirtualClock
 
 LIBRARY = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.services.alerts import Alert, Alerts, Sample, ThresholdRules
+from services.alerts import Alert, Alerts, Sample, ThresholdRules
 from testkit.clock import VirtualClock
 
 

@@ -74,7 +74,7 @@ except SystemExit as exc:
 else:
     code = 0
 checkout = {checkout!r}
-ours = {{"bot", "app", "core", "handlers", "repositories", "testkit"}}
+ours = {{"bot", "app", "core", "handlers", "repositories", "services", "testkit"}}
 leaked = sorted(
     name for name, module in list(sys.modules.items())
     if name.split(".")[0] in ours
@@ -127,7 +127,7 @@ def test_the_dockerfile_steps_run_without_docker(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("filesearch_bot-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         packaged = {name.split("/")[0] for name in archive.namelist()}
-    assert {"bot.py", "app", "core", "handlers", "repositories", "testkit"} <= packaged
+    assert {"bot.py", "app", "core", "handlers", "repositories", "services", "testkit"} <= packaged
 
     # The HEALTHCHECK, from the staged files, against a /health that answers as the running
     # bot's does (tests/e2e/test_operations.py runs it against the bot itself).
@@ -225,7 +225,7 @@ def test_dockerignore_rules_match_as_docker_does() -> None:
     rules = _dockerignore()
     assert _ignored(".env", rules)
     assert not _ignored(".env.example", rules)
-    assert _ignored("core/services/__pycache__/x.pyc", rules)
+    assert _ignored("services/__pycache__/x.pyc", rules)
     assert _ignored(".venv/lib/python3.11/site.py", rules)
     assert not _ignored("core/config.py", rules)
     assert not _ignored("docs/data.md", rules)  # "data" is the folder, not any name with it

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.models import User
-from core.services.flags import Flag, FlagService, parse_defaults
+from services.flags import Flag, FlagService, parse_defaults
 from testkit.clock import VirtualClock
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

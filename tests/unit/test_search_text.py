@@ -20,7 +20,7 @@ from core.search.normalize import (
 )
 from core.search.query import parse_query
 from core.search.ranking import could_match, matches, rank, within_typo
-from core.services.indexing import IncomingFile, IndexingService
+from services.indexing import IncomingFile, IndexingService
 from testkit.clock import VirtualClock
 
 

@@ -18,10 +18,10 @@ from core.models import FileListing, FileRecord
 from core.search.fulltext import Filters, Hit
 from core.search.query import ParsedQuery, parse_query
 from core.search.ranking import could_match, rank
-from core.services.search_index import SearchIndexService
 from core.utils.errors import SearchUnavailableError
 from repositories.files import FileRepository
 from repositories.searches import SearchKeyRepository
+from services.search_index import SearchIndexService
 
 __all__ = [
     "RESULTS_PREFIX",

@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from core.models import FileRecord
-from core.services.subscription import SubscriptionService
 from core.utils.errors import AppError, NotFoundError
 from core.utils.guards import Gate, Guards, Reason
 from repositories.files import FileRepository
+from services.subscription import SubscriptionService
 
 __all__ = ["SEND_ALL_INTERVAL", "Delivery", "DeliveryService", "file_gate"]
 

@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import User
-from core.services.users import REMIND_BEFORE
 from core.utils.activity import Activity
 from repositories.users import UserRepository
+from services.users import REMIND_BEFORE
 
 __all__ = ["PlanReminders", "Remind"]
 

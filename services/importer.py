@@ -26,10 +26,10 @@ from typing import Any, Protocol
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord
-from core.services.indexing import IncomingFile, build_record
-from core.services.job_runner import open_job
 from repositories.files import FileRepository, packed_reupload_key, reupload_key
 from repositories.jobs import JobRepository
+from services.indexing import IncomingFile, build_record
+from services.job_runner import open_job
 
 __all__ = [
     "ImportBusyError",

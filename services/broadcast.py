@@ -22,11 +22,11 @@ from typing import Protocol
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import JobRecord
-from core.services.job_runner import LEASE, JobRunner, idle, open_job
 from core.utils.activity import Activity
 from core.utils.errors import FloodWaitError
 from repositories.broadcasts import AUDIENCES, RecipientRepository
 from repositories.jobs import JobRepository
+from services.job_runner import LEASE, JobRunner, idle, open_job
 
 __all__ = [
     "AUDIENCES",

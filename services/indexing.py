@@ -2,7 +2,7 @@
 
 A file is stored with what the fast marker pass reads from its name and is searchable as soon
 as it is stored; the accurate parser completes its metadata afterwards
-(`core.services.metadata`)."""
+(`services.metadata`)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from core.logging import get_logger
 from core.models import FileRecord, SaveReport
 from core.search.metadata import describe
 from core.search.normalize import strip_extension, terms_of, tokenize
-from core.services.metadata import MetadataService
-from core.services.search import SearchService
 from core.utils.validators import Validators
 from repositories.files import FileRepository
+from services.metadata import MetadataService
+from services.search import SearchService
 
 __all__ = ["IncomingFile", "IndexingService", "build_record"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from core.cache.enhanced_cache import CacheStats, get_all_cache_stats
 from core.clock import Clock
 from core.models import UserTally
-from core.services.users import UserService
+from services.users import UserService
 
 __all__ = ["BotStats", "StatsService", "StatsSources", "version"]
 

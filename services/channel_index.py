@@ -27,12 +27,12 @@ from typing import Protocol
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import JobRecord
-from core.services.channels import ChannelDirectory
-from core.services.indexing import IncomingFile, IndexingService
-from core.services.job_runner import LEASE, JobRunner, idle, open_job
 from core.utils.activity import Activity
 from core.utils.errors import ChannelUnreadableError, FloodWaitError, TelegramError
 from repositories.jobs import JobRepository
+from services.channels import ChannelDirectory
+from services.indexing import IncomingFile, IndexingService
+from services.job_runner import LEASE, JobRunner, idle, open_job
 
 __all__ = [
     "COUNTERS",

@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import JobRecord, LinkRecord
-from core.services.job_runner import LEASE, JobRunner
 from core.utils.activity import Activity
 from repositories.files import FileRepository
 from repositories.jobs import JobRepository
+from services.job_runner import LEASE, JobRunner
 
 __all__ = ["BATCH_INTERVAL", "KIND", "BatchDeliveries", "Deliver"]
 

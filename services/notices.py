@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 
 from core.clock import Clock
 from core.logging import get_logger
-from core.services.users import UserService
 from core.utils.activity import Activity
 from core.utils.errors import ErrorCode, ErrorFactory
+from services.users import UserService
 
 __all__ = ["GONE_CODES", "Notices", "SendText"]
 
