@@ -20,6 +20,7 @@ from app.ops import Ops
 from core.cache.enhanced_cache import cache_cleanup_loop
 from core.clock import Clock, SystemClock
 from core.config import ConfigurationError, Settings, missing_telegram_credentials
+from core.flags import parse_defaults
 from core.logging import get_logger
 from core.metrics import Metrics
 from core.models import User
@@ -63,7 +64,7 @@ from services.callbacks import CallbackCodec
 from services.channel_index import ChannelIndexer
 from services.channels import ChannelDirectory
 from services.delivery import DeliveryService
-from services.flags import FlagService, parse_defaults
+from services.flags import FlagService
 from services.groups import GroupService
 from services.importer import Importer, ImportProgress, ImportReport
 from services.indexing import IndexingService

@@ -31,11 +31,12 @@ from typing import Any
 
 from bench.report import write_section
 from core.logging import configure_logging
+from core.models import IncomingFile
 from repositories import ALL_INDEXES
 from repositories.embedded import EmbeddedServer
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
-from services.indexing import IncomingFile, IndexingService
+from services.indexing import IndexingService
 from services.metadata import MetadataService
 from services.search import SearchService
 from services.search_index import SearchIndexService

@@ -18,6 +18,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.flags import parse_defaults
+
 __all__ = [
     "ConfigurationError",
     "Settings",
@@ -130,8 +132,6 @@ class Settings(BaseSettings):
     @field_validator("flags")
     @classmethod
     def _known_flags(cls, value: str) -> str:
-        from services.flags import parse_defaults  # noqa: PLC0415 - no import cycle
-
         parse_defaults(value)  # ValueError: an unknown flag or value, reported like the rest
         return value
 

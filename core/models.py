@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Literal
 
-__all__ = ["BanRecord", "User", "UserTally"]
+__all__ = [
+    "BanRecord",
+    "ChannelInfo",
+    "IncomingFile",
+    "MemberStatus",
+    "Outcome",
+    "Post",
+    "User",
+    "UserTally",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +166,47 @@ class DeletionRecord:
     message_id: int
     due_at: datetime
     notify: bool = True
+
+
+# Values the domain and the Telegram edge both speak (core/telegram/ builds them from
+# Telegram's objects; services/ acts on them).
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """A media message as the Telegram layer saw it."""
+
+    unique_id: str
+    file_id: str
+    file_name: str | None
+    file_size: int
+    mime_type: str | None
+    caption: str | None
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One channel post as a fetch returned it: its file, if it carries one we index."""
+
+    id: int
+    file: IncomingFile | None = None
+    exists: bool = True  # False: deleted, or an id the channel never used
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    chat_id: int
+    title: str
+    username: str | None = None
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # blocked the bot, deleted the account, or removed the bot
+    FAILED = "failed"
+
+
+MemberStatus = Literal["member", "admin", "left", "kicked", "unknown"]
+"""A user's standing in a channel, as force-subscribe reads it."""

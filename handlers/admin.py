@@ -12,6 +12,7 @@ from pyrogram import Client
 from pyrogram.types import CallbackQuery, Message
 
 from core.cache.enhanced_cache import get_all_cache_stats
+from core.flags import FLAGS, GROUPS, KINDS, Flag, apply
 from core.logging import get_logger
 from core.search.query import parse_query
 from core.utils.validators import Validators
@@ -21,7 +22,6 @@ from handlers.callbacks import STALE_BUTTON, CallbackRoute
 from handlers.common import audit, require_admin
 from handlers.middleware import Callback
 from services import Services
-from services.flags import FLAGS, GROUPS, KINDS, Flag, apply
 
 __all__ = [
     "make_on_cache",

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pyrogram import Client
 from pyrogram.types import Message
 
+from core.models import IncomingFile
 from core.telegram.channels import incoming_file
 from handlers.middleware import Callback
 from services import Services
-from services.indexing import IncomingFile
 
 __all__ = [
     "make_on_channel_delete",

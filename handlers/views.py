@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pyrogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.cache.enhanced_cache import CacheStats
+from core.flags import FLAGS, Flag
 from core.models import FileListing, FileRecord
 from core.search.normalize import strip_extension
 from core.traces import Trace
@@ -17,7 +18,6 @@ from core.utils.errors import ErrorCode, ErrorResponse
 from core.utils.validators import MAX_CAPTION, utf16_length
 from services.channel_index import IndexProgress
 from services.channels import ChannelSummary
-from services.flags import FLAGS, Flag
 from services.search import SearchPage
 from services.stats import BotStats
 from services.subscription import ChannelLink

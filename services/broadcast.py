@@ -16,12 +16,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol
 
 from core.clock import Clock
 from core.logging import get_logger
-from core.models import JobRecord
+from core.models import JobRecord, Outcome
 from core.utils.activity import Activity
 from core.utils.errors import FloodWaitError
 from repositories.broadcasts import AUDIENCES, RecipientRepository
@@ -34,7 +33,6 @@ __all__ = [
     "KIND",
     "BroadcastProgress",
     "Broadcaster",
-    "Outcome",
     "Sender",
     "ShowBroadcast",
 ]
@@ -44,12 +42,6 @@ log = get_logger(__name__)
 KIND = "broadcast"
 COUNTERS = ("sent", "blocked", "failed", "unknown")
 BATCH = 8  # recipients in flight at once (at most what a crash leaves "unknown")
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    BLOCKED = "blocked"  # blocked the bot, deleted the account, or removed the bot
-    FAILED = "failed"
 
 
 class Sender(Protocol):

@@ -26,22 +26,20 @@ from typing import Protocol
 
 from core.clock import Clock
 from core.logging import get_logger
-from core.models import JobRecord
+from core.models import ChannelInfo, JobRecord, Post
 from core.utils.activity import Activity
 from core.utils.errors import ChannelUnreadableError, FloodWaitError, TelegramError
 from repositories.jobs import JobRepository
 from services.channels import ChannelDirectory
-from services.indexing import IncomingFile, IndexingService
+from services.indexing import IndexingService
 from services.job_runner import LEASE, JobRunner, idle, open_job
 
 __all__ = [
     "COUNTERS",
     "KIND",
     "ChannelIndexer",
-    "ChannelInfo",
     "ChannelReader",
     "IndexProgress",
-    "Post",
     "Show",
     "Submitted",
 ]
@@ -52,22 +50,6 @@ KIND = "index"
 COUNTERS = ("fetched", "indexed", "duplicates", "not_media", "missing", "errors")
 RETRIES = 5  # transient Telegram errors on one batch before the job pauses
 MAX_BACKOFF = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Post:
-    """One channel post as a fetch returned it: its file, if it carries one we index."""
-
-    id: int
-    file: IncomingFile | None = None
-    exists: bool = True  # False: deleted, or an id the channel never used
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelInfo:
-    chat_id: int
-    title: str
-    username: str | None = None
 
 
 class ChannelReader(Protocol):

@@ -9,75 +9,21 @@ and wins. Every instance re-reads the stored flags once a minute.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from core.clock import Clock
+from core.flags import FLAGS, GROUPS, KINDS, Flag
 from core.logging import get_logger
 from core.models import User
 from repositories.flags import FlagRepository
 
-__all__ = ["FLAGS", "GROUPS", "KINDS", "Flag", "FlagService", "parse_defaults"]
+__all__ = ["FlagService"]
 
 log = get_logger(__name__)
 
-FLAGS: Mapping[str, str] = {
-    "typo_tolerance": "typo matches in search results",
-    "send_all": "the 📥 Send all button on results pages",
-    "debug_command": "/debug_last for admins (with ENABLE_DEBUG_CMD)",
-}
-GROUPS = ("admins", "premium", "free")
-KINDS = ("private", "group", "inline")
 REFRESH_SECONDS = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    name: str
-    enabled: bool = True
-    rollout: int = 100  # per cent of users
-    groups: frozenset[str] = field(default_factory=lambda: frozenset(GROUPS))
-    chat_types: frozenset[str] = field(default_factory=lambda: frozenset(KINDS))
-    excluded_chats: frozenset[int] = frozenset()
-
-    def admits_user(self, user_id: int) -> bool:
-        """Whether `user_id` is among the `rollout` per cent (the same ones every time)."""
-        if self.rollout >= 100:  # noqa: PLR2004
-            return True
-        digest = hashlib.blake2b(f"{self.name}:{user_id}".encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big") % 10_000 < self.rollout * 100
-
-    def describe(self) -> str:
-        state = "on" if self.enabled else "off"
-        return (
-            f"{state} · {self.rollout} % · {', '.join(g for g in GROUPS if g in self.groups)} · "
-            f"{', '.join(k for k in KINDS if k in self.chat_types)}"
-            + (f" · excluded {len(self.excluded_chats)} chats" if self.excluded_chats else "")
-        )
-
-
-def parse_defaults(text: str) -> dict[str, Flag]:
-    """`FLAGS`: `name=on|off|<n>%` pairs, comma- or space-separated; unknown names are an
-    error (a typo would silently do nothing)."""
-    flags = {name: Flag(name) for name in FLAGS}
-    for item in text.replace(",", " ").split():
-        name, _, value = item.partition("=")
-        if name not in FLAGS:
-            raise ValueError(f"unknown feature flag {name!r} (known: {', '.join(FLAGS)})")
-        flags[name] = apply(flags[name], value)
-    return flags
-
-
-def apply(flag: Flag, value: str) -> Flag:
-    """`on`, `off` or `<n>%` (0-100)."""
-    text = value.strip().lower()
-    if text in ("on", "off"):
-        return replace(flag, enabled=text == "on")
-    if text.endswith("%") and text[:-1].isdigit() and 0 <= int(text[:-1]) <= 100:  # noqa: PLR2004
-        return replace(flag, enabled=True, rollout=int(text[:-1]))
-    raise ValueError(f"{value!r}: use on, off or a percentage like 10%")
 
 
 class FlagService:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import Clock
 from core.logging import get_logger
-from core.models import FileRecord, SaveReport
+from core.models import FileRecord, IncomingFile, SaveReport
 from core.search.metadata import describe
 from core.search.normalize import strip_extension, terms_of, tokenize
 from core.utils.validators import Validators
@@ -21,23 +20,9 @@ from repositories.files import FileRepository
 from services.metadata import MetadataService
 from services.search import SearchService
 
-__all__ = ["IncomingFile", "IndexingService", "build_record"]
+__all__ = ["IndexingService", "build_record"]
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingFile:
-    """A media message as the Telegram layer saw it."""
-
-    unique_id: str
-    file_id: str
-    file_name: str | None
-    file_size: int
-    mime_type: str | None
-    caption: str | None
-    chat_id: int
-    message_id: int
 
 
 def build_record(incoming: IncomingFile, now: datetime, *, pending: bool) -> FileRecord | None:

@@ -19,13 +19,13 @@ from typing import Literal, Protocol
 from core.cache.enhanced_cache import EnhancedCache
 from core.clock import Clock
 from core.logging import get_logger
+from core.models import MemberStatus
 from core.utils.errors import SubscriptionRequiredError
 from repositories.join_requests import JoinRequestRepository
 from repositories.settings import SettingsRepository
 
-__all__ = ["ChannelLink", "MemberStatus", "MembershipSource", "SubscriptionService"]
+__all__ = ["ChannelLink", "MembershipSource", "SubscriptionService"]
 
-MemberStatus = Literal["member", "admin", "left", "kicked", "unknown"]
 """`unknown`: the bot cannot check this chat (it is not an admin there): a configuration problem,
 logged, and the user is let through. A check that fails for a passing reason (FloodWait, a
 timeout) raises instead: force-subscribe fails closed, and the failure is not cached."""

@@ -7,8 +7,8 @@ from pyrogram import Client
 from pyrogram.enums import ParseMode
 from pyrogram.types import Message
 
+from core.models import Outcome
 from core.telegram.api_wrapper import RateLimits, TelegramAPI
-from services.broadcast import Outcome
 
 __all__ = ["BROADCAST_LIMITS", "PyrogramBroadcastSender"]
 

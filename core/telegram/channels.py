@@ -22,10 +22,9 @@ from pyrogram.errors import FloodWait, RPCError
 from pyrogram.file_id import FileId, FileType
 from pyrogram.types import Message
 
+from core.models import ChannelInfo, IncomingFile, Post
 from core.telegram.fileid import document_unique_id
 from core.utils.errors import ChannelUnreadableError, FloodWaitError, TelegramError
-from services.channel_index import ChannelInfo, Post
-from services.indexing import IncomingFile
 
 __all__ = ["MAX_IDS", "PyrogramChannels", "incoming_file", "raw_incoming_file"]
 

@@ -7,8 +7,8 @@ from pyrogram.enums import ChatMemberStatus
 from pyrogram.errors import FloodWait, RPCError, UserNotParticipant
 
 from core.logging import get_logger
+from core.models import MemberStatus
 from core.utils.errors import FloodWaitError, TelegramError
-from services.subscription import MemberStatus
 
 __all__ = ["PyrogramMembership"]
 

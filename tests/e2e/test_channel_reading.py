@@ -13,9 +13,9 @@ from pyrogram import raw
 from pyrogram.errors import InternalServerError
 from pyrogram.session import Session
 
+from core.models import Post
 from core.telegram.channels import PyrogramChannels, incoming_file
 from core.utils.errors import FloodWaitError, TelegramError
-from services.channel_index import Post
 from testkit import BotHarness
 
 T = TypeVar("T")

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from core.models import IncomingFile
 from core.telegram.fileid import unique_id_of
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
@@ -16,7 +17,7 @@ from repositories.foreign import MongoSourceFiles
 from repositories.jobs import MongoJobRepository
 from repositories.mongo import Database
 from services.importer import Importer
-from services.indexing import IncomingFile, build_record
+from services.indexing import build_record
 from testkit import BotHarness
 from testkit.clock import VirtualClock
 from testkit.evamaria import evamaria_document, evamaria_file_id, telegram_file_id

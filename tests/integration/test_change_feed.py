@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from core.models import IncomingFile
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
-from services.indexing import IncomingFile, IndexingService
+from services.indexing import IndexingService
 from services.search import SearchService
 from services.search_index import SearchIndexService
 from testkit.clock import VirtualClock

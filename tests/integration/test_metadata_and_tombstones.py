@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.models import IncomingFile
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
-from services.indexing import IncomingFile, IndexingService
+from services.indexing import IndexingService
 from services.metadata import MetadataService
 from services.search import SearchService
 from services.search_index import SearchIndexService

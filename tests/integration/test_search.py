@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from core.models import IncomingFile
 from core.utils.errors import SearchUnavailableError
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
-from services.indexing import IncomingFile, IndexingService
+from services.indexing import IndexingService
 from services.search import RESULT_CAP, SearchService
 from services.search_index import SearchIndexService
 from testkit.clock import VirtualClock

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from core.flags import Flag, parse_defaults
 from core.models import User
-from services.flags import Flag, FlagService, parse_defaults
+from services.flags import FlagService
 from testkit.clock import VirtualClock
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.models import IncomingFile
 from core.search.fulltext import Hit
 from core.search.metadata import describe, markers
 from core.search.normalize import (
@@ -20,7 +21,7 @@ from core.search.normalize import (
 )
 from core.search.query import parse_query
 from core.search.ranking import could_match, matches, rank, within_typo
-from services.indexing import IncomingFile, IndexingService
+from services.indexing import IndexingService
 from testkit.clock import VirtualClock
 
 
