@@ -22,6 +22,7 @@ from app import (
     migrate_database,
     rebuild_search_index,
 )
+from app.health import HealthReport, run_health_checks
 from app.probe import default_health_url, probe
 from core.config import (
     ConfigurationError,
@@ -33,7 +34,6 @@ from core.logging import configure_logging, get_logger, wants_json
 from core.telegram.login import telegram_login_failure
 from core.utils.errors import AppError
 from repositories import ALL_INDEXES
-from services.health import HealthReport, run_health_checks
 from services.importer import ImportBusyError, ImportProgress, ImportReport
 
 __all__ = ["App", "build_app", "main"]  # App and build_app stay importable from here

@@ -54,7 +54,7 @@ from repositories.mongo import Database
 from repositories.prompts import MongoPromptRepository
 from repositories.searches import MongoSearchKeyRepository
 from repositories.settings import MongoSettingsRepository
-from repositories.users import MongoUserRepository, UserRepository
+from repositories.users import MongoUserRepository
 from services import Services
 from services.alerts import Alerts
 from services.autodelete import AutoDeleteService
@@ -74,6 +74,7 @@ from services.log_channel import LogChannel
 from services.metadata import MetadataService
 from services.notices import GONE_CODES, Notices
 from services.plans import PlanReminders
+from services.ports import UserRepository
 from services.prompts import PromptDecisions
 from services.search import SearchService
 from services.search_index import SearchIndexService

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
+
+from core.search.metadata import FileMetadata
 
 __all__ = [
     "BanRecord",
@@ -210,3 +212,42 @@ class Outcome(StrEnum):
 
 MemberStatus = Literal["member", "admin", "left", "kicked", "unknown"]
 """A user's standing in a channel, as force-subscribe reads it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What changed after a sequence number, oldest first, one entry per file: the files as
+    they are now (`upserts`) and the ids of files deleted since (`deletes`). `last` is the
+    highest sequence number read (the caller's next `after`)."""
+
+    upserts: tuple[FileRecord, ...]
+    deletes: tuple[str, ...]
+    last: int
+    numbers: dict[str, int] = field(default_factory=dict)  # file id → number of its change
+    more: bool = False  # the limit was reached: there may be changes after `last`
+
+
+MetadataUpdate = tuple[str, FileMetadata]
+"""A file id and the accurate parser's reading of its name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    owner: str  # "<instance id> pid <pid> on <host>"
+    since: datetime
+    lease_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryChannel:
+    chat_id: int
+    state: str  # added | removed | seen
+    title: str | None = None
+    username: str | None = None
+    last_post: int = 0
+    updated_at: datetime | None = None
+
+
+ACTIVE_STATES = ("pending", "running")  # a job a worker may claim
+OPEN_STATES = (*ACTIVE_STATES, "paused")  # not finished: no second job for the same subject
+AUDIENCES = ("users", "groups", "all")  # whom a broadcast reaches

@@ -8,22 +8,15 @@ job ends.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
+from core.models import AUDIENCES
 from repositories.mongo import Database, storage_errors
 
-__all__ = ["AUDIENCES", "MongoRecipientRepository", "RecipientRepository"]
+__all__ = ["MongoRecipientRepository"]
 
-AUDIENCES = ("users", "groups", "all")
 CHUNK = 1_000
 _GROUP_KINDS = ["group", "supergroup"]
-
-
-class RecipientRepository(Protocol):
-    async def count(self, audience: str) -> int: ...
-    async def freeze(self, job_id: str, audience: str) -> tuple[int, int]: ...
-    async def chunk(self, job_id: str, number: int) -> list[int]: ...
-    async def drop(self, job_id: str) -> None: ...
 
 
 class MongoRecipientRepository:

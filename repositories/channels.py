@@ -8,41 +8,15 @@ id indexed from it (`last_post`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
+from core.models import LibraryChannel
 from repositories.mongo import Database, storage_errors
 
-__all__ = ["INDEXES", "ChannelRepository", "LibraryChannel", "MongoChannelRepository"]
+__all__ = ["INDEXES", "MongoChannelRepository"]
 
 INDEXES = ()  # a few documents: read whole at start
-
-
-@dataclass(frozen=True, slots=True)
-class LibraryChannel:
-    chat_id: int
-    state: str  # added | removed | seen
-    title: str | None = None
-    username: str | None = None
-    last_post: int = 0
-    updated_at: datetime | None = None
-
-
-class ChannelRepository(Protocol):
-    async def all(self) -> list[LibraryChannel]: ...
-    async def set_state(
-        self, chat_id: int, state: str, now: datetime, *, title: str | None, username: str | None
-    ) -> None: ...
-    async def note_post(
-        self,
-        chat_id: int,
-        message_id: int,
-        now: datetime,
-        *,
-        title: str | None = None,
-        username: str | None = None,
-    ) -> None: ...
 
 
 class MongoChannelRepository:

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo import ReturnDocument
 
 from core.models import ChatRecord
 from repositories.mongo import Database, IndexSpec, storage_errors
 
-__all__ = ["INDEXES", "ChatRepository", "MongoChatRepository"]
+__all__ = ["INDEXES", "MongoChatRepository"]
 
 INDEXES = (IndexSpec.on("chats", "active"),)
-
-
-class ChatRepository(Protocol):
-    async def upsert(self, chat_id: int, title: str, kind: str, now: datetime) -> ChatRecord: ...
-    async def get(self, chat_id: int) -> ChatRecord | None: ...
-    async def set_setting(self, chat_id: int, key: str, value: object) -> ChatRecord | None: ...
-    async def mark_left(self, chat_id: int) -> bool: ...
-    async def count_active(self) -> int: ...
-    def all_chats(self) -> AsyncIterator[ChatRecord]: ...
 
 
 class MongoChatRepository:

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from repositories.mongo import Database, storage_errors
 
-__all__ = ["DAILY_EVENTS", "DailyCounterRepository", "MongoDailyCounterRepository"]
+__all__ = ["DAILY_EVENTS", "MongoDailyCounterRepository"]
 
 DAILY_EVENTS = ("searches", "deliveries")
-
-
-class DailyCounterRepository(Protocol):
-    async def add(self, event: str, now: datetime) -> None: ...
-    async def day(self, now: datetime) -> dict[str, int]: ...
 
 
 class MongoDailyCounterRepository:

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from core.models import DeletionRecord
 from repositories.mongo import Database, IndexSpec, storage_errors
 
-__all__ = ["INDEXES", "DeletionRepository", "MongoDeletionRepository"]
+__all__ = ["INDEXES", "MongoDeletionRepository"]
 
 INDEXES = (IndexSpec.on("deletions", "due_at"),)
-
-
-class DeletionRepository(Protocol):
-    async def schedule(
-        self, chat_id: int, message_id: int, due_at: datetime, *, notify: bool = True
-    ) -> DeletionRecord: ...
-    async def due(self, now: datetime, limit: int) -> list[DeletionRecord]: ...
-    async def remove(self, ids: Sequence[str]) -> int: ...
-    async def pending(self) -> int: ...
 
 
 class MongoDeletionRepository:

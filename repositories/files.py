@@ -10,31 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo import InsertOne, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
-from core.models import FileRecord, SaveReport
-from core.search.metadata import FileMetadata
+from core.models import Changes, FileRecord, MetadataUpdate, SaveReport
+from core.reuploads import ReuploadOwners, name_hash, packed_reupload_key, split_reuploads
 from core.search.normalize import name_terms
 from repositories.mongo import Database, IndexSpec, storage_errors
 
 __all__ = [
     "CAPTION_LIMIT",
     "INDEXES",
-    "Changes",
-    "FileRepository",
-    "MetadataUpdate",
     "MongoFileRepository",
-    "ReuploadOwners",
-    "name_hash",
-    "reupload_key",
-    "split_reuploads",
     "to_document",
 ]
 
@@ -57,72 +49,6 @@ _DUPLICATE = 11000  # MongoDB's duplicate key error
 # when the file is first indexed (its name, hence its metadata, never changes; the premium gate
 # is the admins' to change).
 _FROM_POST = ("file_id", "caption", "chat_id", "message_id")
-
-
-def name_hash(name_key: str) -> int:
-    """A signed 64-bit digest of a normalised name: what duplicate detection (same name and
-    size, another upload) looks files up by, 8 bytes instead of the whole name."""
-    digest = hashlib.blake2b(name_key.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What changed after a sequence number, oldest first, one entry per file: the files as
-    they are now (`upserts`) and the ids of files deleted since (`deletes`). `last` is the
-    highest sequence number read (the caller's next `after`)."""
-
-    upserts: tuple[FileRecord, ...]
-    deletes: tuple[str, ...]
-    last: int
-    numbers: dict[str, int] = field(default_factory=dict)  # file id → number of its change
-    more: bool = False  # the limit was reached: there may be changes after `last`
-
-
-MetadataUpdate = tuple[str, FileMetadata]
-"""A file id and the accurate parser's reading of its name."""
-
-
-class FileRepository(Protocol):
-    async def save_many(
-        self,
-        files: Sequence[FileRecord],
-        *,
-        skip_same_name_and_size: bool = True,
-        only_new: bool = False,
-    ) -> SaveReport: ...
-    async def get(self, file_id: str) -> FileRecord | None: ...
-    async def get_many(self, file_ids: Sequence[str]) -> list[FileRecord]: ...
-    async def delete(self, file_id: str) -> bool: ...
-    async def set_premium(self, file_id: str, gate: str | None) -> bool: ...
-    async def delete_message(self, chat_id: int, message_id: int) -> bool: ...
-    async def at_message(self, chat_id: int, message_id: int) -> FileRecord | None: ...
-    async def in_posts(
-        self, chat_id: int, after: int, last: int, limit: int
-    ) -> list[FileRecord]: ...
-    async def count_in_posts(self, chat_id: int, first: int, last: int) -> int: ...
-    async def count_in_chat(self, chat_id: int) -> int: ...
-    async def reupload_owners(self, files: Sequence[FileRecord]) -> ReuploadOwners: ...
-    async def reupload_keys(self, after: int = 0, upto: int | None = None) -> set[int]: ...
-    async def delete_chat(self, chat_id: int) -> int: ...
-    async def count(self) -> int: ...
-    async def changes_since(
-        self,
-        after: int,
-        limit: int,
-        known: Mapping[str, int] | None = None,
-        *,
-        upto: int | None = None,
-    ) -> Changes: ...
-    async def sequences(self) -> tuple[int, int]: ...
-    async def unsettled_from(self) -> int | None: ...
-    async def last_sequence(self) -> int: ...
-    def scan(self, batch: int) -> AsyncIterator[list[FileRecord]]: ...
-    async def purge_tombstones(self, older_than: datetime) -> int: ...
-    async def purged_sequence(self) -> int: ...
-    async def metadata_pending(self, after: int, window: int) -> list[FileRecord]: ...
-    async def count_metadata_pending(self) -> int: ...
-    async def complete_metadata(self, updates: Sequence[MetadataUpdate]) -> int: ...
 
 
 class MongoFileRepository:
@@ -606,39 +532,6 @@ class _Reservation:
 
     first: int | None = None
     known: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-ReuploadOwners = dict[tuple[int, int], str]
-"""(name digest, size) → the id of the file stored with them."""
-
-
-def reupload_key(record: FileRecord) -> tuple[int, int]:
-    return name_hash(record.name_key), record.file_size
-
-
-def packed_reupload_key(digest: int, size: int) -> int:
-    """(name digest, size) as one integer (a third of the memory of the pair): the digest's 64
-    bits above the size's; exact, no collisions."""
-    return ((digest & 0xFFFF_FFFF_FFFF_FFFF) << 64) | size
-
-
-def split_reuploads(
-    batch: Sequence[FileRecord], owners: ReuploadOwners
-) -> tuple[list[FileRecord], list[str]]:
-    """(the files to store, the ids of the others): a file whose name and size another file
-    has (in `owners`, or earlier in the batch) is another upload of it."""
-    keep: list[FileRecord] = []
-    skipped: list[str] = []
-    seen: set[tuple[int, int]] = set()
-    for f in batch:
-        key = reupload_key(f)
-        owner = owners.get(key)
-        if (owner is not None and owner != f.id) or key in seen:
-            skipped.append(f.id)
-            continue
-        seen.add(key)
-        keep.append(f)
-    return keep, skipped
 
 
 def _upsert(doc: dict[str, Any], changed: dict[str, Any], number: int) -> dict[str, Any]:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from repositories.mongo import Database, storage_errors
 
-__all__ = ["FlagRepository", "MongoFlagRepository"]
-
-
-class FlagRepository(Protocol):
-    async def all(self) -> dict[str, dict[str, Any]]: ...
-    async def save(self, name: str, fields: dict[str, Any], by: int, now: datetime) -> None: ...
+__all__ = ["MongoFlagRepository"]
 
 
 class MongoFlagRepository:

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from core.models import Holder
 from repositories.mongo import Database, storage_errors
 
-__all__ = ["Holder", "InstanceRepository", "MongoInstanceRepository"]
-
-
-@dataclass(frozen=True, slots=True)
-class Holder:
-    owner: str  # "<instance id> pid <pid> on <host>"
-    since: datetime
-    lease_until: datetime
-
-
-class InstanceRepository(Protocol):
-    async def acquire(
-        self, bot: str, owner: str, now: datetime, until: datetime, *, force: bool
-    ) -> Holder | None: ...
-    async def renew(self, bot: str, owner: str, until: datetime) -> bool: ...
-    async def release(self, bot: str, owner: str) -> None: ...
+__all__ = ["MongoInstanceRepository"]
 
 
 class MongoInstanceRepository:

@@ -4,62 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from core.models import JobRecord
+from core.models import ACTIVE_STATES, OPEN_STATES, JobRecord
 from repositories.mongo import Database, IndexSpec, storage_errors
 
-__all__ = ["ACTIVE_STATES", "INDEXES", "OPEN_STATES", "JobRepository", "MongoJobRepository"]
+__all__ = ["INDEXES", "MongoJobRepository"]
 
 INDEXES = (
     IndexSpec.on("jobs", "state"),
     # One unfinished job per subject: `open` is set while a job is not finished.
     IndexSpec.on("jobs", "open", unique=True, sparse=True),
 )
-ACTIVE_STATES = ("pending", "running")  # a worker may claim these
-OPEN_STATES = (*ACTIVE_STATES, "paused")  # not finished: no second job for the same subject
-
-
-class JobRepository(Protocol):
-    async def create(self, kind: str, params: dict[str, object], now: datetime) -> JobRecord: ...
-    async def create_exclusive(
-        self, kind: str, params: dict[str, object], now: datetime
-    ) -> JobRecord | None: ...
-    async def get(self, job_id: str) -> JobRecord | None: ...
-    async def claim(
-        self, job_id: str, owner: str, now: datetime, lease_until: datetime
-    ) -> JobRecord | None: ...
-    async def checkpoint(
-        self,
-        job_id: str,
-        owner: str,
-        *,
-        checkpoint: dict[str, object],
-        counters: dict[str, int],
-        now: datetime,
-        lease_until: datetime,
-    ) -> bool: ...
-    async def finish(
-        self, job_id: str, state: str, now: datetime, error: str | None = None
-    ) -> bool: ...
-    async def active(self) -> list[JobRecord]: ...
-    async def active_with(
-        self, kind: str, key: str, states: tuple[str, ...] = ACTIVE_STATES
-    ) -> JobRecord | None: ...
-    async def transition(
-        self,
-        job_id: str,
-        from_states: tuple[str, ...],
-        state: str,
-        now: datetime,
-        *,
-        error: str | None = None,
-    ) -> JobRecord | None: ...
-    async def recent(self, limit: int, kind: str | None = None) -> list[JobRecord]: ...
-    async def by_prefix(self, prefix: str) -> list[JobRecord]: ...
 
 
 class MongoJobRepository:

@@ -8,19 +8,13 @@ declines, so a request stays recorded until the user is found to be a member, or
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from repositories.mongo import Database, IndexSpec, storage_errors
 
-__all__ = ["INDEXES", "JoinRequestRepository", "MongoJoinRequestRepository"]
+__all__ = ["INDEXES", "MongoJoinRequestRepository"]
 
 INDEXES = (IndexSpec.on("join_requests", "user_id"),)
-
-
-class JoinRequestRepository(Protocol):
-    async def record(self, chat_id: int, user_id: int, now: datetime) -> None: ...
-    async def pending(self, user_id: int) -> frozenset[int]: ...
-    async def forget(self, chat_id: int, user_id: int) -> None: ...
 
 
 class MongoJoinRequestRepository:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo import ReturnDocument
 
 from core.models import LinkRecord
 from repositories.mongo import Database, IndexSpec, storage_errors
 
-__all__ = ["INDEXES", "LinkRepository", "MongoLinkRepository", "new_link_code"]
+__all__ = ["INDEXES", "MongoLinkRepository", "new_link_code"]
 
 INDEXES = (IndexSpec.on("links", "created_by"),)
 
@@ -20,27 +20,6 @@ INDEXES = (IndexSpec.on("links", "created_by"),)
 def new_link_code() -> str:
     """12 url-safe characters (72 random bits): valid as a /start payload, never guessable."""
     return secrets.token_urlsafe(9)
-
-
-class LinkRepository(Protocol):
-    async def create(
-        self,
-        *,
-        created_by: int,
-        now: datetime,
-        file_ids: Sequence[str] = (),
-        chat_id: int | None = None,
-        first_message_id: int | None = None,
-        last_message_id: int | None = None,
-        premium: str | None = None,
-        expires_at: datetime | None = None,
-        max_uses: int | None = None,
-    ) -> LinkRecord: ...
-    async def get(self, code: str) -> LinkRecord | None: ...
-    async def record_use(self, code: str) -> LinkRecord | None: ...
-    async def claim_use(self, code: str, max_uses: int | None) -> bool: ...
-    async def by_creator(self, created_by: int, limit: int) -> list[LinkRecord]: ...
-    async def delete(self, code: str) -> bool: ...
 
 
 class MongoLinkRepository:

@@ -19,8 +19,9 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import OperationFailure
 
 from core.logging import get_logger
+from core.reuploads import name_hash
 from core.search.normalize import index_terms, joined_pairs, name_terms, strip_extension, tokenize
-from repositories.files import CAPTION_LIMIT, name_hash
+from repositories.files import CAPTION_LIMIT
 from repositories.mongo import Database, Migration, storage_errors
 
 __all__ = ["DOWNGRADES", "MIGRATIONS", "lean_files", "restore_search_arrays"]

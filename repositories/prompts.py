@@ -5,20 +5,13 @@ still shows them) cannot act again."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
 from repositories.mongo import Database, storage_errors
 
-__all__ = ["MongoPromptRepository", "PromptRepository"]
-
-
-class PromptRepository(Protocol):
-    async def decide(
-        self, chat_id: int, message_id: int, decision: str, by: int, at: datetime
-    ) -> str | None: ...
-    async def forget(self, chat_id: int, message_id: int) -> None: ...
+__all__ = ["MongoPromptRepository"]
 
 
 class MongoPromptRepository:

@@ -4,18 +4,13 @@ still work after a restart."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from repositories.mongo import Database, IndexSpec, storage_errors
 
-__all__ = ["INDEXES", "MongoSearchKeyRepository", "SearchKeyRepository"]
+__all__ = ["INDEXES", "MongoSearchKeyRepository"]
 
 INDEXES = (IndexSpec.on("searches", "used_at"),)
-
-
-class SearchKeyRepository(Protocol):
-    async def remember(self, token: str, key: str, text: str, now: datetime) -> None: ...
-    async def key(self, token: str) -> tuple[str, str] | None: ...
 
 
 class MongoSearchKeyRepository:

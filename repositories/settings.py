@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
 from repositories.mongo import Database, storage_errors
 
-__all__ = ["MongoSettingsRepository", "SettingsRepository"]
-
-
-class SettingsRepository(Protocol):
-    async def get(self, key: str) -> Any: ...
-    async def set(self, key: str, value: Any) -> None: ...
-    async def get_or_create(self, key: str, factory: Callable[[], Any]) -> Any: ...
+__all__ = ["MongoSettingsRepository"]
 
 
 class MongoSettingsRepository:

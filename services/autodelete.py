@@ -13,7 +13,7 @@ from datetime import timedelta
 from core.clock import Clock
 from core.logging import get_logger
 from core.utils.activity import Activity
-from repositories.deletions import DeletionRepository
+from services.ports import DeletionRepository
 
 __all__ = ["AutoDeleteService"]
 

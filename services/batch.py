@@ -17,9 +17,8 @@ from core.clock import Clock
 from core.logging import get_logger
 from core.models import JobRecord, LinkRecord
 from core.utils.activity import Activity
-from repositories.files import FileRepository
-from repositories.jobs import JobRepository
 from services.job_runner import LEASE, JobRunner
+from services.ports import FileRepository, JobRepository
 
 __all__ = ["BATCH_INTERVAL", "KIND", "BatchDeliveries", "Deliver"]
 

@@ -20,12 +20,11 @@ from typing import Protocol
 
 from core.clock import Clock
 from core.logging import get_logger
-from core.models import JobRecord, Outcome
+from core.models import AUDIENCES, JobRecord, Outcome
 from core.utils.activity import Activity
 from core.utils.errors import FloodWaitError
-from repositories.broadcasts import AUDIENCES, RecipientRepository
-from repositories.jobs import JobRepository
 from services.job_runner import LEASE, JobRunner, idle, open_job
+from services.ports import JobRepository, RecipientRepository
 
 __all__ = [
     "AUDIENCES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from core.utils.validators import CallbackData, ValidationResult, Validators
-from repositories.settings import SettingsRepository
+from services.ports import SettingsRepository
 
 __all__ = ["CallbackCodec"]
 

@@ -29,10 +29,10 @@ from core.logging import get_logger
 from core.models import ChannelInfo, JobRecord, Post
 from core.utils.activity import Activity
 from core.utils.errors import ChannelUnreadableError, FloodWaitError, TelegramError
-from repositories.jobs import JobRepository
 from services.channels import ChannelDirectory
 from services.indexing import IndexingService
 from services.job_runner import LEASE, JobRunner, idle, open_job
+from services.ports import JobRepository
 
 __all__ = [
     "COUNTERS",

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 
 from core.clock import Clock
 from core.logging import get_logger
-from repositories.channels import ChannelRepository, LibraryChannel
-from repositories.files import FileRepository
-from repositories.settings import SettingsRepository
+from core.models import LibraryChannel
+from services.ports import ChannelRepository, FileRepository, SettingsRepository
 
 __all__ = ["ChannelDirectory", "ChannelSummary"]
 

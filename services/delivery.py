@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from core.models import FileRecord
 from core.utils.errors import AppError, NotFoundError
 from core.utils.guards import Gate, Guards, Reason
-from repositories.files import FileRepository
+from services.ports import FileRepository
 from services.subscription import SubscriptionService
 
 __all__ = ["SEND_ALL_INTERVAL", "Delivery", "DeliveryService", "file_gate"]

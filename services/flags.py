@@ -17,7 +17,7 @@ from core.clock import Clock
 from core.flags import FLAGS, GROUPS, KINDS, Flag
 from core.logging import get_logger
 from core.models import User
-from repositories.flags import FlagRepository
+from services.ports import FlagRepository
 
 __all__ = ["FlagService"]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from core.cache.enhanced_cache import EnhancedCache
 from core.clock import Clock
 from core.models import ChatRecord
-from repositories.chats import ChatRepository
+from services.ports import ChatRepository
 from services.subscription import MembershipSource
 
 __all__ = ["AUTOFILTER", "AUTO_DELETE_CHOICES", "GroupService", "GroupSettings"]

@@ -26,10 +26,10 @@ from typing import Any, Protocol
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord, IncomingFile
-from repositories.files import FileRepository, packed_reupload_key, reupload_key
-from repositories.jobs import JobRepository
+from core.reuploads import packed_reupload_key, reupload_key
 from services.indexing import build_record
 from services.job_runner import open_job
+from services.ports import FileRepository, JobRepository
 
 __all__ = [
     "ImportBusyError",

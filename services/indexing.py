@@ -16,8 +16,8 @@ from core.models import FileRecord, IncomingFile, SaveReport
 from core.search.metadata import describe
 from core.search.normalize import strip_extension, terms_of, tokenize
 from core.utils.validators import Validators
-from repositories.files import FileRepository
 from services.metadata import MetadataService
+from services.ports import FileRepository
 from services.search import SearchService
 
 __all__ = ["IndexingService", "build_record"]

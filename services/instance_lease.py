@@ -16,7 +16,7 @@ from datetime import timedelta
 from core.clock import Clock
 from core.logging import get_logger
 from core.utils.errors import InstanceRunningError
-from repositories.instances import InstanceRepository
+from services.ports import InstanceRepository
 
 __all__ = ["LEASE_SECONDS", "RENEW_SECONDS", "InstanceLease"]
 

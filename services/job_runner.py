@@ -16,10 +16,10 @@ from typing import Protocol
 
 from core.clock import Clock
 from core.logging import get_logger
-from core.models import JobRecord
+from core.models import ACTIVE_STATES, OPEN_STATES, JobRecord
 from core.utils.activity import Activity
 from core.utils.errors import StorageError
-from repositories.jobs import ACTIVE_STATES, OPEN_STATES, JobRepository
+from services.ports import JobRepository
 
 __all__ = ["LEASE", "POLL_SECONDS", "JobRunner", "idle", "open_job"]
 

@@ -10,8 +10,7 @@ from core.clock import Clock
 from core.models import FileRecord, LinkRecord
 from core.utils.errors import NotFoundError
 from core.utils.guards import Gate
-from repositories.files import FileRepository
-from repositories.links import LinkRepository
+from services.ports import FileRepository, LinkRepository
 
 __all__ = ["LINK_PREFIX", "LinkOptions", "LinkService", "SharedFile"]
 

@@ -23,7 +23,7 @@ from core.logging import get_logger
 from core.models import FileRecord
 from core.search.metadata import FileMetadata, describe_all
 from core.utils.activity import Activity
-from repositories.files import FileRepository
+from services.ports import FileRepository
 
 __all__ = ["MetadataService"]
 

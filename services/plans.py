@@ -14,7 +14,7 @@ from core.clock import Clock
 from core.logging import get_logger
 from core.models import User
 from core.utils.activity import Activity
-from repositories.users import UserRepository
+from services.ports import UserRepository
 from services.users import REMIND_BEFORE
 
 __all__ = ["PlanReminders", "Remind"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.clock import Clock
 from core.logging import get_logger
-from repositories.prompts import PromptRepository
+from services.ports import PromptRepository
 
 __all__ = ["PromptDecisions"]
 

@@ -19,8 +19,7 @@ from core.search.fulltext import Filters, Hit
 from core.search.query import ParsedQuery, parse_query
 from core.search.ranking import could_match, rank
 from core.utils.errors import SearchUnavailableError
-from repositories.files import FileRepository
-from repositories.searches import SearchKeyRepository
+from services.ports import FileRepository, SearchKeyRepository
 from services.search_index import SearchIndexService
 
 __all__ = [

@@ -37,7 +37,7 @@ from core.search.fulltext import (
     TantivyIndex,
 )
 from core.utils.activity import Activity
-from repositories.files import FileRepository
+from services.ports import FileRepository
 
 __all__ = ["SearchIndexService"]
 

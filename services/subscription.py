@@ -21,8 +21,7 @@ from core.clock import Clock
 from core.logging import get_logger
 from core.models import MemberStatus
 from core.utils.errors import SubscriptionRequiredError
-from repositories.join_requests import JoinRequestRepository
-from repositories.settings import SettingsRepository
+from services.ports import JoinRequestRepository, SettingsRepository
 
 __all__ = ["ChannelLink", "MembershipSource", "SubscriptionService"]
 

@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 from core.cache.enhanced_cache import EnhancedCache
 from core.clock import Clock
 from core.models import User, UserTally
-from repositories.daily import DailyCounterRepository
-from repositories.users import UserRepository
+from services.ports import DailyCounterRepository, UserRepository
 
 __all__ = ["FOREVER", "REMIND_BEFORE", "PlanChange", "UserService"]
 

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from core.models import FileRecord
+from core.reuploads import name_hash
 from core.search.metadata import FileMetadata
 from core.search.normalize import name_terms
 from repositories import ALL_INDEXES
 from repositories.chats import MongoChatRepository
 from repositories.deletions import MongoDeletionRepository
-from repositories.files import MongoFileRepository, name_hash
+from repositories.files import MongoFileRepository
 from repositories.jobs import MongoJobRepository
 from repositories.links import MongoLinkRepository
 from repositories.mongo import Database

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from app.health import CheckStatus, run_health_checks
 from repositories import ALL_INDEXES
 from repositories.mongo import Database
-from services.health import CheckStatus, run_health_checks
 
 
 async def test_a_telegram_that_never_answers_gives_the_reason_start_up_would_give(

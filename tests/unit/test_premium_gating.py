@@ -1,5 +1,6 @@
-"""The access policy, every cell: user tier x global mode x link override x file override x
-chat type x subscribed."""
+"""Premium gating, every cell of the access policy (admin > ban > link > file > global gate,
+then force-subscribe): user tier x global mode x link override x file override x chat type x
+subscribed."""
 
 from __future__ import annotations
 
