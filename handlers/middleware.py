@@ -14,13 +14,12 @@ from pyrogram.errors import RPCError
 from pyrogram.types import CallbackQuery, InlineQuery, Message
 
 from core.logging import get_logger
-from core.telegram.errors import Kind, info_for
+from core.telegram.errors import Kind, error_response, info_for
 from core.traces import Trace, start_trace
 from core.utils.errors import (
     AppError,
     BannedError,
     ErrorCode,
-    ErrorFactory,
     ErrorResponse,
     RateLimitedError,
     bind_update_context,
@@ -170,7 +169,7 @@ class Middleware:
                 log.info("rate_limited", notified=decision.notify)
                 if decision.notify:
                     error = RateLimitedError(decision.retry_after)
-                    await self._answer(update, ErrorFactory.from_exception(error))
+                    await self._answer(update, error_response(error))
                 return "refused", ErrorCode.RATE_LIMITED.value
         if user_id is not None and on_user is not None:
             await self._seen(on_user, update)
@@ -197,7 +196,7 @@ class Middleware:
         except (pyrogram.StopPropagation, pyrogram.ContinuePropagation):
             raise
         except AppError as exc:
-            response = ErrorFactory.from_exception(exc)
+            response = error_response(exc)
             log.info("handler_refused", code=response.code.value, error=str(exc))
             await self._answer(update, response)
             outcome = "error" if response.code in _FAILURES else "refused"
@@ -206,7 +205,7 @@ class Middleware:
             code = await self._telegram_refused(update, exc)
             return ("ok", None) if code is None else ("telegram_error", code)
         except Exception as exc:
-            response = ErrorFactory.from_exception(exc)
+            response = error_response(exc)
             log.exception("unhandled_error", code=response.code.value)
             if self.on_unhandled_error is not None:
                 self.on_unhandled_error(exc)
@@ -227,7 +226,7 @@ class Middleware:
             if isinstance(update, CallbackQuery):
                 await self._quietly(update.answer())
             return None
-        response = ErrorFactory.from_exception(exc)
+        response = error_response(exc)
         log.warning("telegram_refused", code=response.code.value, telegram_id=exc.ID)
         user = getattr(update, "from_user", None)
         if response.code in GONE_CODES and self._on_gone is not None and user is not None:

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 
 from core.clock import Clock
 from core.logging import get_logger
+from core.telegram.errors import error_response
 from core.utils.activity import Activity
-from core.utils.errors import ErrorFactory
 
 __all__ = ["LogChannel"]
 
@@ -91,7 +91,7 @@ class LogChannel:
             try:
                 await self._send(chat_id, text)
             except Exception as exc:  # noqa: BLE001 - classified below, never raised
-                response = ErrorFactory.from_exception(exc)
+                response = error_response(exc)
                 wait = response.retry_after
                 if wait is not None and wait <= MAX_WAIT:
                     await self._clock.sleep(wait)

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 
 from core.clock import Clock
 from core.logging import get_logger
+from core.telegram.errors import error_response
 from core.utils.activity import Activity
-from core.utils.errors import ErrorCode, ErrorFactory
+from core.utils.errors import ErrorCode
 from services.users import UserService
 
 __all__ = ["GONE_CODES", "Notices", "SendText"]
@@ -59,7 +60,7 @@ class Notices:
                 try:
                     await self._send(chat_id, text)
                 except Exception as exc:  # noqa: BLE001 - classified below, never raised
-                    response = ErrorFactory.from_exception(exc)
+                    response = error_response(exc)
                 else:
                     return True
                 if response.code in GONE_CODES:

@@ -23,6 +23,7 @@ from pyrogram.file_id import FileId, FileType
 from pyrogram.types import Message
 
 from core.models import ChannelInfo, IncomingFile, Post
+from core.telegram.errors import code_for
 from core.telegram.fileid import document_unique_id
 from core.utils.errors import ChannelUnreadableError, FloodWaitError, TelegramError
 
@@ -206,4 +207,4 @@ def _translate(exc: RPCError, method: str) -> ChannelUnreadableError | TelegramE
     reason = _UNREADABLE.get(telegram_id)
     if reason is not None:
         return ChannelUnreadableError(reason)
-    return TelegramError(telegram_id, method)
+    return TelegramError(telegram_id, method, specific_code=code_for(telegram_id))

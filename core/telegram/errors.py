@@ -10,13 +10,22 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.utils.error_codes import ErrorCode
+from core.utils.errors import (
+    AppError,
+    ErrorFactory,
+    ErrorResponse,
+    RateLimitedError,
+    TelegramError,
+)
 
 __all__ = [
     "NOT_MODIFIED",
     "TELEGRAM_ERRORS",
     "Kind",
     "TelegramErrorInfo",
+    "as_app_error",
     "code_for",
+    "error_response",
     "info_for",
     "rpc_id",
 ]
@@ -75,3 +84,24 @@ def info_for(exc: BaseException) -> TelegramErrorInfo | None:
 def code_for(telegram_id: str) -> ErrorCode:
     info = TELEGRAM_ERRORS.get(telegram_id)
     return info.code if info is not None else ErrorCode.TELEGRAM
+
+
+def as_app_error(exc: BaseException) -> BaseException:
+    """A raw Telegram error as the bot's own: a FloodWait → `RateLimitedError` with its wait,
+    any other RPC error → `TelegramError` with the table's code. Anything else unchanged."""
+    if isinstance(exc, AppError):
+        return exc
+    found = rpc_id(exc)
+    if found == "FLOOD_WAIT_X":
+        # Pyrogram 2 keeps the wait in `.value`; `.x` does not exist.
+        value = getattr(exc, "value", 0)
+        return RateLimitedError(float(value) if isinstance(value, int | float) else 0.0)
+    if found is not None:
+        return TelegramError(found, specific_code=code_for(found))
+    return exc
+
+
+def error_response(exc: BaseException, *, correlation_id: str | None = None) -> ErrorResponse:
+    """`ErrorFactory.from_exception` for code that may meet a raw Telegram error (a send, an
+    update's handler): the table maps it first."""
+    return ErrorFactory.from_exception(as_app_error(exc), correlation_id=correlation_id)

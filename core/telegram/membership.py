@@ -8,6 +8,7 @@ from pyrogram.errors import FloodWait, RPCError, UserNotParticipant
 
 from core.logging import get_logger
 from core.models import MemberStatus
+from core.telegram.errors import code_for
 from core.utils.errors import FloodWaitError, TelegramError
 
 __all__ = ["PyrogramMembership"]
@@ -45,7 +46,9 @@ class PyrogramMembership:
             raise FloodWaitError(wait, "get_chat_member") from exc
         except RPCError as exc:
             if exc.ID not in _CANNOT_CHECK:
-                raise TelegramError(str(exc.ID), "get_chat_member") from exc
+                raise TelegramError(
+                    str(exc.ID), "get_chat_member", specific_code=code_for(str(exc.ID))
+                ) from exc
             log.error(  # noqa: TRY400 - an expected refusal; its id says it all
                 "membership_check_failed", channel=chat_id, telegram_id=exc.ID
             )

@@ -33,7 +33,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from core.logging import bind_context, bound_context, unbind_context
-from core.telegram.errors import code_for, rpc_id
 from core.utils.error_codes import ErrorCode
 
 __all__ = [
@@ -234,14 +233,20 @@ class TelegramError(AppError):
 
     code = ErrorCode.TELEGRAM
 
-    def __init__(self, telegram_id: str, method: str = "", message: str = "") -> None:
+    def __init__(
+        self,
+        telegram_id: str,
+        method: str = "",
+        message: str = "",
+        *,
+        specific_code: ErrorCode = ErrorCode.TELEGRAM,
+    ) -> None:
+        """`specific_code`: what the Telegram edge's table (`core/telegram/errors.py`) says
+        this RPC error means for the user (blocked, no access, ...)."""
         super().__init__(message or f"Telegram error {telegram_id} on {method or 'request'}")
         self.telegram_id = telegram_id
         self.method = method
-
-    @property
-    def specific_code(self) -> ErrorCode:
-        return code_for(self.telegram_id)
+        self.specific_code = specific_code
 
     def details(self) -> dict[str, Any]:
         return {"telegram_id": self.telegram_id, "method": self.method}
@@ -407,17 +412,5 @@ class ErrorFactory:
         if isinstance(exc, AppError):
             return cls.create(
                 exc.code, exc.user_message, correlation_id=correlation_id, details=exc.details()
-            )
-        found = rpc_id(exc)
-        if found == "FLOOD_WAIT_X":
-            # Pyrogram 2 keeps the wait in `.value`; `.x` does not exist.
-            value = getattr(exc, "value", 0)
-            wait = float(value) if isinstance(value, int | float) else 0.0
-            return cls.create(
-                ErrorCode.RATE_LIMITED, correlation_id=correlation_id, retry_after=wait
-            )
-        if found is not None:
-            return cls.create(
-                code_for(found), correlation_id=correlation_id, details={"telegram_id": found}
             )
         return cls.create(ErrorCode.INTERNAL, correlation_id=correlation_id)

@@ -15,6 +15,7 @@ from pyrogram.errors import (
 )
 
 from core.logging import bound_context
+from core.telegram.errors import as_app_error, error_response
 from core.utils.errors import (
     BannedError,
     ErrorCode,
@@ -137,25 +138,26 @@ def test_a_search_during_a_rebuild_says_so_with_a_reference() -> None:
 
 
 def test_pyrogram_flood_wait_reads_value_never_x() -> None:
-    response = ErrorFactory.from_exception(FloodWait(value=37))
+    response = error_response(FloodWait(value=37))
     assert response.code is ErrorCode.RATE_LIMITED
     assert response.retry_after == 37.0
 
 
-def test_terminal_telegram_errors_get_stable_codes() -> None:
-    assert ErrorFactory.from_exception(UserIsBlocked()).code is ErrorCode.TELEGRAM_USER_BLOCKED
-    assert (
-        ErrorFactory.from_exception(InputUserDeactivated()).code
-        is ErrorCode.TELEGRAM_USER_DEACTIVATED
-    )
-    assert ErrorFactory.from_exception(PeerIdInvalid()).code is ErrorCode.TELEGRAM_PEER_INVALID
-    assert (
-        ErrorFactory.from_exception(ChatWriteForbidden()).code is ErrorCode.TELEGRAM_WRITE_FORBIDDEN
-    )
-    assert (
-        ErrorFactory.from_exception(TelegramError("USER_IS_BLOCKED", "send_message")).code
-        is ErrorCode.TELEGRAM_USER_BLOCKED
-    )
+def test_terminal_telegram_errors_get_stable_codes_at_the_telegram_edge() -> None:
+    """Raw Telegram errors are mapped by the edge's table (`core/telegram/errors.py`), not by
+    the kernel's `ErrorFactory`, which knows only the bot's own errors."""
+    assert error_response(UserIsBlocked()).code is ErrorCode.TELEGRAM_USER_BLOCKED
+    assert error_response(InputUserDeactivated()).code is ErrorCode.TELEGRAM_USER_DEACTIVATED
+    assert error_response(PeerIdInvalid()).code is ErrorCode.TELEGRAM_PEER_INVALID
+    assert error_response(ChatWriteForbidden()).code is ErrorCode.TELEGRAM_WRITE_FORBIDDEN
+    assert error_response(UserIsBlocked()).details == {
+        "telegram_id": "USER_IS_BLOCKED",
+        "method": "",
+    }
+    translated = as_app_error(UserIsBlocked())
+    assert isinstance(translated, TelegramError)
+    assert translated.specific_code is ErrorCode.TELEGRAM_USER_BLOCKED
+    assert ErrorFactory.from_exception(translated).code is ErrorCode.TELEGRAM_USER_BLOCKED
 
 
 def test_unknown_exceptions_never_show_their_text() -> None:
