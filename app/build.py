@@ -16,8 +16,9 @@ from pyrogram.enums import ParseMode
 from pyrogram.errors import RPCError
 from pyrogram.types import BotCommand, BotCommandScopeChat
 
-from app.ops import Ops
-from core.cache.enhanced_cache import cache_cleanup_loop
+from app.ops import MONITOR_SECONDS, Ops
+from app.supervisor import Supervisor
+from core.cache.enhanced_cache import expire_all_caches
 from core.clock import Clock, SystemClock
 from core.config import ConfigurationError, Settings, missing_telegram_credentials
 from core.flags import parse_defaults
@@ -64,7 +65,7 @@ from services.callbacks import CallbackCodec
 from services.channel_index import ChannelIndexer
 from services.channels import ChannelDirectory
 from services.delivery import DeliveryService
-from services.flags import FlagService
+from services.flags import REFRESH_SECONDS, FlagService
 from services.groups import GroupService
 from services.importer import Importer, ImportProgress, ImportReport
 from services.indexing import IndexingService
@@ -77,7 +78,7 @@ from services.plans import PlanReminders
 from services.ports import UserRepository
 from services.prompts import PromptDecisions
 from services.search import SearchService
-from services.search_index import SearchIndexService
+from services.search_index import PURGE_INTERVAL, SearchIndexService
 from services.stats import StatsService, StatsSources, version
 from services.subscription import SubscriptionService
 from services.users import UserService
@@ -115,6 +116,7 @@ class App:
     activity: Activity
     api: TelegramAPI
     ops: Ops
+    supervisor: Supervisor
     lease: InstanceLease | None = None
     force_restart: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -136,9 +138,11 @@ class App:
         """
         await self.database.start()
         await self.database.prepare(ALL_INDEXES, MIGRATIONS)
+        background = self.supervisor
         if self.lease is not None:  # one process per bot token (InstanceRunningError)
             await self.lease.acquire(force=self.force_restart)
-            self.tasks.append(asyncio.create_task(self.lease.run()))
+            background.worker("instance_lease", self.lease.run)
+            background.start(into=self.tasks)
         await self.services.callbacks.load()
         await self.services.flags.load()
         await self.services.channels.load()
@@ -149,28 +153,35 @@ class App:
         except Exception as exc:
             raise telegram_login_failure(exc) from exc
         await self._set_commands()
-        self.tasks.append(
-            asyncio.create_task(cache_cleanup_loop(CACHE_CLEANUP_SECONDS, self.clock.sleep))
+        services = self.services
+        # Every background task, supervised (docs/ARCHITECTURE.md#background-work).
+        background.every("cache_cleanup", CACHE_CLEANUP_SECONDS, _expire_caches)
+        background.every(
+            "auto_delete",
+            AUTO_DELETE_SWEEP_SECONDS,
+            lambda: services.auto_delete.sweep(self._delete_message, self._tell_deleted),
+            at_start=True,  # what came due while the bot was down
         )
-        self.tasks.append(
-            asyncio.create_task(
-                self.services.auto_delete.run(
-                    self._delete_message, self._tell_deleted, AUTO_DELETE_SWEEP_SECONDS
-                )
-            )
+        background.every(
+            "premium_reminders", PLAN_SWEEP_SECONDS, services.plans.sweep, at_start=True
         )
-        self.tasks.append(
-            asyncio.create_task(search_index.run(self.clock, SEARCH_INDEX_CATCH_UP_SECONDS))
+        background.every(
+            "search_index_catch_up", SEARCH_INDEX_CATCH_UP_SECONDS, search_index.catch_up
         )
-        self.tasks.append(asyncio.create_task(self.services.metadata.run(self.clock)))
-        self.tasks.append(asyncio.create_task(self.services.channel_index.run()))
-        self.tasks.append(asyncio.create_task(self.services.broadcasts.run()))
-        self.tasks.append(asyncio.create_task(self.services.batches.run()))
-        self.tasks.append(asyncio.create_task(self.services.flags.run()))
-        self.tasks.append(asyncio.create_task(self.services.plans.run(PLAN_SWEEP_SECONDS)))
-        self.tasks.append(
-            asyncio.create_task(self.ops.monitor(self.health, self._gauges, self._jobs_report))
+        background.every(
+            "search_tombstone_purge", PURGE_INTERVAL, lambda: search_index.purge(self.clock)
         )
+        background.every("flags_refresh", REFRESH_SECONDS, services.flags.load)
+        background.every(
+            "monitor",
+            MONITOR_SECONDS,
+            lambda: self.ops.check_once(self.health, self._gauges, self._jobs_report),
+        )
+        background.worker("metadata", lambda: services.metadata.run(self.clock))
+        background.worker("index_jobs", services.channel_index.run)
+        background.worker("broadcasts", services.broadcasts.run)
+        background.worker("batch_deliveries", services.batches.run)
+        background.start(into=self.tasks)
         await self.ops.start_http(self.health)
         me = self.client.me
         self.started = True
@@ -189,6 +200,7 @@ class App:
             self.services.log_channel.post(log_views.log_stopping())
         await self.services.log_channel.flush()
         await self.ops.stop()
+        await self.supervisor.stop()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -225,7 +237,7 @@ class App:
     async def health(self) -> tuple[bool, dict[str, Any]]:
         """What `GET /health` answers: (healthy, the JSON body)."""
         return await self.ops.health(
-            self.database, self.client, self._index_lag, self._running_jobs
+            self.database, self.client, self._index_lag, self._running_jobs, self.supervisor
         )
 
     async def _index_lag(self) -> int | None:
@@ -288,6 +300,11 @@ class App:
             except (RPCError, KeyError, ValueError) as exc:
                 # Telegram only knows chats with users who have started the bot.
                 log.warning("admin_commands_not_set", admin_id=admin_id, reason=type(exc).__name__)
+
+
+async def _expire_caches() -> None:
+    """Free expired cache entries even when nobody reads them."""
+    expire_all_caches()
 
 
 def bot_id_of(client: Client) -> int | None:
@@ -723,6 +740,7 @@ def build_app(
         activity=activity,
         api=api,
         ops=ops,
+        supervisor=Supervisor(clock, activity, on_run=metrics.observe_background),
         lease=_lease(settings, database, clock, owner),
         force_restart=force_restart,
     )

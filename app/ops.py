@@ -15,6 +15,7 @@ from pyrogram.errors import FloodWait
 from pyrogram.raw.core import TLObject
 
 from app.http import OpsServer
+from app.supervisor import Supervisor
 from core.cache.enhanced_cache import get_all_cache_stats
 from core.clock import Clock
 from core.config import Settings
@@ -128,6 +129,7 @@ class Ops:
         client: Client,
         index_lag: Callable[[], Awaitable[int | None]],
         running_jobs: Callable[[], Awaitable[int]],
+        background: Supervisor | None = None,
     ) -> tuple[bool, dict[str, Any]]:
         checks: dict[str, Any] = {}
         began = time.perf_counter()
@@ -149,6 +151,13 @@ class Ops:
                 else {"status": "rebuilding", "lag": None}
             )
             checks["jobs"] = {"status": "ok", "running": await running_jobs()}
+        if background is not None:  # each supervised task's last run and last error
+            failing = background.failing
+            checks["background"] = {
+                "status": "failing" if failing else "ok",
+                "failing": failing,
+                "tasks": background.report(),
+            }
         healthy = checks["database"]["status"] == "ok" and connected
         return healthy, {
             "status": "healthy" if healthy else "unhealthy",
@@ -157,18 +166,10 @@ class Ops:
             "checks": checks,
         }
 
-    async def monitor(self, health: Health, gauges: Gauges, jobs: JobsReport) -> None:
-        """Once a minute: the database and Telegram (alerts when they go away), failed jobs,
-        the threshold rules, the gauges, and the alerts' hourly summary."""
-        while True:
-            await self.clock.sleep(MONITOR_SECONDS)
-            try:
-                with self.activity:
-                    await self.check_once(health, gauges, jobs)
-            except Exception as exc:  # noqa: BLE001 - the monitor must outlive a bad minute
-                log.warning("monitor_failed", error=type(exc).__name__)
-
     async def check_once(self, health: Health, gauges: Gauges, jobs: JobsReport) -> None:
+        """Once a minute (supervised as "monitor"): the database and Telegram (alerts when
+        they go away), failed jobs, the threshold rules, the gauges, and the alerts' hourly
+        summary."""
         _, body = await health()
         checks = body["checks"]
         self._transition(

@@ -77,6 +77,18 @@ class Metrics:
         r.register(_CacheCollector())
         ProcessCollector(registry=r)  # process_resident_memory_bytes, CPU seconds, open fds
         PlatformCollector(registry=r)  # python_info
+        self.background_runs = Counter(
+            f"{PREFIX}_background_runs",
+            "Runs of a supervised background task, by outcome",
+            ["task", "outcome"],
+            registry=r,
+        )
+        self.background_last_run = Gauge(
+            f"{PREFIX}_background_last_run_timestamp_seconds",
+            "When a supervised background task last ran (Unix time)",
+            ["task"],
+            registry=r,
+        )
         self.memory_limit = Gauge(
             f"{PREFIX}_memory_limit_bytes",
             "Memory this process may use: its cgroup (container) limit, else the machine's",
@@ -89,6 +101,12 @@ class Metrics:
         self._latency_children: dict[str, Any] = {}
         self._db_children: dict[str, Any] = {}
         self._telegram_children: dict[str, tuple[Any, Any]] = {}
+
+    def observe_background(self, state: Any, ok: bool) -> None:
+        """A supervised task ran (`app.supervisor.TaskState`; `ok`: without an error)."""
+        self.background_runs.labels(state.name, "ok" if ok else "error").inc()
+        if state.last_run is not None:
+            self.background_last_run.labels(state.name).set(state.last_run.timestamp())
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

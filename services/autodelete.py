@@ -75,12 +75,3 @@ class AutoDeleteService:
         if settled:
             log.info("auto_delete_sweep", settled=settled)
         return settled
-
-    async def run(self, delete: DeleteMessage, notify: Notify, interval: float = 30.0) -> None:
-        """Sweep now (what came due while the bot was down), then every `interval` seconds."""
-        while True:
-            try:
-                await self.sweep(delete, notify)
-            except Exception:  # a failed sweep is logged and retried next time, never fatal
-                log.exception("auto_delete_sweep_failed")
-            await self._clock.sleep(interval)

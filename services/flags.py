@@ -57,15 +57,6 @@ class FlagService:
                 flags[name] = _from_doc(flags[name], doc)
         self._flags = flags
 
-    async def run(self) -> None:
-        """Re-read the stored flags every minute (another instance's `/flag`)."""
-        while True:
-            await self._clock.sleep(REFRESH_SECONDS)
-            try:
-                await self.load()
-            except Exception as exc:  # noqa: BLE001 - the last known flags stay in force
-                log.warning("flags_not_refreshed", error=type(exc).__name__)
-
     async def set(self, name: str, changes: Mapping[str, Any], by: int) -> Flag:
         """Change a flag (`enabled`, `rollout`, `groups`, `chat_types`, `excluded_chats`)."""
         flag = replace(self._flags[name], **changes)

@@ -61,12 +61,3 @@ class PlanReminders:
         if sent:
             log.info("premium_reminders_sent", count=sent)
         return sent
-
-    async def run(self, interval: float = 60.0) -> None:
-        """Sweep now (what came due while the bot was down), then every `interval` seconds."""
-        while True:
-            try:
-                await self.sweep()
-            except Exception:  # a failed sweep is logged and retried next time, never fatal
-                log.exception("premium_reminders_failed")
-            await self._clock.sleep(interval)

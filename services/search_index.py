@@ -240,20 +240,6 @@ class SearchIndexService:
                 await self._index.close()
                 self._index = None
 
-    async def run(self, clock: Clock, interval: float) -> None:
-        """Catch up every `interval` seconds (writes of other instances); purge old tombstones
-        about once an hour."""
-        last_purge = clock.monotonic()
-        while True:
-            await clock.sleep(interval)
-            try:
-                await self.catch_up()
-                if clock.monotonic() - last_purge >= PURGE_INTERVAL:
-                    last_purge = clock.monotonic()
-                    await self.purge(clock)
-            except Exception as exc:  # noqa: BLE001 - the loop must survive a bad moment
-                log.warning("search_index_catch_up_failed", error=str(exc))
-
     async def purge(self, clock: Clock) -> int:
         """Delete tombstones older than the retention period (after catching up with them)."""
         cutoff = clock.now() - timedelta(days=self._tombstone_days)

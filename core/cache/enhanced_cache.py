@@ -19,7 +19,6 @@ from cachetools.keys import hashkey
 __all__ = [
     "CacheStats",
     "EnhancedCache",
-    "cache_cleanup_loop",
     "cached",
     "cached_membership",
     "cached_premium_status",
@@ -287,15 +286,6 @@ def _size(value: object) -> int:
 def expire_all_caches() -> int:
     """Expire stale entries in every TTL cache; returns how many were dropped."""
     return sum(cache.expire() for cache in list(_registry.values()))
-
-
-async def cache_cleanup_loop(
-    interval: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-) -> None:
-    """Run forever (until cancelled): free expired entries even when nobody reads them."""
-    while True:
-        await sleep(interval)
-        expire_all_caches()
 
 
 # --- decorators ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sys
@@ -251,3 +252,33 @@ async def test_a_taken_http_port_is_a_clear_startup_error(mongo_uri: str) -> Non
         with pytest.raises(AppError, match=f"cannot listen on 127.0.0.1:{port}"):
             await second.start()
         await second.stop()
+
+
+async def test_health_and_metrics_show_each_supervised_background_task(mongo_uri: str) -> None:
+    async with BotHarness(database_uri=mongo_uri, http=True) as bot:
+        await bot.advance(61)  # every periodic task has run at least once
+        status, body = await _get(f"{bot.http_url}/health")
+        assert status == 200
+        background = json.loads(body)["checks"]["background"]
+        assert background["status"] == "ok"
+        assert background["failing"] == []
+        tasks = background["tasks"]
+        assert set(tasks) == {
+            "cache_cleanup",
+            "auto_delete",
+            "premium_reminders",
+            "search_index_catch_up",
+            "search_tombstone_purge",
+            "flags_refresh",
+            "monitor",
+            "metadata",
+            "index_jobs",
+            "broadcasts",
+            "batch_deliveries",
+        }
+        assert tasks["auto_delete"]["runs"] >= 2  # at start, and 30 s later
+        assert tasks["auto_delete"]["last_error"] is None
+        assert tasks["index_jobs"]["kind"] == "worker"
+        _, metrics = await _get(f"{bot.http_url}/metrics")
+        assert 'filesearch_background_runs_total{outcome="ok",task="auto_delete"}' in metrics
+        assert 'filesearch_background_last_run_timestamp_seconds{task="monitor"}' in metrics

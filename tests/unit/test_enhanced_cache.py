@@ -12,7 +12,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from core.cache.enhanced_cache import (
     EnhancedCache,
-    cache_cleanup_loop,
     cached,
     cached_membership,
     cached_search_page,
@@ -77,24 +76,6 @@ def test_periodic_cleanup_frees_entries_nobody_reads() -> None:
     assert expire_all_caches() >= 50
     assert cache.stats().size == 0
     assert cache.stats().expirations == 50
-
-
-async def test_cleanup_loop_runs_on_the_injected_sleep() -> None:
-    clock = VirtualClock(autojump=True)
-    cache: EnhancedCache[int, int] = EnhancedCache("loop", maxsize=10, ttl=5, timer=clock)
-    cache.set(1, 1)
-    ticks = 0
-
-    async def sleep(seconds: float) -> None:
-        nonlocal ticks
-        ticks += 1
-        clock.advance(seconds)
-        if ticks > 2:
-            raise asyncio.CancelledError
-
-    with pytest.raises(asyncio.CancelledError):
-        await cache_cleanup_loop(30, sleep=sleep)
-    assert cache.stats().size == 0
 
 
 def test_delete_clear_and_invalidate() -> None:
