@@ -525,7 +525,6 @@ def build_app(
             MongoDeletionRepository(database),
             clock,
             minutes=settings.auto_delete_minutes,
-            activity=activity,
         ),
         stats=StatsService(
             user_service,
@@ -555,7 +554,7 @@ def build_app(
             activity=activity,
         ),
         channels=channels,
-        plans=PlanReminders(users, clock, remind_plan, activity=activity),
+        plans=PlanReminders(users, clock, remind_plan),
         links=LinkService(MongoLinkRepository(database), files, clock),
         log_channel=log_channel,
         traces=traces,

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from core.clock import Clock
 from core.logging import get_logger
-from core.utils.activity import Activity
 from services.ports import DeletionRepository
 
 __all__ = ["AutoDeleteService"]
@@ -34,12 +33,10 @@ class AutoDeleteService:
         clock: Clock,
         *,
         minutes: int,
-        activity: Activity | None = None,
     ) -> None:
         self._deletions = deletions
         self._clock = clock
         self.minutes = minutes
-        self._activity = activity or Activity()
 
     @property
     def enabled(self) -> bool:
@@ -59,19 +56,18 @@ class AutoDeleteService:
     async def sweep(self, delete: DeleteMessage, notify: Notify) -> int:
         """Delete every due message (in batches); returns how many records were settled."""
         settled = 0
-        with self._activity:
-            while True:
-                due = await self._deletions.due(self._clock.now(), SWEEP_BATCH)
-                if not due:
-                    break
-                per_chat: dict[int, int] = {}
-                for record in due:
-                    if await delete(record.chat_id, record.message_id) and record.notify:
-                        per_chat[record.chat_id] = per_chat.get(record.chat_id, 0) + 1
-                await self._deletions.remove([r.id for r in due])
-                settled += len(due)
-                for chat_id, count in per_chat.items():
-                    await notify(chat_id, count)
+        while True:
+            due = await self._deletions.due(self._clock.now(), SWEEP_BATCH)
+            if not due:
+                break
+            per_chat: dict[int, int] = {}
+            for record in due:
+                if await delete(record.chat_id, record.message_id) and record.notify:
+                    per_chat[record.chat_id] = per_chat.get(record.chat_id, 0) + 1
+            await self._deletions.remove([r.id for r in due])
+            settled += len(due)
+            for chat_id, count in per_chat.items():
+                await notify(chat_id, count)
         if settled:
             log.info("auto_delete_sweep", settled=settled)
         return settled

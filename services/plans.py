@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import User
-from core.utils.activity import Activity
 from services.ports import UserRepository
 from services.users import REMIND_BEFORE
 
@@ -33,31 +32,27 @@ class PlanReminders:
         users: UserRepository,
         clock: Clock,
         remind: Remind,
-        *,
-        activity: Activity | None = None,
     ) -> None:
         self._users = users
         self._clock = clock
         self._remind = remind
-        self._activity = activity or Activity()
 
     async def sweep(self) -> int:
         """Send every reminder that is due; returns how many were sent."""
         sent = 0
-        with self._activity:
-            now = self._clock.now()
-            for user in await self._users.premium_due(now + REMIND_BEFORE, SWEEP_BATCH):
-                until = user.premium_until
-                if until is None:  # pragma: no cover - the query selects plans
-                    continue
-                notice = "ended" if until <= now else "ends_soon"
-                if notice == user.premium_notice:
-                    continue
-                # Recorded first (only if the plan is still the one read): a reminder is sent
-                # at most once, even by two instances sweeping at the same moment.
-                if await self._users.set_premium_notice(user.id, notice, until):
-                    await self._remind(user, notice)
-                    sent += 1
+        now = self._clock.now()
+        for user in await self._users.premium_due(now + REMIND_BEFORE, SWEEP_BATCH):
+            until = user.premium_until
+            if until is None:  # pragma: no cover - the query selects plans
+                continue
+            notice = "ended" if until <= now else "ends_soon"
+            if notice == user.premium_notice:
+                continue
+            # Recorded first (only if the plan is still the one read): a reminder is sent
+            # at most once, even by two instances sweeping at the same moment.
+            if await self._users.set_premium_notice(user.id, notice, until):
+                await self._remind(user, notice)
+                sent += 1
         if sent:
             log.info("premium_reminders_sent", count=sent)
         return sent
