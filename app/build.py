@@ -442,7 +442,11 @@ def build_app(
         tombstone_days=settings.search_tombstone_days,
     )
     search = SearchService(
-        files, clock, searches=MongoSearchKeyRepository(database), index=search_index
+        files,
+        clock,
+        searches=MongoSearchKeyRepository(database),
+        index=search_index,
+        on_timing=metrics.search_seconds.observe,
     )
     metadata = MetadataService(
         files,
@@ -590,7 +594,10 @@ def build_app(
             activity=activity,
         ),
     )
+    ops = Ops(settings, clock, alerts, metrics=metrics, traces=traces, activity=activity)
     middleware = Middleware(
+        on_trace=ops.observe,
+        on_failure=ops.on_failure,
         on_user=user_service.interacted,
         is_banned=guards.banned,
         on_recipient_gone=user_service.mark_blocked,
@@ -601,18 +608,7 @@ def build_app(
             clock=clock.monotonic,
         ),
     )
-    ops = Ops(
-        settings,
-        clock,
-        alerts,
-        metrics=metrics,
-        traces=traces,
-        activity=activity,
-    )
-    middleware.on_trace = ops.observe
-    middleware.on_failure = ops.on_failure
     ops.instrument(client)
-    search.on_timing = metrics.search_seconds.observe
     register_handlers(client, services, middleware, debug=settings.enable_debug_cmd)
     return App(
         settings=settings,

@@ -80,13 +80,13 @@ async def run(wrapped: bool, *, observed: bool = False) -> float:
     client.dispatcher.updates_queue = queue
     callback = on_message
     if wrapped:
+        ops = _ops() if observed else None
         middleware = Middleware(
             admins=frozenset(),
             limiter=UserRateLimiter(per_minute=60_000, burst=10_000, clock=time.monotonic),
+            on_trace=ops.observe if ops is not None else None,
         )
-        if observed:
-            ops = _ops()
-            middleware.on_trace = ops.observe
+        if ops is not None:
             ops.instrument(client)
         callback = middleware.wrap(on_message)
     client.add_handler(MessageHandler(callback, filters.private & filters.text))

@@ -93,19 +93,20 @@ class Middleware:
         on_user: SeenHook | None = None,
         is_banned: UserCheck | None = None,
         on_recipient_gone: UserHook | None = None,
+        on_trace: Callable[[Trace], None] | None = None,
+        on_failure: Callable[[BaseException, str], None] | None = None,
     ) -> None:
+        """`on_trace`: every handled update's trace (metrics, the trace store, the log line);
+        `on_failure`: unhandled errors, for the alerts."""
         self._admins = admins
         self._limiter = limiter
         self._on_user = on_user
         self._is_banned = is_banned
         self._on_gone = on_recipient_gone
         self.on_unhandled_error = on_unhandled_error
-        # Observability: every handled update's trace (metrics, the trace store, the log
-        # line), and unhandled errors for the alerts. Group chatter not meant for the bot
-        # is not traced unless `trace_unaddressed`.
-        self.on_trace: Callable[[Trace], None] | None = None
-        self.on_failure: Callable[[BaseException, str], None] | None = None
-        self.trace_unaddressed = False
+        self.on_trace = on_trace
+        self.on_failure = on_failure
+        self.trace_unaddressed = False  # group chatter not meant for the bot is not traced
 
     def wrap(
         self,

@@ -99,13 +99,14 @@ class SearchService:
         searches: SearchKeyRepository | None = None,
         cache_seconds: float = 300.0,
         cache_size: int = 2_000,
+        on_timing: Callable[[float], None] | None = None,
     ) -> None:
         """`index`: the full-text projection that finds and ranks files; while it is being
         rebuilt, searches raise `SearchUnavailableError` (the user reads "being rebuilt")."""
         self._files = files
         self._searches = searches
         self.index = index
-        self.on_timing: Callable[[float], None] | None = None  # seconds per search (metrics)
+        self.on_timing = on_timing  # seconds per search (metrics)
         index.on_changes = self._evict
         index.on_rebuilt = self.invalidate
         self._clock = clock
