@@ -15,7 +15,6 @@ from pyrogram.enums import ChatMemberStatus, ChatType
 from pyrogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from core.logging import get_logger
-from core.search.query import parse_query
 from core.utils.errors import SearchUnavailableError
 from core.utils.validators import Validators
 from handlers import group_views as gv
@@ -89,23 +88,20 @@ def make_on_group_text(services: Services) -> Callback:
         if not checked.ok or checked.value is None:
             return
         try:
-            page = await services.search.search(
+            shown = await services.search.search_to_show(
                 checked.value,
                 suggest=settings.suggest,
                 typos=await services.flags.enabled(
                     "typo_tolerance", user_id, "group", message.chat.id
                 ),
+                quiet=True,
             )
         except SearchUnavailableError:  # a group is not told about every line while rebuilding
             log.info("group_search_skipped", reason="search index being rebuilt")
             return
-        if page.total == 0 and not page.suggestions:
+        if shown is None:
             return  # chatter: no reply, and nothing written to the database
-        token = await services.search.remember(page.query, checked.value)
-        suggestions = [
-            (text, await services.search.remember(parse_query(text), text))
-            for text in page.suggestions
-        ]
+        page, token, suggestions = shown.page, shown.token, list(shown.suggestions)
         if message.from_user is not None:
             await services.users.searched(message.from_user.id)
         username = bot_username(client)

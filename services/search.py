@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from math import ceil
+from typing import Literal, overload
 
 from core.cache.enhanced_cache import CacheStats, EnhancedCache
 from core.clock import Clock
@@ -233,10 +234,23 @@ class SearchService:
         await self._searches.remember(token, query.key, display, self._clock.now())
         return token
 
-    async def search_to_show(self, text: str, *, typos: bool = True) -> ShownSearch:
+    @overload
+    async def search_to_show(
+        self, text: str, *, typos: bool = ..., suggest: bool = ..., quiet: Literal[False] = ...
+    ) -> ShownSearch: ...
+    @overload
+    async def search_to_show(
+        self, text: str, *, typos: bool = ..., suggest: bool = ..., quiet: Literal[True]
+    ) -> ShownSearch | None: ...
+    async def search_to_show(
+        self, text: str, *, typos: bool = True, suggest: bool = True, quiet: bool = False
+    ) -> ShownSearch | None:
         """Page 1 for a query typed in a chat, with durable tokens for it and its suggestions
-        (what page and "did you mean" buttons carry)."""
-        page = await self.search(text, typos=typos)
+        (what page and "did you mean" buttons carry). `quiet` (a group's chatter): None when
+        nothing matches and there is nothing to suggest, with nothing written."""
+        page = await self.search(text, typos=typos, suggest=suggest)
+        if quiet and page.total == 0 and not page.suggestions:
+            return None
         token = await self.remember(page.query, text)
         # A list comprehension may await; a generator expression would become async.
         suggestions = [(s, await self.remember(parse_query(s), s)) for s in page.suggestions]
