@@ -141,6 +141,8 @@ class Supervisor:
     ) -> None:
         while True:
             began = self._clock.monotonic()
+            state.runs += 1  # for a worker: (re)started, and running since `last_run`
+            state.last_run = self._clock.now()
             if await self._run_once(state, run, worker=True):
                 return  # the loop ended by itself (it was told to stop)
             if self._clock.monotonic() - began > MAX_BACKOFF:  # it had run well for a while
@@ -165,8 +167,9 @@ class Supervisor:
                 log.info("background_task_recovered", task=state.name, after=state.failures)
             state.failures = 0
             ok = True
-        state.runs += 1
-        state.last_run = self._clock.now()
+        if not worker:
+            state.runs += 1
+            state.last_run = self._clock.now()
         if self._on_run is not None:
             self._on_run(state, ok)
         return ok

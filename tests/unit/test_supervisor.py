@@ -70,6 +70,8 @@ async def test_a_crashed_worker_is_restarted_with_growing_waits() -> None:
     assert supervisor.failing == []  # running again
     assert supervisor.report()["jobs"]["last_error"] == "ValueError: lost the connection"
     assert supervisor.report()["jobs"]["restarts"] == 3
+    assert supervisor.report()["jobs"]["runs"] == 4  # started four times
+    assert supervisor.report()["jobs"]["last_run"] == clock.now().isoformat()  # running since
     await supervisor.stop()
     assert all(task.done() for task in supervisor.tasks) or supervisor.tasks == []
 
