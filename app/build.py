@@ -33,7 +33,8 @@ from core.traces import TraceStore
 from core.utils.activity import Activity
 from core.utils.guards import Gate, Guards
 from core.utils.ratelimit import UserRateLimiter
-from handlers import broadcast, delivery, library, log_views, member_views, views
+from handlers import broadcast, library, log_views, member_views, views
+from handlers.delivery import TelegramDeliveryScreen
 from handlers.middleware import Middleware
 from handlers.registry import register_handlers
 from repositories import ALL_INDEXES, MIGRATIONS
@@ -61,7 +62,7 @@ from services.broadcast import Broadcaster
 from services.callbacks import CallbackCodec
 from services.channel_index import ChannelIndexer
 from services.channels import ChannelDirectory
-from services.delivery import DeliveryService
+from services.delivery import Delivered, DeliveryService
 from services.flags import REFRESH_SECONDS, FlagService
 from services.groups import GroupService
 from services.indexing import IndexingService
@@ -491,12 +492,26 @@ def build_app(
     # database never takes them over; this bot's other instance does, after a crash.
     jobs = MongoJobRepository(database, bot_id=bot_id_of(client))
 
+    auto_delete = AutoDeleteService(
+        MongoDeletionRepository(database), clock, minutes=settings.auto_delete_minutes
+    )
+    deliveries = DeliveryService(
+        files,
+        guards,
+        screen=TelegramDeliveryScreen(client, callbacks.encode),
+        users=user_service,
+        auto_delete=auto_delete,
+        notices=notices,
+        subscription=subscription,
+        caption_template=settings.custom_file_caption,
+        protect_content=settings.protect_content,
+        sleep=clock.sleep,
+    )
+
     async def deliver_batch_file(user_id: int, file_id: str, gate: str | None) -> bool:
-        # `services` is bound below; a batch only runs once the app has started.
-        outcome = await delivery.send_file(
-            client, services, user_id, file_id, link_gate=Gate(gate) if gate else None
-        )
-        return outcome is delivery.Sent.FILE
+        link_gate = Gate(gate) if gate else None
+        outcome = await deliveries.deliver(user_id, file_id, link_gate=link_gate)
+        return outcome is Delivered.FILE
 
     async def group_left(chat_id: int) -> None:
         await group_service.left(chat_id)
@@ -517,19 +532,8 @@ def build_app(
         indexing=indexing,
         subscription=subscription,
         groups=group_service,
-        delivery=DeliveryService(
-            files,
-            guards,
-            subscription=subscription,
-            caption_template=settings.custom_file_caption,
-            protect_content=settings.protect_content,
-            sleep=clock.sleep,
-        ),
-        auto_delete=AutoDeleteService(
-            MongoDeletionRepository(database),
-            clock,
-            minutes=settings.auto_delete_minutes,
-        ),
+        delivery=deliveries,
+        auto_delete=auto_delete,
         stats=StatsService(
             user_service,
             clock,

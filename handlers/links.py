@@ -12,7 +12,6 @@ from core.utils.guards import Gate
 from core.utils.validators import Validators
 from handlers import link_views as lv
 from handlers.common import bot_username
-from handlers.delivery import send_file
 from handlers.middleware import Callback
 from services import Services
 from services.links import LinkOptions
@@ -111,7 +110,7 @@ async def open_link(client: Client, services: Services, user_id: int, code: str)
     async def claim() -> None:
         await services.links.claim(link)
 
-    await send_file(client, services, user_id, shared.file.id, link_gate=shared.gate, claim=claim)
+    await services.delivery.deliver(user_id, shared.file.id, link_gate=shared.gate, claim=claim)
 
 
 def make_on_batch(services: Services) -> Callback:

@@ -9,7 +9,7 @@ from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import CallbackRoute
 from handlers.common import GROUP_TYPES, bot_username
-from handlers.delivery import send_all, send_file
+from handlers.delivery import send_all
 from handlers.middleware import Callback
 from services import Services
 
@@ -86,8 +86,10 @@ def make_on_page_button(services: Services) -> CallbackRoute:
 
 
 def make_on_file_button(services: Services) -> CallbackRoute:
-    async def on_file_button(client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
-        await send_file(client, services, query.from_user.id, fields[0] if fields else "")
+    async def on_file_button(
+        _client: Client, query: CallbackQuery, fields: tuple[str, ...]
+    ) -> None:
+        await services.delivery.deliver(query.from_user.id, fields[0] if fields else "")
         await query.answer()
 
     return on_file_button
@@ -101,7 +103,7 @@ def make_on_send_all_button(services: Services) -> CallbackRoute:
         number = Validators.page_number(fields[1]) if fields[1:] else 1
         kind = views.KIND_BY_CODE.get(fields[2]) if fields[2:] else None
         await query.answer()
-        sent = await send_all(client, services, query.from_user.id, token, page=number, kind=kind)
+        sent = await send_all(services, query.from_user.id, token, page=number, kind=kind)
         if sent is None:
             await client.send_message(query.from_user.id, views.STALE_SEARCH)
 

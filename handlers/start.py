@@ -9,7 +9,7 @@ from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import CallbackRoute
 from handlers.common import bot_username
-from handlers.delivery import send_all, send_file, send_join_request
+from handlers.delivery import send_all
 from handlers.links import open_link
 from handlers.middleware import Callback
 from services import Services
@@ -52,7 +52,7 @@ async def _deep_link(client: Client, services: Services, message: Message, paylo
     user_id = message.from_user.id if message.from_user else 0
     kind, _, rest = payload.partition("_")
     if kind == "f" and rest:
-        await send_file(client, services, user_id, rest)
+        await services.delivery.deliver(user_id, rest)
     elif f"{kind}_" == LINK_PREFIX and rest:
         await open_link(client, services, user_id, rest)
     elif f"{kind}_" == RESULTS_PREFIX and rest:
@@ -73,7 +73,6 @@ async def _deep_link(client: Client, services: Services, message: Message, paylo
         token, place = rest[:SEARCH_TOKEN_LENGTH], rest[SEARCH_TOKEN_LENGTH + 1 :]
         number, _, code = place.partition("_")
         sent = await send_all(
-            client,
             services,
             user_id,
             token,
@@ -86,7 +85,7 @@ async def _deep_link(client: Client, services: Services, message: Message, paylo
         missing = await services.subscription.missing(user_id)
         if not missing:
             return False
-        await send_join_request(client, services, user_id, tuple(c.chat_id for c in missing), None)
+        await services.delivery.ask_to_join(user_id, [c.chat_id for c in missing], None)
     elif payload == "premium":
         await message.reply_text(views.premium_text(services.guards.premium_info))
     else:
