@@ -74,8 +74,8 @@ from services.notices import GONE_CODES, Notices
 from services.plans import PlanReminders
 from services.ports import UserRepository
 from services.prompts import PromptDecisions
-from services.search import SearchService
-from services.search_index import PURGE_INTERVAL, SearchIndexService
+from services.search import search_over_index
+from services.search_index import PURGE_INTERVAL
 from services.stats import StatsService, StatsSources, version
 from services.subscription import SubscriptionService
 from services.users import UserService
@@ -436,19 +436,16 @@ def build_app(
         clock=clock,
         admins=settings.admins,
     )
-    search_index = SearchIndexService(
-        files,
-        settings.data_dir / "search",
-        activity=activity,
-        tombstone_days=settings.search_tombstone_days,
-    )
-    search = SearchService(
+    search = search_over_index(
         files,
         clock,
+        settings.data_dir / "search",
         searches=MongoSearchKeyRepository(database),
-        index=search_index,
+        tombstone_days=settings.search_tombstone_days,
+        activity=activity,
         on_timing=metrics.search_seconds.observe,
     )
+    search_index = search.index
     metadata = MetadataService(
         files,
         workers=settings.metadata_workers

@@ -23,8 +23,7 @@ from repositories.embedded import EmbeddedServer
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
 from services.indexing import IndexingService
-from services.search import SearchService
-from services.search_index import SearchIndexService
+from services.search import search_over_index
 from testkit.clock import VirtualClock
 
 LIBRARY = 10_000
@@ -49,12 +48,13 @@ async def run(uri: str, name: str, *, clear_all: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-busy-") as tmp:
         clock = VirtualClock()
         repository = MongoFileRepository(database)
-        index = SearchIndexService(repository, Path(tmp) / "search")
-        search = SearchService(repository, clock, index=index)
+        search = search_over_index(repository, clock, Path(tmp) / "search")
+        index = search.index
         indexing = IndexingService(repository, search, clock, use_guessit=False)
         for start in range(0, len(library), 1_000):
             await indexing.index(library[start : start + 1_000])
         await index.start()
+        await index.wait_rebuilt()  # a new index beside 10,000 files is built first
         before = search.cache_stats()
         started = time.perf_counter()
         for second in range(SECONDS):

@@ -38,8 +38,7 @@ from repositories.files import MongoFileRepository
 from repositories.mongo import Database
 from services.indexing import IndexingService
 from services.metadata import MetadataService
-from services.search import SearchService
-from services.search_index import SearchIndexService
+from services.search import SearchService, search_over_index
 from testkit.clock import VirtualClock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,8 +267,8 @@ async def run_size(uri: str, size: int, work: Path) -> dict[str, Any]:
     await db.prepare(ALL_INDEXES)
     files, title_of = corpus(size)
     repo = MongoFileRepository(db)
-    index = SearchIndexService(repo, work / f"data-{size}" / "search")
-    search = SearchService(repo, VirtualClock(), index=index)
+    search = search_over_index(repo, VirtualClock(), work / f"data-{size}" / "search")
+    index = search.index
     load_seconds = await load(db, files, search)
     data, indexes = await collection_bytes(db, "files")
     rebuild_seconds, rss_mb = await reindex(uri, db.name, work / f"data-{size}")
@@ -402,9 +401,10 @@ async def throughput(uri: str, work: Path, count: int = 20_000) -> dict[str, flo
     files, _ = corpus(count)
     clock = VirtualClock()
     repo = MongoFileRepository(db)
-    index = SearchIndexService(repo, work / "search-indexing")
+
+    search = search_over_index(repo, clock, work / "search-indexing")
+    index = search.index
     await index.start()
-    search = SearchService(repo, clock, index=index)
     indexing = IndexingService(repo, search, clock)  # marks files for the accurate parser
     started = time.perf_counter()
     for i in range(0, count, 200):

@@ -7,9 +7,10 @@ import base64
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from math import ceil
+from pathlib import Path
 from typing import Literal, overload
 
 from core.cache.enhanced_cache import CacheStats, EnhancedCache
@@ -19,6 +20,7 @@ from core.models import FileListing, FileRecord
 from core.search.fulltext import Filters, Hit
 from core.search.query import ParsedQuery, parse_query
 from core.search.ranking import could_match, rank
+from core.utils.activity import Activity
 from core.utils.errors import SearchUnavailableError
 from services.ports import FileRepository, SearchKeyRepository
 from services.search_index import SearchIndexService
@@ -29,8 +31,10 @@ __all__ = [
     "SCAN_CAP",
     "SEARCH_TOKEN_LENGTH",
     "SearchPage",
+    "SearchResults",
     "SearchService",
     "ShownSearch",
+    "search_over_index",
 ]
 
 SEARCH_TOKEN_LENGTH = 8  # characters of a remembered search's token (`remember`)
@@ -90,6 +94,47 @@ class ShownSearch:
     suggestions: tuple[tuple[str, str], ...]  # (suggested query, its token)
 
 
+class SearchResults:
+    """The ranked results of recent queries, kept until the index changes what they contain.
+    The index tells it what it applied (`evict`) and when it was rebuilt (`clear`); the search
+    service reads through it."""
+
+    def __init__(
+        self, timer: Callable[[], float], *, seconds: float = 300.0, size: int = 2_000
+    ) -> None:
+        self._cache: EnhancedCache[str, _Ranked] = EnhancedCache(
+            "search_results", maxsize=size, ttl=seconds, timer=timer
+        )
+
+    def clear(self) -> None:
+        """The index was rebuilt (or is being): every cached result is stale."""
+        self._cache.clear()
+
+    def stats(self) -> CacheStats:
+        return self._cache.stats()
+
+    async def get_or_load(self, key: str, load: Callable[[], Awaitable[_Ranked]]) -> _Ranked:
+        return await self._cache.get_or_load(key, load)
+
+    def evict(self, upserts: Sequence[FileRecord], deletes: Sequence[str]) -> None:
+        """Drop only the cached results that a change makes stale: those that contain a changed
+        or deleted file, and those whose query the new version of a file could match (typos
+        included). A busy channel then keeps the other queries' results warm. A large batch
+        (history indexing) clears everything: checking each query would cost more."""
+        if len(upserts) > MAX_TARGETED_EVICTION:
+            self.clear()
+            return
+        touched = {r.id for r in upserts} | set(deletes)
+
+        def stale(key: str, ranked: _Ranked) -> bool:
+            if not touched.isdisjoint(ranked.id_set):
+                return True
+            query = ParsedQuery.from_key(key)
+            return any(could_match(record, query) for record in upserts)
+
+        self._cache.invalidate_where(stale)
+
+
 class SearchService:
     def __init__(
         self,
@@ -97,23 +142,20 @@ class SearchService:
         clock: Clock,
         *,
         index: SearchIndexService,
+        results: SearchResults,
         searches: SearchKeyRepository | None = None,
-        cache_seconds: float = 300.0,
-        cache_size: int = 2_000,
         on_timing: Callable[[float], None] | None = None,
     ) -> None:
         """`index`: the full-text projection that finds and ranks files; while it is being
-        rebuilt, searches raise `SearchUnavailableError` (the user reads "being rebuilt")."""
+        rebuilt, searches raise `SearchUnavailableError` (the user reads "being rebuilt").
+        `results`: the cache of ranked results, which the index keeps fresh (built with
+        `on_changes=results.evict, on_rebuilt=results.clear`)."""
         self._files = files
         self._searches = searches
         self.index = index
         self.on_timing = on_timing  # seconds per search (metrics)
-        index.on_changes = self._evict
-        index.on_rebuilt = self.invalidate
         self._clock = clock
-        self._results: EnhancedCache[str, _Ranked] = EnhancedCache(
-            "search_results", maxsize=cache_size, ttl=cache_seconds, timer=clock.monotonic
-        )
+        self._results = results
 
     def invalidate(self) -> None:
         """The index changed: cached results are stale."""
@@ -125,32 +167,15 @@ class SearchService:
 
     async def changed(self, *, soon: bool = False) -> None:
         """This instance wrote files: the full-text index catches up at once (a new post is
-        found by the next search) and drops the cached results those files change (`_evict`).
-        `soon`: in the background, without waiting (a bulk writer's batches)."""
+        found by the next search) and drops the cached results those files change
+        (`SearchResults.evict`). `soon`: in the background, without waiting (a bulk writer's
+        batches)."""
         if not self.index.ready:
             self.invalidate()
         elif soon:
             self.index.catch_up_soon()
         else:
             await self.index.catch_up(window=False)
-
-    def _evict(self, upserts: Sequence[FileRecord], deletes: Sequence[str]) -> None:
-        """Drop only the cached results that a change makes stale: those that contain a changed
-        or deleted file, and those whose query the new version of a file could match (typos
-        included). A busy channel then keeps the other queries' results warm. A large batch
-        (history indexing) clears everything: checking each query would cost more."""
-        if len(upserts) > MAX_TARGETED_EVICTION:
-            self.invalidate()
-            return
-        touched = {r.id for r in upserts} | set(deletes)
-
-        def stale(key: str, ranked: _Ranked) -> bool:
-            if not touched.isdisjoint(ranked.id_set):
-                return True
-            query = ParsedQuery.from_key(key)
-            return any(could_match(record, query) for record in upserts)
-
-        self._results.invalidate_where(stale)
 
     async def search(
         self,
@@ -364,3 +389,30 @@ class SearchService:
             if await self.index.search(picked, limit=1):
                 suggestions.append(text)
         return suggestions
+
+
+def search_over_index(
+    files: FileRepository,
+    clock: Clock,
+    directory: Path,
+    *,
+    searches: SearchKeyRepository | None = None,
+    tombstone_days: float = 7.0,
+    activity: Activity | None = None,
+    on_timing: Callable[[float], None] | None = None,
+) -> SearchService:
+    """A search service over a full-text index in `directory`, with the result cache the
+    index keeps fresh: how the app (and the tests and benchmarks that build one by hand) wire
+    the three together."""
+    results = SearchResults(clock.monotonic)
+    index = SearchIndexService(
+        files,
+        directory,
+        activity=activity,
+        tombstone_days=tombstone_days,
+        on_changes=results.evict,
+        on_rebuilt=results.clear,
+    )
+    return SearchService(
+        files, clock, index=index, results=results, searches=searches, on_timing=on_timing
+    )

@@ -82,9 +82,13 @@ class SearchIndexService:
         activity: Activity | None = None,
         safety: int = SAFETY_WINDOW,
         tombstone_days: float = 7.0,
+        on_changes: ChangeListener | None = None,
+        on_rebuilt: Callable[[], None] | None = None,
     ) -> None:
         """`tombstone_days`: how long deletes are kept for instances that are behind; the
-        periodic loop purges older ones, and an index further behind than that rebuilds."""
+        periodic loop purges older ones, and an index further behind than that rebuilds.
+        `on_changes` is told what each catch-up applied and `on_rebuilt` when the index was
+        rebuilt (the search result cache: `SearchResults.evict`, `.clear`)."""
         self._files = files
         self.directory = directory
         self._activity = activity or Activity()
@@ -98,8 +102,8 @@ class SearchIndexService:
         self._tombstone_days = tombstone_days
         self._dirty = False  # writes since the background catch-up started
         self._soon: asyncio.Task[None] | None = None
-        self.on_changes: ChangeListener | None = None  # the search service's result cache
-        self.on_rebuilt: Callable[[], None] | None = None
+        self.on_changes = on_changes
+        self.on_rebuilt = on_rebuilt
 
     @property
     def ready(self) -> bool:

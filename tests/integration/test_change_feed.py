@@ -13,8 +13,7 @@ from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
 from services.indexing import IndexingService
-from services.search import SearchService
-from services.search_index import SearchIndexService
+from services.search import search_over_index
 from testkit.clock import VirtualClock
 
 
@@ -27,7 +26,7 @@ async def parts(database: Database, tmp_path: Path) -> tuple[MongoFileRepository
     await database.prepare(ALL_INDEXES)
     clock = VirtualClock()
     files = MongoFileRepository(database, now=clock.now)
-    search = SearchService(files, clock, index=SearchIndexService(files, tmp_path / "search"))
+    search = search_over_index(files, clock, tmp_path / "search")
     return files, IndexingService(files, search, clock, use_guessit=False)
 
 

@@ -12,7 +12,7 @@ from repositories.files import MongoFileRepository
 from repositories.mongo import Database
 from services.indexing import IndexingService
 from services.metadata import MetadataService
-from services.search import SearchService
+from services.search import SearchService, search_over_index
 from services.search_index import SearchIndexService
 from testkit.clock import VirtualClock
 from tests.fakes import capture_events
@@ -27,9 +27,9 @@ async def engine(
 ) -> tuple[MongoFileRepository, SearchService, IndexingService]:
     await database.prepare(ALL_INDEXES)
     files = MongoFileRepository(database, now=clock.now)
-    index = SearchIndexService(files, directory, tombstone_days=7)
-    await index.start()
-    search = SearchService(files, clock, index=index)
+
+    search = search_over_index(files, clock, directory, tombstone_days=7)
+    await search.index.start()
     return files, search, IndexingService(files, search, clock)
 
 

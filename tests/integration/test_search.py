@@ -12,8 +12,7 @@ from core.utils.errors import SearchUnavailableError
 from repositories.files import MongoFileRepository
 from repositories.mongo import Database
 from services.indexing import IndexingService
-from services.search import RESULT_CAP, SearchService
-from services.search_index import SearchIndexService
+from services.search import RESULT_CAP, SearchService, search_over_index
 from testkit.clock import VirtualClock
 
 LIBRARY = [
@@ -39,9 +38,9 @@ def incoming(name: str, size: int, n: int, mime: str = "video/x-matroska") -> In
 async def search_service(
     files: MongoFileRepository, clock: VirtualClock, directory: Path
 ) -> SearchService:
-    index = SearchIndexService(files, directory)
-    await index.start()
-    return SearchService(files, clock, index=index)
+    search = search_over_index(files, clock, directory)
+    await search.index.start()
+    return search
 
 
 @pytest.fixture
@@ -159,8 +158,7 @@ async def test_searches_while_the_index_is_rebuilt_say_so(
 ) -> None:
     await database.prepare(__import__("repositories").ALL_INDEXES)
     files = MongoFileRepository(database)
-    index = SearchIndexService(files, tmp_path / "search")
-    search = SearchService(files, VirtualClock(), index=index)  # not started: not ready
+    search = search_over_index(files, VirtualClock(), tmp_path / "search")  # not started: not ready
     with pytest.raises(SearchUnavailableError):
         await search.search("dark city")
 
