@@ -82,8 +82,13 @@ from services.users import UserService
 
 __all__ = [
     "App",
+    "Repositories",
     "build_app",
+    "build_background",
     "build_database",
+    "build_handlers",
+    "build_repositories",
+    "build_services",
     "build_telegram_client",
 ]
 
@@ -93,6 +98,7 @@ CACHE_CLEANUP_SECONDS = 60.0
 AUTO_DELETE_SWEEP_SECONDS = 30.0
 PLAN_SWEEP_SECONDS = 60.0  # premium reminders are sent within a minute of falling due
 SEARCH_INDEX_CATCH_UP_SECONDS = 5.0  # other instances' writes reach this one's index this fast
+LEASE_TASK = "instance_lease"
 
 
 @dataclass
@@ -131,50 +137,19 @@ class App:
         """
         await self.database.start()
         await self.database.prepare(ALL_INDEXES, MIGRATIONS)
-        background = self.supervisor
         if self.lease is not None:  # one process per bot token (InstanceRunningError)
             await self.lease.acquire(force=self.force_restart)
-            background.worker("instance_lease", self.lease.run)
-            background.start(into=self.tasks)
+            self.supervisor.start(into=self.tasks, only=frozenset({LEASE_TASK}))
         await self.services.callbacks.load()
         await self.services.flags.load()
         await self.services.channels.load()
-        search_index = self.services.search.index
-        await search_index.start()
+        await self.services.search.index.start()
         try:
             await asyncio.wait_for(self.client.start(), login_timeout)
         except Exception as exc:
             raise telegram_login_failure(exc) from exc
         await self._set_commands()
-        services = self.services
-        # Every background task, supervised (docs/ARCHITECTURE.md#background-work).
-        background.every("cache_cleanup", CACHE_CLEANUP_SECONDS, _expire_caches)
-        background.every(
-            "auto_delete",
-            AUTO_DELETE_SWEEP_SECONDS,
-            lambda: services.auto_delete.sweep(self._delete_message, self._tell_deleted),
-            at_start=True,  # what came due while the bot was down
-        )
-        background.every(
-            "premium_reminders", PLAN_SWEEP_SECONDS, services.plans.sweep, at_start=True
-        )
-        background.every(
-            "search_index_catch_up", SEARCH_INDEX_CATCH_UP_SECONDS, search_index.catch_up
-        )
-        background.every(
-            "search_tombstone_purge", PURGE_INTERVAL, lambda: search_index.purge(self.clock)
-        )
-        background.every("flags_refresh", REFRESH_SECONDS, services.flags.load)
-        background.every(
-            "monitor",
-            MONITOR_SECONDS,
-            lambda: self.ops.check_once(self.health, self._gauges, self._jobs_report),
-        )
-        background.worker("metadata", lambda: services.metadata.run(self.clock))
-        background.worker("index_jobs", services.channel_index.run)
-        background.worker("broadcasts", services.broadcasts.run)
-        background.worker("batch_deliveries", services.batches.run)
-        background.start(into=self.tasks)
+        self.supervisor.start(into=self.tasks)  # every other background task (build_background)
         await self.ops.start_http(self.health)
         me = self.client.me
         self.started = True
@@ -242,7 +217,7 @@ class App:
     async def _running_jobs(self) -> int:
         return await self.services.channel_index.running_jobs()
 
-    async def _jobs_report(self) -> tuple[dict[str, float], list[tuple[str, str, str]]]:
+    async def jobs_report(self) -> tuple[dict[str, float], list[tuple[str, str, str]]]:
         """Progress of the running index job and broadcast, and jobs stopped on a problem."""
         progress: dict[str, float] = {}
         failed: list[tuple[str, str, str]] = []
@@ -259,17 +234,17 @@ class App:
                 failed.append((job.id, "broadcast", job.error))
         return progress, failed
 
-    async def _gauges(self) -> tuple[int, int]:
+    async def gauges(self) -> tuple[int, int]:
         return await self.services.indexing.count(), await self.services.users.count()
 
-    async def _delete_message(self, chat_id: int, message_id: int) -> bool:
+    async def delete_message(self, chat_id: int, message_id: int) -> bool:
         """Bulk work goes through the wrapper: paced, FloodWait-safe, terminal errors as values."""
         result = await self.api.call(
             "delete_messages", chat_id, lambda: self.client.delete_messages(chat_id, message_id)
         )
         return result.ok
 
-    async def _tell_deleted(self, chat_id: int, count: int) -> None:
+    async def tell_deleted(self, chat_id: int, count: int) -> None:
         result = await self.api.call(
             "send_message",
             chat_id,
@@ -351,15 +326,339 @@ def build_telegram_client(
     )
 
 
+def build_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    telegram: Client | None = None,
+    clock: Clock | None = None,
+    force_restart: bool = False,
+) -> App:
+    """The one composition root: settings → database → repositories → services → handlers →
+    background work, each built once with what it needs.
+
+    Real adapters are the defaults; the test harness passes the Telegram double, its own
+    database and a virtual clock, so what is tested is what runs.
+    """
+    clock = clock or SystemClock()
+    database = db or build_database(settings)
+    client = telegram or build_telegram_client(settings)
+    client.set_parse_mode(ParseMode.HTML)
+    activity = Activity()  # background work in progress (the harness waits for it)
+    owner = instance_id(settings.data_dir)
+    repositories = build_repositories(database, clock, bot_id=bot_id_of(client))
+    ops = Ops(
+        settings,
+        clock,
+        _alerts(settings, client, clock, activity),
+        metrics=Metrics(),
+        traces=TraceStore(settings.trace_store_size),
+        activity=activity,
+    )
+    services = build_services(
+        settings, repositories, client, clock, ops, owner=owner, activity=activity
+    )
+    app = App(
+        settings=settings,
+        database=database,
+        client=client,
+        clock=clock,
+        services=services,
+        middleware=build_handlers(settings, client, services, ops),
+        users=repositories.users,
+        activity=activity,
+        api=TelegramAPI(clock=clock.monotonic, sleep=clock.sleep),
+        ops=ops,
+        supervisor=Supervisor(clock, activity, on_run=ops.metrics.observe_background),
+        lease=_lease(settings, repositories, clock, owner),
+        force_restart=force_restart,
+    )
+    build_background(app)
+    return app
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """One repository per collection (docs/ARCHITECTURE.md#state), each built once."""
+
+    database: Database
+    users: MongoUserRepository
+    files: MongoFileRepository
+    settings: MongoSettingsRepository
+    jobs: MongoJobRepository
+    chats: MongoChatRepository
+    channels: MongoChannelRepository
+    daily: MongoDailyCounterRepository
+    deletions: MongoDeletionRepository
+    join_requests: MongoJoinRequestRepository
+    links: MongoLinkRepository
+    flags: MongoFlagRepository
+    prompts: MongoPromptRepository
+    searches: MongoSearchKeyRepository
+    recipients: MongoRecipientRepository
+    instances: MongoInstanceRepository
+
+
+def build_repositories(database: Database, clock: Clock, *, bot_id: int | None) -> Repositories:
+    """`bot_id`: jobs belong to the bot (its token's id), not to the installation, so another
+    bot on this database never takes them over; this bot's other instance does, after a crash."""
+    return Repositories(
+        database=database,
+        users=MongoUserRepository(database),
+        files=MongoFileRepository(database, now=clock.now),
+        settings=MongoSettingsRepository(database),
+        jobs=MongoJobRepository(database, bot_id=bot_id),
+        chats=MongoChatRepository(database),
+        channels=MongoChannelRepository(database),
+        daily=MongoDailyCounterRepository(database),
+        deletions=MongoDeletionRepository(database),
+        join_requests=MongoJoinRequestRepository(database),
+        links=MongoLinkRepository(database),
+        flags=MongoFlagRepository(database),
+        prompts=MongoPromptRepository(database),
+        searches=MongoSearchKeyRepository(database),
+        recipients=MongoRecipientRepository(database),
+        instances=MongoInstanceRepository(database),
+    )
+
+
+def build_services(
+    settings: Settings,
+    repos: Repositories,
+    client: Client,
+    clock: Clock,
+    ops: Ops,
+    *,
+    owner: str,
+    activity: Activity,
+) -> Services:
+    """Every service, in the order they need each other; Telegram reaches them only as the
+    adapters of `core/telegram/` and the handlers' views (progress boards, the delivery
+    screen)."""
+    files, database = repos.files, repos.database
+
+    async def send_text(chat_id: int, text: str) -> object:
+        return await client.send_message(chat_id, text)
+
+    log_channel = LogChannel(settings.log_channel, send_text, clock, activity=activity)
+    users = UserService(
+        repos.users,
+        clock,
+        daily=repos.daily,
+        on_new=lambda user: log_channel.post(log_views.log_new_user(user)),
+    )
+    premium_gate = Gate.PREMIUM if settings.premium_only else Gate.FREE
+    guards = Guards(
+        settings.admins,
+        users=users.get,
+        clock=clock.now,
+        global_gate=lambda: premium_gate,
+        premium_info=settings.premium_info,
+    )
+    membership = PyrogramMembership(client)
+    subscription = SubscriptionService(
+        settings.auth_channels,
+        mode=settings.auth_mode,
+        source=membership,
+        requests=repos.join_requests,
+        settings=repos.settings,
+        clock=clock,
+        admins=settings.admins,
+    )
+    search = search_over_index(
+        files,
+        clock,
+        settings.data_dir / "search",
+        searches=repos.searches,
+        tombstone_days=settings.search_tombstone_days,
+        activity=activity,
+        on_timing=ops.metrics.search_seconds.observe,
+    )
+    metadata = MetadataService(
+        files,
+        workers=settings.metadata_workers
+        if settings.metadata_workers is not None
+        else max(1, (os.cpu_count() or 1) - 1),  # one core left for the bot itself
+        on_changed=search.changed,
+        activity=activity,
+    )
+    callbacks = CallbackCodec(repos.settings)
+    notices = Notices(send_text, users, clock, activity=activity)
+    indexing = IndexingService(
+        files,
+        search,
+        clock,
+        skip_duplicates=settings.skip_duplicates,
+        metadata=metadata,
+        use_guessit=settings.accurate_metadata,
+    )
+    groups = GroupService(
+        repos.chats,
+        clock,
+        members=membership,
+        admins=settings.admins,
+        on_new=lambda chat: log_channel.post(log_views.log_new_group(chat)),
+    )
+    channels = ChannelDirectory(
+        repos.channels, files, clock, seeds=settings.channels, settings=repos.settings
+    )
+    auto_delete = AutoDeleteService(repos.deletions, clock, minutes=settings.auto_delete_minutes)
+    delivery = DeliveryService(
+        files,
+        guards,
+        screen=TelegramDeliveryScreen(client, callbacks.encode),
+        users=users,
+        auto_delete=auto_delete,
+        notices=notices,
+        subscription=subscription,
+        caption_template=settings.custom_file_caption,
+        protect_content=settings.protect_content,
+        sleep=clock.sleep,
+    )
+
+    async def tell(chat_id: int, text: str) -> None:
+        notices.post(chat_id, text)
+
+    async def remind_plan(user: User, notice: str) -> None:
+        notices.post(user.id, member_views.plan_reminder_text(user, notice, settings.premium_info))
+
+    async def index_census() -> tuple[Mapping[str, int], int] | None:
+        census = await search.index.census()
+        return (census.kinds, census.disk_bytes) if census else None
+
+    async def deliver_batch_file(user_id: int, file_id: str, gate: str | None) -> bool:
+        link_gate = Gate(gate) if gate else None
+        return await delivery.deliver(user_id, file_id, link_gate=link_gate) is Delivered.FILE
+
+    return Services(
+        users=users,
+        callbacks=callbacks,
+        guards=guards,
+        search=search,
+        indexing=indexing,
+        subscription=subscription,
+        groups=groups,
+        delivery=delivery,
+        auto_delete=auto_delete,
+        stats=StatsService(
+            users,
+            clock,
+            database=database.description,
+            sources=StatsSources(
+                files=files.count,
+                census=index_census,
+                channels=channels.count,
+                groups=repos.chats.count_active,
+                sizes=database.sizes,
+            ),
+        ),
+        notices=notices,
+        metadata=metadata,
+        channel_index=ChannelIndexer(
+            repos.jobs,
+            indexing,
+            PyrogramChannels(client),
+            clock,
+            channels=channels,
+            show=library.make_progress_board(client, callbacks.encode, log_channel),
+            tell=tell,
+            batch=settings.index_batch_size,
+            progress_seconds=settings.index_progress_seconds,
+            owner=owner,
+            activity=activity,
+        ),
+        channels=channels,
+        plans=PlanReminders(repos.users, clock, remind_plan),
+        links=LinkService(repos.links, files, clock),
+        log_channel=log_channel,
+        traces=ops.traces,
+        flags=FlagService(
+            repos.flags,
+            clock,
+            defaults=parse_defaults(settings.flags),
+            admins=frozenset(settings.admins),
+            users=users.get,
+        ),
+        prompts=PromptDecisions(repos.prompts, clock),
+        batches=BatchDeliveries(
+            repos.jobs, files, clock, deliver_batch_file, owner=owner, activity=activity
+        ),
+        broadcasts=Broadcaster(
+            repos.jobs,
+            repos.recipients,
+            PyrogramBroadcastSender(
+                client,
+                TelegramAPI(limits=BROADCAST_LIMITS, clock=clock.monotonic, sleep=clock.sleep),
+            ),
+            clock,
+            show=broadcast.make_broadcast_board(client, callbacks.encode, log_channel),
+            user_gone=users.mark_blocked,
+            group_gone=groups.left,
+            progress_seconds=settings.index_progress_seconds,
+            owner=owner,
+            activity=activity,
+        ),
+    )
+
+
+def build_handlers(settings: Settings, client: Client, services: Services, ops: Ops) -> Middleware:
+    """The middleware every update meets, and every handler registered behind it."""
+    middleware = Middleware(
+        on_trace=ops.observe,
+        on_failure=ops.on_failure,
+        on_user=services.users.interacted,
+        is_banned=services.guards.banned,
+        on_recipient_gone=services.users.mark_blocked,
+        admins=frozenset(settings.admins),
+        limiter=UserRateLimiter(
+            per_minute=settings.rate_limit_per_minute,
+            burst=settings.rate_limit_burst,
+            clock=ops.clock.monotonic,
+        ),
+    )
+    ops.instrument(client)
+    register_handlers(client, services, middleware, debug=settings.enable_debug_cmd)
+    return middleware
+
+
+def build_background(app: App) -> None:
+    """Every background task, supervised (docs/ARCHITECTURE.md#background-work). `App.start`
+    starts the lease before the Telegram login and the rest after it."""
+    background, services, clock = app.supervisor, app.services, app.clock
+    index = services.search.index
+    if app.lease is not None:  # one process per bot token
+        background.worker(LEASE_TASK, app.lease.run)
+    background.every("cache_cleanup", CACHE_CLEANUP_SECONDS, _expire_caches)
+    background.every(
+        "auto_delete",
+        AUTO_DELETE_SWEEP_SECONDS,
+        lambda: services.auto_delete.sweep(app.delete_message, app.tell_deleted),
+        at_start=True,  # what came due while the bot was down
+    )
+    background.every("premium_reminders", PLAN_SWEEP_SECONDS, services.plans.sweep, at_start=True)
+    background.every("search_index_catch_up", SEARCH_INDEX_CATCH_UP_SECONDS, index.catch_up)
+    background.every("search_tombstone_purge", PURGE_INTERVAL, lambda: index.purge(clock))
+    background.every("flags_refresh", REFRESH_SECONDS, services.flags.load)
+    background.every(
+        "monitor",
+        MONITOR_SECONDS,
+        lambda: app.ops.check_once(app.health, app.gauges, app.jobs_report),
+    )
+    background.worker("metadata", lambda: services.metadata.run(clock))
+    background.worker("index_jobs", services.channel_index.run)
+    background.worker("broadcasts", services.broadcasts.run)
+    background.worker("batch_deliveries", services.batches.run)
+
+
 def _lease(
-    settings: Settings, database: Database, clock: Clock, owner: str
+    settings: Settings, repos: Repositories, clock: Clock, owner: str
 ) -> InstanceLease | None:
     """The one-process-per-token lease, keyed by the bot's id (BOT_TOKEN's public part); none
     without a token (the Telegram double in tests and `simulate`)."""
     if settings.bot_token is None:
         return None
     bot_id = settings.bot_token.get_secret_value().split(":", 1)[0]
-    return InstanceLease(MongoInstanceRepository(database), clock, bot=bot_id, instance=owner)
+    return InstanceLease(repos.instances, clock, bot=bot_id, instance=owner)
 
 
 def _alerts(settings: Settings, client: Client, clock: Clock, activity: Activity) -> Alerts:
@@ -378,251 +677,4 @@ def _alerts(settings: Settings, client: Client, clock: Clock, activity: Activity
         enabled=settings.enable_alerts,
         per_hour=settings.alerts_per_hour,
         activity=activity,
-    )
-
-
-def build_app(
-    settings: Settings,
-    *,
-    db: Database | None = None,
-    telegram: Client | None = None,
-    clock: Clock | None = None,
-    force_restart: bool = False,
-) -> App:
-    """The one composition root: settings → database → repositories → services → handlers.
-
-    Real adapters are the defaults; the test harness passes the Telegram double, its own
-    database and a virtual clock, so what is tested is what runs.
-    """
-    clock = clock or SystemClock()
-    database = db or build_database(settings)
-    client = telegram or build_telegram_client(settings)
-    client.set_parse_mode(ParseMode.HTML)
-
-    users = MongoUserRepository(database)
-    files = MongoFileRepository(database, now=clock.now)
-    runtime_settings = MongoSettingsRepository(database)
-    activity = Activity()
-    api = TelegramAPI(clock=clock.monotonic, sleep=clock.sleep)
-
-    async def send_text(chat_id: int, text: str) -> object:
-        return await client.send_message(chat_id, text)
-
-    log_channel = LogChannel(settings.log_channel, send_text, clock, activity=activity)
-    metrics = Metrics()
-    traces = TraceStore(settings.trace_store_size)
-    alerts = _alerts(settings, client, clock, activity)
-    user_service = UserService(
-        users,
-        clock,
-        daily=MongoDailyCounterRepository(database),
-        on_new=lambda user: log_channel.post(log_views.log_new_user(user)),
-    )
-    premium_gate = Gate.PREMIUM if settings.premium_only else Gate.FREE
-    guards = Guards(
-        settings.admins,
-        users=user_service.get,
-        clock=clock.now,
-        global_gate=lambda: premium_gate,
-        premium_info=settings.premium_info,
-    )
-    membership = PyrogramMembership(client)
-    subscription = SubscriptionService(
-        settings.auth_channels,
-        mode=settings.auth_mode,
-        source=membership,
-        requests=MongoJoinRequestRepository(database),
-        settings=runtime_settings,
-        clock=clock,
-        admins=settings.admins,
-    )
-    search = search_over_index(
-        files,
-        clock,
-        settings.data_dir / "search",
-        searches=MongoSearchKeyRepository(database),
-        tombstone_days=settings.search_tombstone_days,
-        activity=activity,
-        on_timing=metrics.search_seconds.observe,
-    )
-    search_index = search.index
-    metadata = MetadataService(
-        files,
-        workers=settings.metadata_workers
-        if settings.metadata_workers is not None
-        else max(1, (os.cpu_count() or 1) - 1),  # one core left for the bot itself
-        on_changed=search.changed,
-        activity=activity,
-    )
-
-    callbacks = CallbackCodec(runtime_settings)
-    notices = Notices(send_text, user_service, clock, activity=activity)
-    indexing = IndexingService(
-        files,
-        search,
-        clock,
-        skip_duplicates=settings.skip_duplicates,
-        metadata=metadata,
-        use_guessit=settings.accurate_metadata,
-    )
-
-    async def tell(chat_id: int, text: str) -> None:
-        notices.post(chat_id, text)
-
-    async def remind_plan(user: User, notice: str) -> None:
-        notices.post(user.id, member_views.plan_reminder_text(user, notice, settings.premium_info))
-
-    async def index_census() -> tuple[Mapping[str, int], int] | None:
-        census = await search_index.census()
-        return (census.kinds, census.disk_bytes) if census else None
-
-    chats = MongoChatRepository(database)
-    group_service = GroupService(
-        chats,
-        clock,
-        members=membership,
-        admins=settings.admins,
-        on_new=lambda chat: log_channel.post(log_views.log_new_group(chat)),
-    )
-    owner = instance_id(settings.data_dir)
-    # Jobs belong to the bot (its token's id), not to the installation: another bot on this
-    # database never takes them over; this bot's other instance does, after a crash.
-    jobs = MongoJobRepository(database, bot_id=bot_id_of(client))
-
-    auto_delete = AutoDeleteService(
-        MongoDeletionRepository(database), clock, minutes=settings.auto_delete_minutes
-    )
-    deliveries = DeliveryService(
-        files,
-        guards,
-        screen=TelegramDeliveryScreen(client, callbacks.encode),
-        users=user_service,
-        auto_delete=auto_delete,
-        notices=notices,
-        subscription=subscription,
-        caption_template=settings.custom_file_caption,
-        protect_content=settings.protect_content,
-        sleep=clock.sleep,
-    )
-
-    async def deliver_batch_file(user_id: int, file_id: str, gate: str | None) -> bool:
-        link_gate = Gate(gate) if gate else None
-        outcome = await deliveries.deliver(user_id, file_id, link_gate=link_gate)
-        return outcome is Delivered.FILE
-
-    async def group_left(chat_id: int) -> None:
-        await group_service.left(chat_id)
-
-    channels = ChannelDirectory(
-        MongoChannelRepository(database),
-        files,
-        clock,
-        seeds=settings.channels,
-        settings=runtime_settings,
-    )
-
-    services = Services(
-        users=user_service,
-        callbacks=callbacks,
-        guards=guards,
-        search=search,
-        indexing=indexing,
-        subscription=subscription,
-        groups=group_service,
-        delivery=deliveries,
-        auto_delete=auto_delete,
-        stats=StatsService(
-            user_service,
-            clock,
-            database=database.description,
-            sources=StatsSources(
-                files=files.count,
-                census=index_census,
-                channels=channels.count,
-                groups=chats.count_active,
-                sizes=database.sizes,
-            ),
-        ),
-        notices=notices,
-        metadata=metadata,
-        channel_index=ChannelIndexer(
-            jobs,
-            indexing,
-            PyrogramChannels(client),
-            clock,
-            channels=channels,
-            show=library.make_progress_board(client, callbacks.encode, log_channel),
-            tell=tell,
-            batch=settings.index_batch_size,
-            progress_seconds=settings.index_progress_seconds,
-            owner=owner,
-            activity=activity,
-        ),
-        channels=channels,
-        plans=PlanReminders(users, clock, remind_plan),
-        links=LinkService(MongoLinkRepository(database), files, clock),
-        log_channel=log_channel,
-        traces=traces,
-        flags=FlagService(
-            MongoFlagRepository(database),
-            clock,
-            defaults=parse_defaults(settings.flags),
-            admins=frozenset(settings.admins),
-            users=user_service.get,
-        ),
-        prompts=PromptDecisions(MongoPromptRepository(database), clock),
-        batches=BatchDeliveries(
-            jobs,
-            files,
-            clock,
-            deliver_batch_file,
-            owner=owner,
-            activity=activity,
-        ),
-        broadcasts=Broadcaster(
-            jobs,
-            MongoRecipientRepository(database),
-            PyrogramBroadcastSender(
-                client,
-                TelegramAPI(limits=BROADCAST_LIMITS, clock=clock.monotonic, sleep=clock.sleep),
-            ),
-            clock,
-            show=broadcast.make_broadcast_board(client, callbacks.encode, log_channel),
-            user_gone=user_service.mark_blocked,
-            group_gone=group_left,
-            progress_seconds=settings.index_progress_seconds,
-            owner=owner,
-            activity=activity,
-        ),
-    )
-    ops = Ops(settings, clock, alerts, metrics=metrics, traces=traces, activity=activity)
-    middleware = Middleware(
-        on_trace=ops.observe,
-        on_failure=ops.on_failure,
-        on_user=user_service.interacted,
-        is_banned=guards.banned,
-        on_recipient_gone=user_service.mark_blocked,
-        admins=frozenset(settings.admins),
-        limiter=UserRateLimiter(
-            per_minute=settings.rate_limit_per_minute,
-            burst=settings.rate_limit_burst,
-            clock=clock.monotonic,
-        ),
-    )
-    ops.instrument(client)
-    register_handlers(client, services, middleware, debug=settings.enable_debug_cmd)
-    return App(
-        settings=settings,
-        database=database,
-        client=client,
-        clock=clock,
-        services=services,
-        middleware=middleware,
-        users=users,
-        activity=activity,
-        api=api,
-        ops=ops,
-        supervisor=Supervisor(clock, activity, on_run=metrics.observe_background),
-        lease=_lease(settings, database, clock, owner),
-        force_restart=force_restart,
     )

@@ -74,6 +74,7 @@ class Supervisor:
         self._specs: list[tuple[TaskState, Callable[[], Awaitable[object]], bool]] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.states: dict[str, TaskState] = {}
+        self._started: set[str] = set()
 
     def every(
         self,
@@ -99,9 +100,15 @@ class Supervisor:
         self.states[state.name] = state
         self._specs.append((state, call, first))
 
-    def start(self, into: list[asyncio.Task[None]] | None = None) -> None:
-        """Start every task (also listed in `into`, e.g. the app's task list)."""
+    def start(
+        self, into: list[asyncio.Task[None]] | None = None, *, only: frozenset[str] | None = None
+    ) -> None:
+        """Start every task not started yet, or `only` those named (also listed in `into`,
+        e.g. the app's task list)."""
         for state, call, first in self._specs:
+            if state.name in self._started or (only is not None and state.name not in only):
+                continue
+            self._started.add(state.name)
             loop = self._periodic if state.kind == "every" else self._keep_alive
             task = asyncio.create_task(loop(state, call, first), name=f"background:{state.name}")
             self.tasks.append(task)
@@ -113,6 +120,7 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
+        self._started.clear()
 
     def report(self) -> dict[str, dict[str, Any]]:
         """Each task's runs, last run and last error (for `/health`)."""

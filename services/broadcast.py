@@ -80,7 +80,7 @@ class BroadcastProgress:
 
 
 ShowBroadcast = Callable[[JobRecord, BroadcastProgress], Awaitable[None]]
-Gone = Callable[[int], Awaitable[None]]
+Gone = Callable[[int], Awaitable[object]]
 
 
 @dataclass
