@@ -609,7 +609,7 @@ def build_handlers(settings: Settings, client: Client, services: Services, ops: 
         on_user=services.users.interacted,
         is_banned=services.guards.banned,
         on_recipient_gone=services.users.mark_blocked,
-        admins=frozenset(settings.admins),
+        is_admin=services.guards.is_admin,
         limiter=UserRateLimiter(
             per_minute=settings.rate_limit_per_minute,
             burst=settings.rate_limit_burst,

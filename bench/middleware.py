@@ -82,7 +82,7 @@ async def run(wrapped: bool, *, observed: bool = False) -> float:
     if wrapped:
         ops = _ops() if observed else None
         middleware = Middleware(
-            admins=frozenset(),
+            is_admin=lambda _user_id: False,
             limiter=UserRateLimiter(per_minute=60_000, burst=10_000, clock=time.monotonic),
             on_trace=ops.observe if ops is not None else None,
         )

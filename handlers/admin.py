@@ -19,7 +19,7 @@ from core.utils.validators import Validators
 from handlers import log_views, views
 from handlers import member_views as mv
 from handlers.callbacks import STALE_BUTTON, CallbackRoute
-from handlers.common import audit, require_admin
+from handlers.common import audit
 from handlers.middleware import Callback
 from services import Services
 
@@ -47,14 +47,14 @@ def make_on_stats(services: Services) -> Callback:
     async def on_stats(_client: Client, message: Message) -> None:
         await message.reply_text(views.admin_stats_text(await services.stats.snapshot()))
 
-    return services.guards.admin_only(on_stats)
+    return on_stats
 
 
 def make_on_cache(services: Services) -> Callback:
     async def on_cache(_client: Client, message: Message) -> None:
         await message.reply_text(views.cache_stats_text(get_all_cache_stats()))
 
-    return services.guards.admin_only(on_cache)
+    return on_cache
 
 
 async def _send_csv(
@@ -85,7 +85,7 @@ def make_on_users(services: Services) -> Callback:
             message, "users.csv", mv.USERS_CSV_HEADER, services.users.all_users(), mv.user_row
         )
 
-    return services.guards.admin_only(on_users)
+    return on_users
 
 
 def make_on_chats(services: Services) -> Callback:
@@ -96,7 +96,7 @@ def make_on_chats(services: Services) -> Callback:
             message, "chats.csv", mv.CHATS_CSV_HEADER, services.groups.all_chats(), mv.chat_row
         )
 
-    return services.guards.admin_only(on_chats)
+    return on_chats
 
 
 def make_on_leave(services: Services) -> Callback:
@@ -116,7 +116,7 @@ def make_on_leave(services: Services) -> Callback:
         await message.reply_text(f"👋 I left {mv.escape(title)}.")
         audit(services, message.from_user, log_views.log_left_group(title, chat_id))
 
-    return services.guards.admin_only(on_leave)
+    return on_leave
 
 
 def make_on_delete(services: Services) -> Callback:
@@ -138,7 +138,7 @@ def make_on_delete(services: Services) -> Callback:
             text, reply_markup=views.delete_keyboard(token, len(files), services.callbacks.encode)
         )
 
-    return services.guards.admin_only(on_delete)
+    return on_delete
 
 
 def make_on_delete_button(services: Services) -> CallbackRoute:
@@ -147,7 +147,6 @@ def make_on_delete_button(services: Services) -> CallbackRoute:
     async def on_delete_button(
         _client: Client, query: CallbackQuery, fields: tuple[str, ...]
     ) -> None:
-        require_admin(services, query)
         text = await services.search.text_for_token(fields[0]) if fields else None
         if text is None or query.message is None:
             await query.answer(STALE_BUTTON, show_alert=True)
@@ -176,7 +175,7 @@ def make_on_deleteall(services: Services) -> Callback:
         audit(services, message.from_user, f"deleted all files ({removed:,})")
         await message.reply_text(mv.deleted_text(removed))
 
-    return services.guards.admin_only(on_deleteall)
+    return on_deleteall
 
 
 def make_on_debug_last(services: Services) -> Callback:
@@ -201,7 +200,7 @@ def make_on_debug_last(services: Services) -> Callback:
             return
         await message.reply_text(views.trace_text(found))
 
-    return services.guards.admin_only(on_debug_last)
+    return on_debug_last
 
 
 def make_on_flags(services: Services) -> Callback:
@@ -210,7 +209,7 @@ def make_on_flags(services: Services) -> Callback:
     async def on_flags(_client: Client, message: Message) -> None:
         await message.reply_text(views.flags_text(services.flags.all()))
 
-    return services.guards.admin_only(on_flags)
+    return on_flags
 
 
 def make_on_flag(services: Services) -> Callback:
@@ -231,7 +230,7 @@ def make_on_flag(services: Services) -> Callback:
         audit(services, message.from_user, f"flag {name}: {views.escape(flag.describe())}")
         await message.reply_text(f"🚩 {name}: {views.escape(flag.describe())}")
 
-    return services.guards.admin_only(on_flag)
+    return on_flag
 
 
 def flag_changes(flag: Flag, value: str) -> dict[str, object] | str:

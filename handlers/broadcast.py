@@ -9,7 +9,7 @@ from pyrogram.types import CallbackQuery, Message
 from core.models import JobRecord
 from handlers import broadcast_views as bv
 from handlers.callbacks import STALE_BUTTON, CallbackRoute, Encode
-from handlers.common import audit, require_admin
+from handlers.common import audit
 from handlers.middleware import Callback
 from services import Services
 from services.broadcast import AUDIENCES, BroadcastProgress, ShowBroadcast
@@ -50,7 +50,7 @@ def make_on_broadcast(services: Services) -> Callback:
             reply_markup=bv.broadcast_offer_keyboard(fields, services.callbacks.encode),
         )
 
-    return services.guards.admin_only(on_broadcast)
+    return on_broadcast
 
 
 def make_on_broadcast_button(services: Services) -> CallbackRoute:
@@ -59,7 +59,6 @@ def make_on_broadcast_button(services: Services) -> CallbackRoute:
     async def on_broadcast_button(
         _client: Client, query: CallbackQuery, fields: tuple[str, ...]
     ) -> None:
-        require_admin(services, query)
         message = query.message
         chat = message.chat if message is not None else None
         valid = len(fields) == 3 and fields[1].isdigit()  # noqa: PLR2004 - audience, id, mode
@@ -92,7 +91,6 @@ def make_on_broadcast_cancel(services: Services) -> CallbackRoute:
     async def on_broadcast_cancel(
         _client: Client, query: CallbackQuery, fields: tuple[str, ...]
     ) -> None:
-        require_admin(services, query)
         if not fields:
             if query.message is not None:
                 await query.message.edit_text(bv.BROADCAST_DECLINED)

@@ -8,7 +8,6 @@ from pyrogram import Client
 from pyrogram.types import CallbackQuery
 
 from core.logging import get_logger
-from handlers.common import require_admin
 from handlers.middleware import Callback
 from handlers.views import already_decided
 from services import Services
@@ -30,8 +29,12 @@ def make_on_callback(
     services: Services,
     routes: Mapping[str, CallbackRoute],
     decisions: Mapping[str, str] | None = None,
+    admin_actions: frozenset[str] = frozenset(),
 ) -> Callback:
-    """`decisions`: the actions that answer an admin's prompt (index this? send that?), with
+    """`admin_actions`: the buttons only admins may press (anyone else is answered "not
+    allowed"); every prompt's buttons are among them.
+
+    `decisions`: the actions that answer an admin's prompt (index this? send that?), with
     what pressing them decides. The first press decides it for good, stored in the database
     (first writer wins, across processes); any later press (a double tap, a second admin, an
     old client still showing the buttons) is told what was decided and acts on nothing. If the
@@ -45,11 +48,12 @@ def make_on_callback(
             await query.answer(STALE_BUTTON, show_alert=True)
             return
         action, fields = decoded.value.action, decoded.value.fields
+        if action in admin_actions or action in decisions:
+            services.guards.require_admin(query.from_user.id if query.from_user else None)
         decision = decisions.get(action)
         if decision is None:
             await routes[action](client, query, fields)
             return
-        require_admin(services, query)  # every prompt asks an admin
         message = query.message
         if message is None or message.chat is None or message.chat.id is None:
             await query.answer(STALE_BUTTON, show_alert=True)

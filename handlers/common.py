@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pyrogram import Client
 from pyrogram.enums import ChatType
-from pyrogram.types import CallbackQuery, User
+from pyrogram.types import User
 
-from core.utils.errors import AccessError
 from handlers.log_views import log_action
 from services import Services
 
-__all__ = ["GROUP_TYPES", "audit", "bot_username", "require_admin"]
+__all__ = ["GROUP_TYPES", "audit", "bot_username"]
 
 GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 
@@ -23,9 +22,3 @@ def bot_username(client: Client) -> str:
 def audit(services: Services, admin: User | None, what: str) -> None:
     """Tell the log channel (if any) what an admin did; `what` is HTML."""
     services.log_channel.post(log_action(admin, what))
-
-
-def require_admin(services: Services, query: CallbackQuery) -> None:
-    """Admin-only buttons: anyone else gets the middleware's "not allowed" alert."""
-    if query.from_user is None or not services.guards.is_admin(query.from_user.id):
-        raise AccessError

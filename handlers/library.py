@@ -18,7 +18,7 @@ from core.telegram.channels import incoming_file
 from core.utils.validators import Validators
 from handlers import views
 from handlers.callbacks import STALE_BUTTON, CallbackRoute, Encode
-from handlers.common import audit, require_admin
+from handlers.common import audit
 from handlers.middleware import Callback
 from services import Services
 from services.channel_index import IndexProgress, Show
@@ -92,7 +92,7 @@ def make_on_index(services: Services) -> Callback:
         else:
             await message.reply_text(views.INDEX_USAGE)
 
-    return services.guards.admin_only(on_index)
+    return on_index
 
 
 def is_index_request(services: Services, message: Message) -> bool:
@@ -129,7 +129,7 @@ def make_on_index_request(services: Services) -> Callback:
         if link.ok and link.value is not None:
             await _offer(services, message, link.value[0], 1, link.value[1])
 
-    return services.guards.admin_only(on_index_request)
+    return on_index_request
 
 
 async def _index_forwarded_file(
@@ -154,7 +154,6 @@ def make_on_index_button(services: Services) -> CallbackRoute:
     async def on_index_button(
         _client: Client, query: CallbackQuery, fields: tuple[str, ...]
     ) -> None:
-        require_admin(services, query)
         message = query.message
         chat = message.chat if message is not None else None
         if message is None or chat is None or chat.id is None or len(fields) != 3:  # noqa: PLR2004
@@ -188,7 +187,6 @@ def make_on_decline_button(services: Services, text: str) -> CallbackRoute:
     """The "no" under an admin's question (index this? remove that?): `text` replaces it."""
 
     async def on_decline(_client: Client, query: CallbackQuery, _fields: tuple[str, ...]) -> None:
-        require_admin(services, query)
         if query.message is not None:
             await query.message.edit_text(text)
         await query.answer()
@@ -200,7 +198,6 @@ def make_on_job_button(services: Services) -> CallbackRoute:
     """Pause / Resume / Cancel under a progress message."""
 
     async def on_job_button(_client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
-        require_admin(services, query)
         if len(fields) != 2 or fields[0] not in _OPS:  # noqa: PLR2004 - op, job id
             await query.answer(STALE_BUTTON, show_alert=True)
             return
@@ -229,7 +226,7 @@ def make_on_jobs(services: Services) -> Callback:
             views.jobs_text([services.channel_index.progress_of(j) for j in jobs])
         )
 
-    return services.guards.admin_only(on_jobs)
+    return on_jobs
 
 
 def make_on_cancel(services: Services) -> Callback:
@@ -255,7 +252,7 @@ def make_on_cancel(services: Services) -> Callback:
             return
         await message.reply_text(views.job_changed_text(cancelled.id, cancelled.state))
 
-    return services.guards.admin_only(on_cancel)
+    return on_cancel
 
 
 def make_progress_board(
@@ -300,7 +297,7 @@ def make_on_channels(services: Services) -> Callback:
     async def on_channels(_client: Client, message: Message) -> None:
         await message.reply_text(views.channels_text(await services.channels.summaries()))
 
-    return services.guards.admin_only(on_channels)
+    return on_channels
 
 
 def _channel_arg(message: Message) -> int | str | None:
@@ -323,7 +320,7 @@ def make_on_addchannel(services: Services) -> Callback:
         await services.channels.add(info.chat_id, info.title, info.username)
         await message.reply_text(views.channel_added_text(info.title))
 
-    return services.guards.admin_only(on_addchannel)
+    return on_addchannel
 
 
 def make_on_removechannel(services: Services) -> Callback:
@@ -345,12 +342,11 @@ def make_on_removechannel(services: Services) -> Callback:
             reply_markup=views.remove_channel_keyboard(chat_id, files, services.callbacks.encode),
         )
 
-    return services.guards.admin_only(on_removechannel)
+    return on_removechannel
 
 
 def make_on_remove_button(services: Services) -> CallbackRoute:
     async def on_remove(_client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
-        require_admin(services, query)
         if len(fields) != 1 or query.message is None:
             await query.answer(STALE_BUTTON, show_alert=True)
             return
@@ -377,7 +373,7 @@ def make_on_addfile(services: Services) -> Callback:
         await services.channels.set_addfile_mode(message.from_user.id, on=on)
         await message.reply_text(views.addfile_text(on=on))
 
-    return services.guards.admin_only(on_addfile)
+    return on_addfile
 
 
 def make_on_admin_file(services: Services) -> Callback:
@@ -396,4 +392,4 @@ def make_on_admin_file(services: Services) -> Callback:
         new = bool(report.inserted or report.updated)
         await message.reply_text(views.file_added_text(incoming.file_name or "file", new=new))
 
-    return services.guards.admin_only(on_admin_file)
+    return on_admin_file

@@ -59,7 +59,7 @@ def make_on_link(services: Services) -> Callback:
         link = await services.links.create(record, by, options)
         await message.reply_text(lv.link_created_text(link, record.file_name, bot_username(client)))
 
-    return services.guards.admin_only(on_link)
+    return on_link
 
 
 def make_on_links(services: Services) -> Callback:
@@ -71,7 +71,7 @@ def make_on_links(services: Services) -> Callback:
             lv.links_text(links, names, bot_username(client), services.users.now())
         )
 
-    return services.guards.admin_only(on_links)
+    return on_links
 
 
 def make_on_unlink(services: Services) -> Callback:
@@ -88,7 +88,7 @@ def make_on_unlink(services: Services) -> Callback:
         else:
             await message.reply_text(f"There is no link <code>{lv.escape(code)}</code>.")
 
-    return services.guards.admin_only(on_unlink)
+    return on_unlink
 
 
 async def open_link(client: Client, services: Services, user_id: int, code: str) -> None:
@@ -147,4 +147,4 @@ def make_on_batch(services: Services) -> Callback:
             lv.batch_created_text(link, info.title, files, bot_username(client))
         )
 
-    return services.guards.admin_only(on_batch)
+    return on_batch

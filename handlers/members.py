@@ -67,7 +67,7 @@ def make_on_ban(services: Services) -> Callback:
             )
         await message.reply_text(mv.banned_text(user, newly=newly))
 
-    return services.guards.admin_only(on_ban)
+    return on_ban
 
 
 def make_on_unban(services: Services) -> Callback:
@@ -89,14 +89,14 @@ def make_on_unban(services: Services) -> Callback:
         else:
             await message.reply_text(f"{name} is not banned.")
 
-    return services.guards.admin_only(on_unban)
+    return on_unban
 
 
 def make_on_banned(services: Services) -> Callback:
     async def on_banned(_client: Client, message: Message) -> None:
         await message.reply_text(mv.banned_list_text(await services.users.banned()))
 
-    return services.guards.admin_only(on_banned)
+    return on_banned
 
 
 def make_on_user(services: Services) -> Callback:
@@ -120,7 +120,7 @@ def make_on_user(services: Services) -> Callback:
             )
         )
 
-    return services.guards.admin_only(on_user)
+    return on_user
 
 
 def make_on_premium(services: Services) -> Callback:
@@ -139,7 +139,7 @@ def make_on_premium(services: Services) -> Callback:
         else:
             await message.reply_text(mv.PREMIUM_USAGE)
 
-    return services.guards.admin_only(on_premium)
+    return on_premium
 
 
 async def _add_premium(services: Services, message: Message, ref: str, length_text: str) -> None:

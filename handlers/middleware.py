@@ -17,6 +17,7 @@ from core.logging import get_logger
 from core.telegram.errors import Kind, error_response, info_for
 from core.traces import Trace, start_trace
 from core.utils.errors import (
+    AccessError,
     AppError,
     BannedError,
     ErrorCode,
@@ -87,7 +88,7 @@ class Middleware:
     def __init__(
         self,
         *,
-        admins: frozenset[int],
+        is_admin: Callable[[int], bool],
         limiter: UserRateLimiter,
         on_unhandled_error: Callable[[BaseException], None] | None = None,
         on_user: SeenHook | None = None,
@@ -98,7 +99,7 @@ class Middleware:
     ) -> None:
         """`on_trace`: every handled update's trace (metrics, the trace store, the log line);
         `on_failure`: unhandled errors, for the alerts."""
-        self._admins = admins
+        self._is_admin = is_admin
         self._limiter = limiter
         self._on_user = on_user
         self._is_banned = is_banned
@@ -114,8 +115,12 @@ class Middleware:
         *,
         record_user: bool = True,
         addressed: Callable[[pyrogram.Client, Any], bool] | None = None,
+        admin: bool = False,
     ) -> Callback:
-        """`record_user=False` for updates that are not the user talking to the bot (a join
+        """`admin=True`: for admins only; anyone else is answered "not allowed" (the one place
+        commands are refused to non-admins; buttons: the callback router).
+
+        `record_user=False` for updates that are not the user talking to the bot (a join
         request to a channel): they neither count as the bot's users nor meet the ban.
 
         `addressed(client, update)` tells updates meant for the bot from those it merely sees
@@ -141,7 +146,7 @@ class Middleware:
                 )
                 with start_trace(trace):
                     trace.outcome, trace.code = await self._handle(
-                        callback, client, update, user_id, on_user, is_banned, addressed
+                        callback, client, update, user_id, on_user, is_banned, addressed, admin
                     )
                 if self.on_trace is not None and trace.outcome != "ignored":
                     self.on_trace(trace)
@@ -157,6 +162,7 @@ class Middleware:
         on_user: SeenHook | None,
         is_banned: UserCheck | None,
         addressed: Callable[[pyrogram.Client, Any], bool] | None,
+        admin: bool = False,
     ) -> tuple[str, str | None]:
         """Rate limit, record the user, run the handler; the outcome and error code."""
         if addressed is not None and not addressed(client, update):
@@ -164,7 +170,7 @@ class Middleware:
             if not self.trace_unaddressed:
                 await self._run(callback, client, update, user_id, is_banned)
                 return "ignored", None
-        if user_id is not None and user_id not in self._admins:
+        if user_id is not None and not self._is_admin(user_id):
             decision = self._limiter.hit(user_id)
             if not decision.allowed:
                 log.info("rate_limited", notified=decision.notify)
@@ -174,7 +180,7 @@ class Middleware:
                 return "refused", ErrorCode.RATE_LIMITED.value
         if user_id is not None and on_user is not None:
             await self._seen(on_user, update)
-        return await self._run(callback, client, update, user_id, is_banned)
+        return await self._run(callback, client, update, user_id, is_banned, admin=admin)
 
     async def _run(
         self,
@@ -183,6 +189,8 @@ class Middleware:
         update: Any,
         user_id: int | None,
         is_banned: UserCheck | None,
+        *,
+        admin: bool = False,
     ) -> tuple[str, str | None]:
         """The error boundary: whatever the handler raises ends here, answered or logged.
         Returns the outcome ("ok", "refused", "error", "telegram_error") and the error code."""
@@ -193,6 +201,8 @@ class Middleware:
                 and not await _allowed(update, user_id, is_banned)
             ):
                 return "refused", ErrorCode.BANNED.value
+            if admin:
+                self._require_admin(user_id)
             await callback(client, update)
         except (pyrogram.StopPropagation, pyrogram.ContinuePropagation):
             raise
@@ -215,6 +225,10 @@ class Middleware:
             await self._answer(update, response)
             return "error", response.code.value
         return "ok", None
+
+    def _require_admin(self, user_id: int | None) -> None:
+        if user_id is None or not self._is_admin(user_id):
+            raise AccessError
 
     async def _telegram_refused(self, update: Any, exc: RPCError) -> str | None:
         """Telegram refused a request (FloodWait, blocked user, ...): not a bug. The error

@@ -13,8 +13,8 @@ from pyrogram.handlers import (
     MessageHandler,
 )
 
+from handlers import admin as admin_cmds
 from handlers import (
-    admin,
     broadcast,
     channel,
     groups,
@@ -30,7 +30,7 @@ from handlers import (
 )
 from handlers.callbacks import make_on_callback
 from handlers.delivery import make_on_try_again
-from handlers.middleware import Middleware
+from handlers.middleware import Callback, Middleware
 from services import Services
 
 __all__ = ["register_handlers"]
@@ -43,11 +43,15 @@ def register_handlers(
 
     Group 0 holds commands: Pyrogram stops at the first matching handler of a group, so a
     command never also reaches the text-search handlers added in later groups.
-    Admin commands are registered for everyone: the guard answers non-admins with a clear
-    "not allowed" instead of silently ignoring them.
+    Admin commands and buttons are registered for everyone: they are marked here (`admin(...)`
+    and `admin_actions`), and the middleware (commands) and the callback router (buttons)
+    answer non-admins with a clear "not allowed" instead of silently ignoring them.
     """
     wrap = middleware.wrap
     private = filters.private
+
+    def admin(callback: Callback) -> Callback:
+        return wrap(callback, admin=True)
 
     # Group 0: commands.
     client.add_handler(
@@ -59,15 +63,10 @@ def register_handlers(
     if debug:  # ENABLE_DEBUG_CMD: otherwise the command does not exist (it is unknown)
         client.add_handler(
             MessageHandler(
-                wrap(admin.make_on_debug_last(services)), filters.command("debug_last") & private
+                admin(admin_cmds.make_on_debug_last(services)),
+                filters.command("debug_last") & private,
             )
         )
-    client.add_handler(
-        MessageHandler(wrap(admin.make_on_stats(services)), filters.command("stats") & private)
-    )
-    client.add_handler(
-        MessageHandler(wrap(admin.make_on_cache(services)), filters.command("cache") & private)
-    )
     client.add_handler(
         MessageHandler(
             wrap(groups.make_on_autofilter(services)), filters.command("autofilter") & filters.group
@@ -84,15 +83,19 @@ def register_handlers(
             filters.group & filters.new_chat_members,
         )
     )
-    for name, make in (
-        ("myplan", members.make_on_myplan),
-        ("users", admin.make_on_users),
-        ("chats", admin.make_on_chats),
-        ("leave", admin.make_on_leave),
-        ("delete", admin.make_on_delete),
-        ("flags", admin.make_on_flags),
-        ("flag", admin.make_on_flag),
-        ("deleteall", admin.make_on_deleteall),
+    client.add_handler(
+        MessageHandler(wrap(members.make_on_myplan(services)), filters.command("myplan") & private)
+    )
+    for name, make in (  # the admins' commands
+        ("stats", admin_cmds.make_on_stats),
+        ("cache", admin_cmds.make_on_cache),
+        ("users", admin_cmds.make_on_users),
+        ("chats", admin_cmds.make_on_chats),
+        ("leave", admin_cmds.make_on_leave),
+        ("delete", admin_cmds.make_on_delete),
+        ("flags", admin_cmds.make_on_flags),
+        ("flag", admin_cmds.make_on_flag),
+        ("deleteall", admin_cmds.make_on_deleteall),
         ("ban", members.make_on_ban),
         ("unban", members.make_on_unban),
         ("banned", members.make_on_banned),
@@ -111,13 +114,13 @@ def register_handlers(
         ("removechannel", library.make_on_removechannel),
         ("addfile", library.make_on_addfile),
     ):
-        client.add_handler(MessageHandler(wrap(make(services)), filters.command(name) & private))
+        client.add_handler(MessageHandler(admin(make(services)), filters.command(name) & private))
 
     # Group 0, before searches: an admin's forwarded channel post or post link asks to index
     # that channel (anyone else's is searched for as usual).
     index_request = filters.create(lambda _, __, m: library.is_index_request(services, m))
     client.add_handler(
-        MessageHandler(wrap(library.make_on_index_request(services)), private & index_request)
+        MessageHandler(admin(library.make_on_index_request(services)), private & index_request)
     )
     # An admin's file in private chat: indexed when forwarded from an indexed channel or in
     # /addfile mode (anyone else's files are none of the bot's business).
@@ -126,7 +129,7 @@ def register_handlers(
     )
     client.add_handler(
         MessageHandler(
-            wrap(library.make_on_admin_file(services)),
+            admin(library.make_on_admin_file(services)),
             private & from_admin & (filters.document | filters.video | filters.audio),
         )
     )
@@ -185,7 +188,7 @@ def register_handlers(
         "jb": library.make_on_job_button(services),
         "rmc": library.make_on_remove_button(services),
         "rmn": library.make_on_decline_button(services, views.REMOVE_KEPT),
-        "dl": admin.make_on_delete_button(services),
+        "dl": admin_cmds.make_on_delete_button(services),
         "dln": library.make_on_decline_button(services, member_views.DELETE_KEPT),
         "gs": groups.make_on_settings_button(services),
         "bc": broadcast.make_on_broadcast_button(services),
@@ -204,7 +207,13 @@ def register_handlers(
         "bc": "sent",
         "bcn": "not sent",
     }
-    client.add_handler(CallbackQueryHandler(wrap(make_on_callback(services, routes, decisions))))
+    # Buttons only admins may press (besides the prompts' buttons above).
+    admin_actions = frozenset({"jb", "bj"})
+    client.add_handler(
+        CallbackQueryHandler(
+            wrap(make_on_callback(services, routes, decisions, admin_actions=admin_actions))
+        )
+    )
 
     # Group 0: the bot removed from a group (the log channel hears of it).
     client.add_handler(

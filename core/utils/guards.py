@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -183,20 +182,10 @@ class Guards:
         user = await self.user(user_id)
         return self.decide(user_id, user, link_gate=link_gate, file_gate=file_gate)
 
-    # --- decorators for handlers `async def on_x(client, update)` ---------------------------------
-    # They raise the refusal; the middleware (the one error boundary) answers it.
-
-    def admin_only(self, handler: Handler) -> Handler:
-        """Run the handler for admins only; others get a permission-denied answer."""
-
-        @functools.wraps(handler)
-        async def wrapper(client: Any, update: Any, *args: Any, **kwargs: Any) -> Any:
-            user_id = _user_id(update)
-            if user_id is None or not self.is_admin(user_id):
-                raise AccessError
-            return await handler(client, update, *args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]  # same signature as `handler`
+    def require_admin(self, user_id: int | None) -> None:
+        """Raise `AccessError` (answered "not allowed" by the middleware) unless an admin asks."""
+        if user_id is None or not self.is_admin(user_id):
+            raise AccessError
 
     async def banned(self, user_id: int) -> bool:
         """Whether `user_id` is refused everything (admins never are)."""

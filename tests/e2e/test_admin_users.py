@@ -421,3 +421,18 @@ async def test_admin_commands_answer_bad_arguments_with_usage(
 ) -> None:
     reply = (await bot.user(1, "Admin").send(command))[-1]
     assert answer in reply.text
+
+
+@pytest.mark.parametrize(
+    "action", ["ix", "ixn", "jb", "rmc", "rmn", "dl", "dln", "bc", "bcn", "bj"]
+)
+async def test_every_admin_button_refuses_non_admins(bot: BotHarness, action: str) -> None:
+    """A correctly signed admin button (a forwarded prompt, an old client) pressed by anyone
+    else: "not allowed", and nothing is decided or done."""
+    alice = bot.user(1001, "Alice")
+    greeting = (await alice.send("/start"))[-1]
+    data = bot.app.services.callbacks.encode(action, "x")
+    answer = (await alice.press_data(greeting, data)).answer
+    assert answer is not None
+    assert answer.text.startswith("You are not allowed to do that.")
+    assert await bot.app.database.collection("prompts").count_documents({}) == 0
