@@ -32,7 +32,8 @@ from pyrogram.types import (
 )
 
 from core.models import FileRecord
-from core.utils.errors import BannedError, PremiumRequiredError, SubscriptionRequiredError
+from core.utils.errors import SubscriptionRequiredError
+from core.utils.guards import Reason
 from core.utils.validators import Validators
 from handlers import views
 from handlers.common import bot_username
@@ -49,13 +50,13 @@ PERSONAL_CACHE_SECONDS = 10
 def make_on_inline(services: Services) -> Callback:
     async def on_inline(client: Client, query: InlineQuery) -> None:
         user_id = query.from_user.id
-        refusal = await services.delivery.refusal(user_id)
-        if isinstance(refusal, PremiumRequiredError) and await services.subscription.missing(
-            user_id
-        ):  # free files may still be shown, but only to subscribers
-            refusal = SubscriptionRequiredError()
-        if isinstance(refusal, BannedError | SubscriptionRequiredError):
-            raise refusal  # the middleware answers: no results, a button with the reference
+        access = await services.delivery.decide(user_id)
+        premium_refused = access.reason is Reason.PREMIUM_REQUIRED
+        if premium_refused and await services.subscription.missing(user_id):
+            # Free files may still be shown, but only to subscribers.
+            raise SubscriptionRequiredError  # the middleware: a button with the reference
+        if access.reason in {Reason.BANNED, Reason.JOIN_FIRST}:
+            raise access.error() or SubscriptionRequiredError()  # the middleware answers
         checked = Validators.search_query(query.query)
         if not checked.ok or checked.value is None:  # typing has just started, or nonsense
             await query.answer(
@@ -81,7 +82,7 @@ def make_on_inline(services: Services) -> Callback:
             or any(r.premium for r in stored)
             or await services.users.any_banned()
         )
-        premium_hint = isinstance(refusal, PremiumRequiredError) or len(records) < len(stored)
+        premium_hint = premium_refused or len(records) < len(stored)
         await query.answer(
             [_result(services, r, bot_username(client)) for r in records],
             cache_time=PERSONAL_CACHE_SECONDS if personal else SHARED_CACHE_SECONDS,

@@ -11,13 +11,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.models import FileRecord
-from core.utils.errors import (
-    AppError,
-    NotFoundError,
-    PremiumRequiredError,
-    SubscriptionRequiredError,
-)
-from core.utils.guards import Gate, Guards, Reason
+from core.utils.errors import AccessError, NotFoundError
+from core.utils.guards import Decision, Gate, Guards, Reason
 from services.autodelete import AutoDeleteService
 from services.notices import Notices
 from services.ports import FileRepository
@@ -121,15 +116,16 @@ class DeliveryService:
         subscribing = self._subscription is not None and self._subscription.enabled
         return subscribing or self._guards.global_gate is Gate.PREMIUM
 
-    async def refusal(
+    async def decide(
         self,
         user_id: int,
         *,
         gate: Gate | None = None,
         link_gate: Gate | None = None,
         fresh: bool = False,
-    ) -> AppError | None:
-        """Why `user_id` may not receive content behind `gate` (None: the global gate), or None.
+    ) -> Decision:
+        """The access decision for `user_id` and content behind `gate` (None: the global
+        gate), force-subscribe included: one value, which the caller shows or raises.
 
         The access policy comes first, so banned users never see "join" buttons; then
         force-subscribe (`fresh` skips the membership cache, for "try again").
@@ -143,27 +139,7 @@ class DeliveryService:
             decision = self._guards.decide(
                 user_id, user, link_gate=link_gate, file_gate=gate, missing_channels=channels
             )
-        return decision.error()
-
-    async def prepare(
-        self,
-        user_id: int,
-        file_unique_id: str,
-        *,
-        fresh: bool = False,
-        link_gate: Gate | None = None,
-    ) -> Delivery:
-        """Check access for this user and file (`link_gate`: the override of the share link it
-        was asked through); raise the refusal as an `AppError`."""
-        record = await self._files.get(file_unique_id)
-        if record is None:
-            raise NotFoundError("file", user_message="This file is no longer available.")
-        error = await self.refusal(
-            user_id, gate=file_gate(record), link_gate=link_gate, fresh=fresh
-        )
-        if error is not None:
-            raise error
-        return self.delivery_of(record)
+        return decision
 
     async def deliver(
         self,
@@ -182,18 +158,24 @@ class DeliveryService:
         `AppError`s for the caller to answer. A share link passes its override (`link_gate`)
         and `claim`, which counts the use once access is granted.
         """
-        try:
-            delivery = await self.prepare(user_id, file_id, fresh=fresh, link_gate=link_gate)
-        except SubscriptionRequiredError as exc:
+        record = await self._files.get(file_id)
+        if record is None:
+            raise NotFoundError("file", user_message="This file is no longer available.")
+        decision = await self.decide(
+            user_id, gate=file_gate(record), link_gate=link_gate, fresh=fresh
+        )
+        if decision.reason is Reason.JOIN_FIRST:
             if not fresh:  # "try again" answers with an alert instead of a second message
-                await self.ask_to_join(user_id, exc.channels, file_id)
+                await self.ask_to_join(user_id, decision.channels, file_id)
             return Delivered.JOIN_FIRST
-        except PremiumRequiredError:
+        if decision.reason is Reason.PREMIUM_REQUIRED:
             await self._screen.premium_only(user_id, self._guards.premium_info)
             return Delivered.PREMIUM
+        if not decision.allowed:
+            raise decision.error() or AccessError()
         if claim is not None:
             await claim()
-        message_id = await self._screen.file(user_id, delivery)
+        message_id = await self._screen.file(user_id, self.delivery_of(record))
         await self._users.downloaded(user_id)
         if self._auto_delete.enabled and message_id is not None:
             await self._auto_delete.schedule(user_id, message_id)
