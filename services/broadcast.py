@@ -14,6 +14,7 @@ recorded as left (groups), and the next broadcast skips them.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -185,7 +186,8 @@ class Broadcaster(JobRunner):
         await self._report(run, force=True)
         pin = bool(claimed.params.get("pin"))
         while run.chunk < run.chunks:
-            ids = await self._recipients.chunk(claimed.id, run.chunk)
+            read = functools.partial(self._recipients.chunk, claimed.id, run.chunk)
+            ids = await self._durable(claimed.id, read)
             while run.offset < len(ids):
                 batch = ids[run.offset : run.offset + BATCH]
                 # In flight first: a crash from here on makes these "unknown", never resent.
@@ -198,10 +200,12 @@ class Broadcaster(JobRunner):
                     return
                 await self._report(run)
             run.chunk, run.offset = run.chunk + 1, 0
-        if await self._jobs.finish(claimed.id, "done", self._clock.now()):
+        if await self._durable(
+            claimed.id, lambda: self._jobs.finish(claimed.id, "done", self._clock.now())
+        ):
             log.info("broadcast_job_done", job_id=claimed.id, total=run.total, **run.counters)
             await self._report(run, state="done", force=True)
-        await self._recipients.drop(claimed.id)
+        await self._durable(claimed.id, lambda: self._recipients.drop(claimed.id))
 
     async def _start(self, job: JobRecord) -> _Run | None:
         """The run as the checkpoint left it: recipients frozen on the first run; a batch
@@ -250,8 +254,8 @@ class Broadcaster(JobRunner):
             await self._report(run, waiting=wait, force=True)
             with idle(self._activity):
                 await self._clock.sleep(wait)
-            current = await self._jobs.get(run.job.id)
-            if current is None or current.state != "running":
+            current = await self._durable(run.job.id, lambda: self._jobs.get(run.job.id))
+            if current is None or current.state != "running" or current.owner != self._owner:
                 # Stopped during the wait: the refused ones were never sent.
                 await self._stopped(run, current)
                 return False
@@ -270,7 +274,8 @@ class Broadcaster(JobRunner):
     async def _count(self, run: _Run, chat_id: int, outcome: Outcome) -> None:
         run.counters[outcome.value] += 1
         if outcome is Outcome.BLOCKED:
-            await (self._user_gone if chat_id > 0 else self._group_gone)(chat_id)
+            gone = self._user_gone if chat_id > 0 else self._group_gone
+            await self._durable(run.job.id, lambda: gone(chat_id))
 
     async def _save(self, run: _Run, *, in_flight: list[int] | None = None) -> bool:
         now = self._clock.now()
@@ -281,16 +286,21 @@ class Broadcaster(JobRunner):
             "offset": run.offset,
             "in_flight": in_flight or [],
         }
-        saved = await self._jobs.checkpoint(
+        counters = dict(run.counters)
+        saved = await self._durable(
             run.job.id,
-            self._owner,
-            checkpoint=checkpoint,
-            counters=dict(run.counters),
-            now=now,
-            lease_until=now + LEASE,
+            lambda: self._jobs.checkpoint(
+                run.job.id,
+                self._owner,
+                checkpoint=checkpoint,
+                counters=counters,
+                now=now,
+                lease_until=now + LEASE,
+            ),
         )
         if not saved:
-            await self._stopped(run, await self._jobs.get(run.job.id))
+            current = await self._durable(run.job.id, lambda: self._jobs.get(run.job.id))
+            await self._stopped(run, current)
         return saved
 
     async def _stopped(self, run: _Run, current: JobRecord | None) -> None:

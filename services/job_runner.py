@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from core.clock import Clock
 from core.logging import get_logger
@@ -33,6 +33,9 @@ log = get_logger(__name__)
 LEASE = timedelta(seconds=90)
 POLL_SECONDS = 30.0  # how often jobs left behind by a stopped instance are looked for
 OPEN_ATTEMPTS = 5  # a job that keeps ending and being opened by others between two reads
+DATABASE_RETRY_MAX = 30.0  # seconds between two attempts of a running job to reach the database
+
+T = TypeVar("T")
 
 
 async def open_job(
@@ -198,6 +201,28 @@ class JobRunner:
 
     async def _work(self, job: JobRecord) -> None:
         raise NotImplementedError
+
+    async def _durable(self, job_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        """A database call of a running job that holds work in memory (recipients sent and
+        still to send): a storage error waits for the database (1, 2, 4 … 30 s) and tries
+        again, so an outage pauses the job instead of turning what it holds into losses. The
+        wait is not busy work; stopping the bot cancels it (then the checkpoint decides)."""
+        wait, waited = 1.0, False
+        while True:
+            try:
+                result = await call()
+            except StorageError as exc:
+                if not waited:
+                    event = self._event("job_waiting_for_database")
+                    log.warning(event, job_id=job_id, error=str(exc))
+                    waited = True
+                with idle(self._activity):
+                    await self._clock.sleep(wait)
+                wait = min(wait * 2, DATABASE_RETRY_MAX)
+                continue
+            if waited:
+                log.info(self._event("job_database_back"), job_id=job_id)
+            return result
 
 
 class idle:  # noqa: N801 - used like a function: `with idle(activity):`

@@ -7,7 +7,9 @@ black-holed network: requests get no answer until the driver's timeout. `restore
 It also reads the commands the bot sends (MongoDB's OP_MSG: the first field of the command
 document names the command and its collection): `hold("insert", collection="files")` keeps the
 next such command waiting until `release()`, to make a write land in the middle of something
-else.
+else. `stop_abruptly_at("update", collection="jobs", after=n)` refuses the database (as
+`refuse()`) the moment the (n + 1)-th such command arrives, before it reaches the server: the
+bot loses its database between two writes of its own.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class HeldCommand:
     skip: int
     _reached: asyncio.Event = field(default_factory=asyncio.Event)
     _released: asyncio.Event = field(default_factory=asyncio.Event)
+    stops: bool = False  # `stop_abruptly_at`: the database is refused instead of held
 
     async def reached(self) -> None:
         """Return once the command has arrived and is being held."""
@@ -49,6 +52,11 @@ class HeldCommand:
     def release(self) -> None:
         """Let the command through to the server."""
         self._released.set()
+
+    @property
+    def happened(self) -> bool:
+        """Whether the command has arrived (and is held, or stopped the database)."""
+        return self._reached.is_set()
 
 
 def command_of(message: bytes) -> tuple[str, str | None] | None:
@@ -120,11 +128,22 @@ class DatabaseProxy:
         self._holds.append(held)
         return held
 
-    async def _inspect(self, message: bytes) -> None:
-        """Hold a request that a `hold` names until it is released."""
+    def stop_abruptly_at(
+        self, command: str, *, collection: str | None = None, after: int = 0
+    ) -> HeldCommand:
+        """Refuse the database (as `refuse()`) when the (`after` + 1)-th `command` (of
+        `collection`, if given) from now on arrives: that command never reaches the server,
+        nor does anything after it until `restore()`. `await handle.reached()` waits for it."""
+        held = HeldCommand(command, collection, after, stops=True)
+        self._holds.append(held)
+        return held
+
+    async def _inspect(self, message: bytes) -> bool:
+        """Hold a request that a `hold` names until it is released; False when a
+        `stop_abruptly_at` names it (the database is now refused: do not forward it)."""
         named = command_of(message)
         if named is None:
-            return
+            return True
         for held in list(self._holds):
             if _matches(held, named):
                 if held.skip > 0:
@@ -132,7 +151,11 @@ class DatabaseProxy:
                     continue
                 self._holds.remove(held)
                 held._reached.set()
+                if held.stops:
+                    await self.refuse()
+                    return False
                 await held._released.wait()
+        return True
 
     async def restore(self) -> None:
         """Back to normal. Connections that hung are dropped (their replies are long stale)."""
@@ -189,8 +212,8 @@ class DatabaseProxy:
         try:
             while data := await (_message(reader) if requests else reader.read(_CHUNK)):
                 await self._flowing.wait()  # while hanging, bytes wait here, unanswered
-                if requests and self._holds:
-                    await self._inspect(data)
+                if requests and self._holds and not await self._inspect(data):
+                    return
                 writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.IncompleteReadError):
