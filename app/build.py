@@ -581,7 +581,13 @@ def build_services(
         ),
         prompts=PromptDecisions(repos.prompts, clock),
         batches=BatchDeliveries(
-            repos.jobs, files, clock, deliver_batch_file, owner=owner, activity=activity
+            repos.jobs,
+            files,
+            clock,
+            deliver_batch_file,
+            user_gone=users.mark_blocked,
+            owner=owner,
+            activity=activity,
         ),
         broadcasts=Broadcaster(
             repos.jobs,

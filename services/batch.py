@@ -11,13 +11,16 @@ that one file again after the restart (a file twice is better than one lost).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import JobRecord, LinkRecord
+from core.telegram.errors import as_app_error, info_for
 from core.utils.activity import Activity
-from services.job_runner import LEASE, JobRunner
+from core.utils.errors import BannedError, NotFoundError, RateLimitedError
+from services.job_runner import LEASE, JobRunner, idle
 from services.ports import FileRepository, JobRepository
 
 __all__ = ["BATCH_INTERVAL", "KIND", "BatchDeliveries", "Deliver"]
@@ -27,6 +30,9 @@ log = get_logger(__name__)
 KIND = "batch"
 BATCH_INTERVAL = 1.1  # seconds between two files to one chat (Telegram allows about 1/s)
 READ_AHEAD = 50
+ENDED_REFUSED = "refused"  # join first or premium: the user was told
+ENDED_BANNED = "the user is banned"
+ENDED_BLOCKED = "the user blocked the bot"
 
 Deliver = Callable[[int, str, str | None], Awaitable[bool]]
 """Sends one file (user id, file id, the link's gate); False when the user was refused (and
@@ -43,12 +49,16 @@ class BatchDeliveries(JobRunner):
         clock: Clock,
         deliver: Deliver,
         *,
+        user_gone: Callable[[int], Awaitable[object]] | None = None,
         owner: str | None = None,
         activity: Activity | None = None,
     ) -> None:
+        """`user_gone(user_id)`: the user blocked the bot or deleted the account (marked, as a
+        broadcast marks them)."""
         super().__init__(jobs, clock, owner=owner, activity=activity)
         self._files = files
         self._deliver = deliver
+        self._user_gone = user_gone
         self._running: dict[str, asyncio.Task[None]] = {}
 
     async def count(self, chat_id: int, first: int, last: int) -> int:
@@ -118,11 +128,14 @@ class BatchDeliveries(JobRunner):
             for record in files:
                 if sent:
                     await self._clock.sleep(BATCH_INTERVAL)
-                if not await self._deliver(user_id, record.id, str(gate) if gate else None):
-                    await self._jobs.finish(claimed.id, "done", self._clock.now(), "refused")
-                    log.info("batch_job_refused", job_id=claimed.id, sent=sent)
+                delivered, reason = await self._send(
+                    claimed.id, user_id, record.id, str(gate) if gate else None
+                )
+                if reason is not None:
+                    await self._jobs.finish(claimed.id, "done", self._clock.now(), reason)
+                    log.info("batch_job_ended", job_id=claimed.id, sent=sent, reason=reason)
                     return
-                sent += 1
+                sent += delivered
                 after = record.message_id
                 now = self._clock.now()
                 saved = await self._jobs.checkpoint(
@@ -137,3 +150,34 @@ class BatchDeliveries(JobRunner):
                     return
         await self._jobs.finish(claimed.id, "done", self._clock.now())
         log.info("batch_job_done", job_id=claimed.id, sent=sent)
+
+    async def _send(
+        self, job_id: str, user_id: int, file_id: str, gate: str | None
+    ) -> tuple[int, str | None]:
+        """One file of the batch: (files sent, why the batch ends here or None). A refusal
+        (join first, premium: the user was told), a ban, or a user who blocked the bot ends
+        it; a file deleted since is skipped; a FloodWait is waited out and the file sent
+        again. Anything else is raised: the job is tried again later, from its checkpoint."""
+        while True:
+            try:
+                sent = await self._deliver(user_id, file_id, gate)
+            except NotFoundError:
+                log.info("batch_file_gone", job_id=job_id, file_id=file_id)
+                return 0, None
+            except BannedError:
+                return 0, ENDED_BANNED
+            except Exception as exc:
+                info = info_for(exc)
+                if info is not None and info.terminal:
+                    if self._user_gone is not None:
+                        mark = functools.partial(self._user_gone, user_id)
+                        await self._durable(job_id, mark)
+                    return 0, ENDED_BLOCKED
+                error = as_app_error(exc)
+                if not isinstance(error, RateLimitedError):
+                    raise
+                log.info("batch_flood_wait", job_id=job_id, seconds=error.retry_after)
+                with idle(self._activity):
+                    await self._clock.sleep(max(1.0, error.retry_after))
+                continue
+            return (1, None) if sent else (0, ENDED_REFUSED)

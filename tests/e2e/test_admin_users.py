@@ -7,9 +7,11 @@ import io
 from datetime import timedelta
 
 import pytest
+from pyrogram.errors import UserIsBlocked
 
 from handlers.views import ADMIN_COMMANDS
 from testkit import BotHarness
+from tests.fakes import capture_events
 
 INFO = "Premium: write to @filmboss."
 
@@ -436,3 +438,47 @@ async def test_every_admin_button_refuses_non_admins(bot: BotHarness, action: st
     assert answer is not None
     assert answer.text.startswith("You are not allowed to do that.")
     assert await bot.app.database.collection("prompts").count_documents({}) == 0
+
+
+async def _batch_link(bot: BotHarness, count: int) -> str:
+    admin = bot.user(1, "Admin")
+    movies = bot.channel("Movies", username="moviesnow")
+    posts = [await movies.post_video(f"Saga.Part.{n:02d}.mkv") for n in range(1, count + 1)]
+    first, last = posts[0].id, posts[-1].id
+    made = await admin.send(f"/batch https://t.me/moviesnow/{first} https://t.me/moviesnow/{last}")
+    return made[-1].text.splitlines()[1]
+
+
+async def test_a_batch_to_a_user_who_blocked_the_bot_ends_and_marks_them(bot: BotHarness) -> None:
+    url = await _batch_link(bot, 8)
+    alice = bot.user(1001, "Alice")
+    # Alice blocks the bot after the second file.
+    bot.telegram.fail("SendMedia", error=UserIsBlocked, chat_id=alice.id, after=2, times=1_000)
+    with capture_events() as logs:
+        await alice.open_link(url)
+        await bot.advance(30)
+        tried = bot.telegram.calls("SendMedia", chat_id=alice.id)
+        await bot.advance(600)  # ten minutes later: not tried again
+    assert tried == 3  # two files, then the refusal
+    assert bot.telegram.calls("SendMedia", chat_id=alice.id) == tried
+    record = await bot.running.users.get(alice.id)
+    assert record is not None
+    assert record.blocked_bot
+    ended = [e for e in logs if e.get("event") == "batch_job_ended"]
+    assert [(e["sent"], e["reason"]) for e in ended] == [(2, "the user blocked the bot")]
+
+
+async def test_a_batch_to_a_user_banned_meanwhile_ends(bot: BotHarness) -> None:
+    url = await _batch_link(bot, 8)
+    admin, alice = bot.user(1, "Admin"), bot.user(1001, "Alice")
+    bot.telegram.flood_wait("SendMedia", 60, chat_id=alice.id, after=2)  # the job waits it out
+    with capture_events() as logs:
+        await alice.open_link(url)
+        await admin.send("/ban 1001 sharing the links")  # meanwhile
+        await bot.advance(600)
+    files = [m for m in alice.chat if m.media is not None]
+    assert 1 <= len(files) < 8
+    ended = [e for e in logs if e.get("event") == "batch_job_ended"]
+    assert [e["reason"] for e in ended] == ["the user is banned"]
+    # The files sent, and the one refused with the FloodWait: never tried again.
+    assert bot.telegram.calls("SendMedia", chat_id=alice.id) == len(files) + 1
