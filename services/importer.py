@@ -9,7 +9,10 @@ posting the files again). The source knows no channel message, so an imported fi
 
 The import is a durable job (`jobs` collection, kind "import"): its checkpoint (the last source
 `_id` done) and counters are written after every batch, so a run that is stopped resumes where it
-was; a second run over the same source adds nothing (every file is then a duplicate).
+was; a second run over the same source adds nothing (every file is then a duplicate). The
+checkpoint also holds the files' change number it was taken at: a run killed after writing a
+batch but before its checkpoint left files numbered after it, and the resumed run counts those
+as imported (by this import), not as duplicates, so its report gives the whole import's totals.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ log = get_logger(__name__)
 BATCH = 1_000
 LEASE = timedelta(seconds=60)
 MALFORMED_EXAMPLES = 10
+UNRECORDED_READ = 5_000  # changes read at a time when a resumed import looks for its own files
 _KINDS = {"video", "audio", "document"}
 
 
@@ -226,6 +230,7 @@ class Importer:
         }
         after = claimed.checkpoint.get("after")
         resumed_from = counters["read"]
+        ours = await self._unrecorded(claimed.id, claimed.checkpoint, counters)
         examples: list[tuple[str, str]] = []
         total = await source.count()
         started = time.monotonic()
@@ -241,7 +246,7 @@ class Importer:
                 break
             # The next page is read and converted while this one is written.
             upcoming = asyncio.ensure_future(self._next(pages))
-            imported, duplicates = await self._write(records, known)
+            imported, duplicates = await self._write(records, known, ours)
             counters["read"] += len(docs)
             counters["imported"] += imported
             counters["duplicates"] += duplicates
@@ -253,7 +258,7 @@ class Importer:
             await self._jobs.checkpoint(
                 job.id,
                 self._owner,
-                checkpoint={"after": after},
+                checkpoint={"after": after, "seq": await self._files.last_sequence()},
                 counters=counters,
                 now=now,
                 lease_until=now + LEASE,
@@ -280,17 +285,53 @@ class Importer:
             job_id=job.id,
         )
 
+    async def _unrecorded(
+        self, job_id: str, checkpoint: Mapping[str, object], counters: dict[str, int]
+    ) -> set[str]:
+        """The ids of the files written after the checkpoint's change number (by a run of this
+        import that was killed before recording them); a new import first records where the
+        change numbers stand."""
+        seq = checkpoint.get("seq")
+        if not isinstance(seq, int):
+            now = self._clock.now()
+            await self._jobs.checkpoint(
+                job_id,
+                self._owner,
+                checkpoint={**checkpoint, "seq": await self._files.last_sequence()},
+                counters=counters,
+                now=now,
+                lease_until=now + LEASE,
+            )
+            return set()
+        ours: set[str] = set()
+        while True:
+            changes = await self._files.changes_since(seq, UNRECORDED_READ)
+            ours.update(record.id for record in changes.upserts)
+            if not changes.more:
+                break
+            seq = changes.last
+        if ours:
+            log.info("import_unrecorded_batch", job_id=job_id, files=len(ours))
+        return ours
+
     async def _write(
-        self, records: list[FileRecord], known: KnownUploads | None
+        self, records: list[FileRecord], known: KnownUploads | None, ours: set[str]
     ) -> tuple[int, int]:
-        """Store a batch's new files; (imported, duplicates)."""
+        """Store a batch's new files; (imported, duplicates). Files in `ours` were written by
+        an earlier run of this import that did not record them: imported, not written again."""
+        mine = 0
+        if ours:
+            kept = [r for r in records if r.id not in ours]
+            mine = len(records) - len(kept)
+            ours.difference_update(r.id for r in records)
+            records = kept
         reuploads: list[str] = []
         if known is not None:
             records, reuploads = known.split(records)
         report = await self._files.save_many(records, skip_same_name_and_size=False, only_new=True)
         if known is not None:
             await known.after_write(self._files, len({r.id for r in records}))
-        return report.inserted, len(reuploads) + report.duplicates
+        return report.inserted + mine, len(reuploads) + report.duplicates
 
     async def _known(self) -> KnownUploads:
         """The names and sizes the target holds, read once (then kept up to date)."""

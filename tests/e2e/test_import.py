@@ -5,12 +5,16 @@ imported files found by search and delivered (`python bot.py import`)."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core.models import IncomingFile
 from core.telegram.fileid import unique_id_of
+from core.utils.errors import StorageError
 from repositories import ALL_INDEXES
 from repositories.files import MongoFileRepository
 from repositories.foreign import MongoSourceFiles
@@ -18,9 +22,10 @@ from repositories.jobs import MongoJobRepository
 from repositories.mongo import Database
 from services.importer import Importer
 from services.indexing import build_record
-from testkit import BotHarness
+from testkit import BotHarness, DatabaseProxy
 from testkit.clock import VirtualClock
 from testkit.evamaria import evamaria_document, evamaria_file_id, telegram_file_id
+from testkit.harness import _host_port, _proxiable
 from tests.e2e.test_cli import run_bot
 
 
@@ -92,6 +97,41 @@ async def test_an_evamaria_database_imports_exactly_and_resumes(
         assert (again.read, again.imported, again.duplicates) == (2_000, 0, 2_000 - malformed)
         assert await files.count() == 2_000 - malformed
     finally:
+        await source.drop()
+        await source.close()
+
+
+async def test_an_import_killed_before_its_checkpoint_reports_the_whole_import(
+    mongo_uri: str,
+) -> None:
+    """Killed after a batch was written and before its checkpoint: the resumed run writes
+    nothing twice and reports the totals of the whole import (its files, not duplicates)."""
+    if not _proxiable(mongo_uri):
+        pytest.skip("a replica-set TEST_DATABASE_URI: no proxy in front of it")
+    docs = [evamaria_doc(n, f"Film.Number.{n}.2020.1080p.mkv") for n in range(3_000)]
+    source = await source_database(mongo_uri, "evamaria_3000", docs)
+    proxy = DatabaseProxy(*_host_port(mongo_uri))
+    target = Database(await proxy.start(), f"test_{uuid.uuid4().hex[:12]}")
+    await target.start()
+    await target.prepare(ALL_INDEXES)
+    files, jobs, clock = MongoFileRepository(target), MongoJobRepository(target), VirtualClock()
+    reader = MongoSourceFiles(source, "Telegram_files")
+    try:
+        # The process dies at the checkpoint of the second batch: 2,000 files are stored.
+        killed = proxy.stop_abruptly_at("update", collection="jobs", after=2)
+        with pytest.raises(StorageError):
+            await Importer(files, jobs, clock, unique_id_of=unique_id_of).run(reader, "key")
+        assert killed.happened
+        await proxy.restore()
+        clock.advance(61)  # its lease lapses
+        resumed = await Importer(files, jobs, clock, unique_id_of=unique_id_of).run(reader, "key")
+        assert (resumed.read, resumed.imported, resumed.duplicates) == (3_000, 3_000, 0)
+        assert resumed.resumed_from == 1_000
+        assert await files.count() == 3_000
+    finally:
+        await target.drop()
+        await target.close()
+        await proxy.stop()
         await source.drop()
         await source.close()
 
