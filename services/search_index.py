@@ -19,6 +19,7 @@ applied with the same number are skipped, and applying one twice would be harmle
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -241,7 +242,8 @@ class SearchIndexService:
             self._rebuild = None
         async with self._lock:
             if self._index is not None:
-                await self._index.close()
+                with contextlib.suppress(IndexUnusableError):  # a damaged one: nothing to keep
+                    await self._index.close()
                 self._index = None
 
     async def purge(self, clock: Clock) -> int:
@@ -310,11 +312,17 @@ class SearchIndexService:
                     deletes = [i for i in changes.deletes if i in fresh]
                     reached = min(changes.last, settled)
                     if records or deletes or reached > index.watermark:
-                        await index.apply(
-                            [_indexed(r) for r in records],
-                            deletes,
-                            watermark=max(index.watermark, reached),
-                        )
+                        try:
+                            await index.apply(
+                                [_indexed(r) for r in records],
+                                deletes,
+                                watermark=max(index.watermark, reached),
+                            )
+                        except IndexUnusableError as exc:
+                            # Damaged under the running bot (deleted, overwritten): MongoDB
+                            # holds every file; the rebuild brings them all back.
+                            self._start_rebuild(exc.reason)
+                            return applied
                     if (records or deletes) and self.on_changes is not None:
                         self.on_changes(records, deletes)
                     applied += len(records) + len(deletes)
@@ -340,8 +348,15 @@ class SearchIndexService:
         if self._rebuild is not None and not self._rebuild.done():
             return
         log.warning("search_index_rebuild", reason=reason, directory=str(self.directory))
-        self._index = None
-        self._rebuild = asyncio.create_task(self.rebuild())
+        broken, self._index = self._index, None
+        self._rebuild = asyncio.create_task(self._replace(broken))
+
+    async def _replace(self, broken: TantivyIndex | None) -> None:
+        """Rebuild, after letting go of the index found broken (its writer's threads and lock)."""
+        if broken is not None:
+            with contextlib.suppress(IndexUnusableError):
+                await broken.close()
+        await self.rebuild()
 
     async def rebuild(self) -> None:
         """A new index from every file in MongoDB; searches answer "being rebuilt" until done."""

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
+import shutil
 import socket
 import tempfile
 import traceback
@@ -667,6 +669,28 @@ class BotHarness:
         """This harness's own DATA_DIR (a temporary directory, removed at `stop`)."""
         assert self.settings is not None  # noqa: S101 - set by start()
         return self.settings.data_dir
+
+    def damage_search_index(self, how: str) -> None:
+        """Damage the full-text index in DATA_DIR/search under the running bot: "vanished"
+        (the directory deleted), "garbage" (every index file overwritten in place with random
+        bytes of the same length: what tantivy has mapped changes under it) or "unreadable"
+        (every index file replaced by a directory of its name: opening it fails, as a file
+        without read permission would; tests run as root, where `chmod` changes nothing)."""
+        directory = self.data_dir / "search"
+        if how == "vanished":
+            shutil.rmtree(directory)
+            return
+        files = [p for p in directory.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+        for path in files:
+            if how == "garbage":
+                size = path.stat().st_size
+                with path.open("r+b") as handle:  # the same inode, the same length
+                    handle.write(random.Random(size).randbytes(size))  # noqa: S311 - not a secret
+            elif how == "unreadable":
+                path.unlink()
+                path.mkdir()
+            else:
+                raise ValueError(f"unknown damage {how!r}: vanished, garbage or unreadable")
 
     def configure(self, **settings: str | int) -> None:
         """More settings, before `start`: for values that name chats created on the double

@@ -20,15 +20,18 @@ import contextlib
 import json
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ParamSpec, Protocol, TypeVar
 
 import tantivy
 from rapidfuzz.distance import OSA
 
 from core.search.normalize import fuzzy_distance
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 __all__ = [
     "NO_FILTERS",
@@ -201,13 +204,13 @@ class TantivyIndex:
     async def open(cls, directory: Path) -> TantivyIndex:
         """The index in `directory`, created empty if there is none. Raises
         `IndexUnusableError` when what is there cannot be used."""
-        return await asyncio.to_thread(cls._open, directory)
+        return await _in_thread(cls._open, directory)
 
     @classmethod
     async def create(cls, directory: Path, *, bulk: bool = False) -> TantivyIndex:
         """A new, empty index in `directory`, replacing whatever was there (a rebuild).
         `bulk`: written with the rebuild's larger heap until `end_bulk`."""
-        created = await asyncio.to_thread(cls._create, directory)
+        created = await _in_thread(cls._create, directory)
         if bulk:
             created._heap = REBUILD_HEAP
         return created
@@ -217,7 +220,7 @@ class TantivyIndex:
         memory back (later changes are written with the small one)."""
         await self.close()
         self._heap = _WRITER_HEAP
-        await asyncio.to_thread(self._index.reload)  # searches see the merged segments
+        await _in_thread(self._index.reload)  # searches see the merged segments
 
     @classmethod
     def _open(cls, directory: Path) -> TantivyIndex:
@@ -261,10 +264,10 @@ class TantivyIndex:
         return self._watermark
 
     async def documents(self) -> int:
-        return await asyncio.to_thread(lambda: int(self._index.searcher().num_docs))
+        return await _in_thread(lambda: int(self._index.searcher().num_docs))
 
     async def census(self) -> Census:
-        return await asyncio.to_thread(self._census)
+        return await _in_thread(self._census)
 
     def _census(self) -> Census:
         searcher = self._index.searcher()
@@ -290,9 +293,7 @@ class TantivyIndex:
         filters: exact matches first, then those within each word's edit distance, each group
         shortest name first; at most `limit`, of which at most `fuzzy_limit` typo matches
         (a caller that shows only so many results needs no more)."""
-        return await asyncio.to_thread(
-            self._search, tuple(terms), prefix, filters, limit, fuzzy_limit
-        )
+        return await _in_thread(self._search, tuple(terms), prefix, filters, limit, fuzzy_limit)
 
     async def search_variants(
         self,
@@ -308,7 +309,7 @@ class TantivyIndex:
         with up to `fuzzy_limit` typo matches, each later one only while fewer than
         `typos_while_below` files were found (typo passes are what costs: ~1 ms each at a
         million files, the exact ones a tenth of that)."""
-        return await asyncio.to_thread(
+        return await _in_thread(
             self._search_variants,
             tuple(tuple(v) for v in variants),
             prefix=prefix,
@@ -367,7 +368,7 @@ class TantivyIndex:
     async def listings(self, ids: Sequence[str]) -> list[Hit]:
         """The files with these ids as the index holds them (name, size, kind: what a results
         page lists), in the order given; ids the index does not have are left out."""
-        return await asyncio.to_thread(self._listings, tuple(ids))
+        return await _in_thread(self._listings, tuple(ids))
 
     def _listings(self, ids: tuple[str, ...]) -> list[Hit]:
         if not ids:
@@ -387,7 +388,7 @@ class TantivyIndex:
     async def similar_words(self, word: str, limit: int = 5) -> list[str]:
         """Title words of indexed files within two edits of `word`, most frequent first (what
         "did you mean" offers: words that files really have, never a joined fragment)."""
-        return await asyncio.to_thread(self._similar_words, word, limit)
+        return await _in_thread(self._similar_words, word, limit)
 
     def _similar_words(self, word: str, limit: int) -> list[str]:
         if len(word) < 3:  # noqa: PLR2004 - too short to guess what was meant
@@ -484,9 +485,7 @@ class TantivyIndex:
         """Apply changes and commit; then record `watermark`. Idempotent per file id.
         `commit=False` (a rebuild's pages) leaves them for the next commit; `fresh` (a
         rebuild): the files are not in the index yet, nothing to replace."""
-        await asyncio.to_thread(
-            self._apply, tuple(upserts), tuple(deletes), watermark, commit, fresh
-        )
+        await _in_thread(self._apply, tuple(upserts), tuple(deletes), watermark, commit, fresh)
 
     def _apply(
         self,
@@ -540,7 +539,7 @@ class TantivyIndex:
 
     async def close(self) -> None:
         """Let merges finish and release the writer's lock on the directory."""
-        await asyncio.to_thread(self._close)
+        await _in_thread(self._close)
 
     def _close(self) -> None:
         with self._lock:
@@ -548,6 +547,26 @@ class TantivyIndex:
             if writer is not None:
                 with contextlib.suppress(ValueError):
                     writer.wait_merging_threads()
+
+
+async def _in_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a tantivy call in a worker thread; whatever it raises becomes `IndexUnusableError`.
+
+    The one place the index's failures are caught: a vanished directory (`OSError`), a damaged
+    segment (`ValueError`), and a Rust panic on bytes changed under tantivy's memory map —
+    pyo3's `PanicException`, a `BaseException` that would pass every `except Exception` and
+    kill the update's worker. The caller then treats the index as unusable and rebuilds it.
+    Cancellation and interpreter exits pass through.
+    """
+    try:
+        return await asyncio.to_thread(call, *args, **kwargs)
+    except IndexUnusableError:
+        raise
+    except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise IndexUnusableError(f"{type(exc).__name__}: {detail}"[:300]) from exc
 
 
 _REGEX_SPECIAL = frozenset('.^$*+?()[]{}|\\#&~<>"@')

@@ -157,3 +157,51 @@ async def test_without_an_index_private_searches_say_so_and_groups_stay_quiet(
     assert reply.text.startswith("The search index is being rebuilt. Please try again in a minute.")
     assert re.search(r"ref: [0-9a-f]{8}", reply.text)
     assert list(await club.send(alice, "alien 1979")) == []  # no reply to every line
+
+
+async def test_an_index_deleted_while_the_bot_runs_is_rebuilt(bot: BotHarness) -> None:
+    movies = bot.channel("Movies")
+    await movies.post_video("Heat.1995.mkv")
+    alice = bot.user(1001, "Alice")
+    assert (await alice.send("heat"))[0].text == "🔎 1 file for heat"
+    bot.damage_search_index("vanished")
+    with capture_events() as logs:
+        await movies.post_video("Ronin.1998.mkv")  # its handler writes to the index
+        await bot.advance(10)
+    assert any(e["event"] == "search_index_rebuild" for e in logs)
+    assert any(e["event"] == "search_index_rebuilt" and e["files"] == 2 for e in logs)
+    assert (await alice.send("ronin"))[0].text == "🔎 1 file for ronin"
+    assert (await alice.send("haet"))[0].text == "🔎 1 file for haet"  # a typo: the index
+
+
+async def test_index_files_overwritten_while_the_bot_runs_are_rebuilt(bot: BotHarness) -> None:
+    movies = bot.channel("Movies")
+    await movies.post_video("Heat.1995.mkv")
+    await movies.post_video("Heart.1999.mkv")
+    alice = bot.user(1001, "Alice")
+    assert (await alice.send("heat"))[0].text.startswith("🔎 2 files")
+    bot.damage_search_index("garbage")
+    with capture_events() as logs:
+        (answer,) = await alice.send("heart")  # answered, whatever the index holds
+        await movies.post_video("Ronin.1998.mkv")
+        await bot.advance(10)
+    assert answer.text
+    # Found broken by the search or by the post's write, whichever came first.
+    rebuilt = [e["files"] for e in logs if e["event"] == "search_index_rebuilt"]
+    assert rebuilt in ([2], [3]), rebuilt
+    assert (await alice.send("ronin"))[0].text == "🔎 1 file for ronin"
+    assert (await alice.send("heart"))[0].text.startswith("🔎 2 files")
+
+
+async def test_unreadable_index_files_are_rebuilt(bot: BotHarness) -> None:
+    movies = bot.channel("Movies")
+    await movies.post_video("Heat.1995.mkv")
+    alice = bot.user(1001, "Alice")
+    assert (await alice.send("heat"))[0].text == "🔎 1 file for heat"
+    bot.damage_search_index("unreadable")
+    with capture_events() as logs:
+        await movies.post_video("Ronin.1998.mkv")
+        await bot.advance(10)
+    assert any(e["event"] == "search_index_rebuilt" and e["files"] == 2 for e in logs)
+    assert (await alice.send("ronin heat"))[0].text.startswith("No files match")
+    assert (await alice.send("ronin"))[0].text == "🔎 1 file for ronin"
