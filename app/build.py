@@ -31,6 +31,7 @@ from core.telegram.login import telegram_login_failure
 from core.telegram.membership import PyrogramMembership
 from core.traces import TraceStore
 from core.utils.activity import Activity
+from core.utils.errors import StorageError
 from core.utils.guards import Gate, Guards
 from core.utils.ratelimit import UserRateLimiter
 from handlers import broadcast, library, log_views, member_views, views
@@ -78,7 +79,7 @@ from services.search import search_over_index
 from services.search_index import PURGE_INTERVAL
 from services.stats import StatsService, StatsSources, version
 from services.subscription import SubscriptionService
-from services.users import UserService
+from services.users import ACTIVITY_FLUSH_SECONDS, UserService
 
 __all__ = [
     "App",
@@ -169,6 +170,11 @@ class App:
         await self.services.log_channel.flush()
         await self.ops.stop()
         await self.supervisor.stop()
+        if self.started:
+            try:
+                await self.services.users.flush()  # the searches and downloads counted since
+            except StorageError as exc:
+                log.warning("activity_not_flushed", error=str(exc))
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -645,6 +651,7 @@ def build_background(app: App) -> None:
     background.every("search_index_catch_up", SEARCH_INDEX_CATCH_UP_SECONDS, index.catch_up)
     background.every("search_tombstone_purge", PURGE_INTERVAL, lambda: index.purge(clock))
     background.every("flags_refresh", REFRESH_SECONDS, services.flags.load)
+    background.every("activity_flush", ACTIVITY_FLUSH_SECONDS, services.users.flush)
     background.every(
         "monitor",
         MONITOR_SECONDS,

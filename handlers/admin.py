@@ -81,6 +81,7 @@ def make_on_users(services: Services) -> Callback:
     """`/users`: every user as CSV."""
 
     async def on_users(_client: Client, message: Message) -> None:
+        await services.users.flush()  # the searches and downloads counted until now
         await _send_csv(
             message, "users.csv", mv.USERS_CSV_HEADER, services.users.all_users(), mv.user_row
         )

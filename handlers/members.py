@@ -110,7 +110,7 @@ def make_on_user(services: Services) -> Callback:
         user_id = await _user_id(services, message, args[0])
         if user_id is None:
             return
-        user = await services.users.get(user_id)
+        user = await services.users.current(user_id)
         if user is None:
             await message.reply_text(f"<code>{user_id}</code> has never written to the bot.")
             return

@@ -18,7 +18,7 @@ from core.utils.errors import ErrorCode, ErrorResponse
 from core.utils.validators import MAX_CAPTION, utf16_length
 from services.channel_index import IndexProgress
 from services.channels import ChannelSummary
-from services.search import SearchPage
+from services.search import SEND_ALL_FROM, SearchPage
 from services.stats import BotStats
 from services.subscription import ChannelLink
 
@@ -393,7 +393,6 @@ def results_keyboard(
 
 
 SEND_ALL_PREFIX = "a_"
-SEND_ALL_FROM = 3  # files on a page from which "Send all" is offered (two are two taps)
 
 
 def send_all_payload(token: str, page: int, kind_code: str = "") -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +23,15 @@ class MongoDailyCounterRepository:
     def _daily(self) -> Any:
         return self._database.collection("daily")
 
-    async def add(self, event: str, now: datetime) -> None:
-        if event not in DAILY_EVENTS:
-            raise ValueError(f"unknown daily event {event!r}")
+    async def add(self, counts: Mapping[str, int], now: datetime) -> None:
+        """Add to `now`'s day counters (several events in one write)."""
+        if not set(counts) <= set(DAILY_EVENTS):
+            raise ValueError(f"unknown daily events in {sorted(counts)}")
+        if not any(counts.values()):
+            return
         with storage_errors("daily.add"):
             await self._daily.update_one(
-                {"_id": now.strftime("%Y-%m-%d")}, {"$inc": {event: 1}}, upsert=True
+                {"_id": now.strftime("%Y-%m-%d")}, {"$inc": dict(counts)}, upsert=True
             )
 
     async def day(self, now: datetime) -> dict[str, int]:

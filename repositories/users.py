@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 
 from core.models import BanRecord, User, UserTally
 from repositories.mongo import Database, IndexSpec, storage_errors
@@ -169,12 +169,18 @@ class MongoUserRepository:
             )
         return bool(result.modified_count)
 
-    async def count_activity(self, user_id: int, field: str) -> None:
-        """One more search or download for this user."""
-        if field not in ("searches", "downloads"):
-            raise ValueError(f"unknown activity {field!r}")
-        with storage_errors("users.count_activity"):
-            await self._users.update_one({"_id": user_id}, {"$inc": {field: 1}})
+    async def add_activity(self, counts: Mapping[int, Mapping[str, int]]) -> None:
+        """Searches and downloads to add, per user: one unordered bulk write for all of them."""
+        writes = []
+        for user_id, fields in counts.items():
+            if not set(fields) <= {"searches", "downloads"}:
+                raise ValueError(f"unknown activity in {sorted(fields)}")
+            if any(fields.values()):
+                writes.append(UpdateOne({"_id": user_id}, {"$inc": dict(fields)}))
+        if not writes:
+            return
+        with storage_errors("users.add_activity"):
+            await self._users.bulk_write(writes, ordered=False)
 
     async def tally(self, now: datetime, active_since: datetime) -> UserTally:
         """The counts `/stats` shows (range queries on indexed fields, one count each)."""

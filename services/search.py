@@ -30,13 +30,16 @@ __all__ = [
     "RESULT_CAP",
     "SCAN_CAP",
     "SEARCH_TOKEN_LENGTH",
+    "SEND_ALL_FROM",
     "SearchPage",
     "SearchResults",
     "SearchService",
     "ShownSearch",
+    "needs_token",
     "search_over_index",
 ]
 
+SEND_ALL_FROM = 3  # files on a page from which "Send all" is offered (two are two taps)
 SEARCH_TOKEN_LENGTH = 8  # characters of a remembered search's token (`remember`)
 RESULTS_PREFIX = "s_"
 """`/start s_<token>`: a remembered search's results, in private chat (a group's link)."""
@@ -156,6 +159,10 @@ class SearchService:
         self.on_timing = on_timing  # seconds per search (metrics)
         self._clock = clock
         self._results = results
+        # Tokens this process has stored (a repeated query writes nothing).
+        self._remembered: EnhancedCache[str, bool] = EnhancedCache(
+            "search_tokens", maxsize=100_000, ttl=None, timer=clock.monotonic
+        )
 
     def invalidate(self) -> None:
         """The index changed: cached results are stale."""
@@ -253,11 +260,18 @@ class SearchService:
         wording never shows up on another user's pages."""
         if self._searches is None:
             raise RuntimeError("SearchService was built without a search-key repository")
+        token, display = self.token_of(query, text)
+        if self._remembered.get(token) is None:  # stored once per process: tokens never change
+            await self._searches.remember(token, query.key, display, self._clock.now())
+            self._remembered.set(token, True)
+        return token
+
+    @staticmethod
+    def token_of(query: ParsedQuery, text: str | None = None) -> tuple[str, str]:
+        """(token, text shown): the same query as typed always has the same token."""
         display = text if text is not None else " ".join(query.words)
         digest = hashlib.blake2b(f"{query.key}\x00{display}".encode(), digest_size=6).digest()
-        token = base64.urlsafe_b64encode(digest).decode()
-        await self._searches.remember(token, query.key, display, self._clock.now())
-        return token
+        return base64.urlsafe_b64encode(digest).decode(), display
 
     @overload
     async def search_to_show(
@@ -276,7 +290,10 @@ class SearchService:
         page = await self.search(text, typos=typos, suggest=suggest)
         if quiet and page.total == 0 and not page.suggestions:
             return None
-        token = await self.remember(page.query, text)
+        if needs_token(page):
+            token = await self.remember(page.query, text)
+        else:  # no button will carry it: nothing to store
+            token, _ = self.token_of(page.query, text)
         # A list comprehension may await; a generator expression would become async.
         suggestions = [(s, await self.remember(parse_query(s), s)) for s in page.suggestions]
         return ShownSearch(page, token, tuple(suggestions))
@@ -416,3 +433,9 @@ def search_over_index(
     return SearchService(
         files, clock, index=index, results=results, searches=searches, on_timing=on_timing
     )
+
+
+def needs_token(page: SearchPage) -> bool:
+    """Whether a button of the results will carry their token: a next page, type filters, or
+    "Send all" (offered from SEND_ALL_FROM files on a page)."""
+    return page.pages > 1 or len(page.kinds) > 1 or len(page.items) >= SEND_ALL_FROM

@@ -3,6 +3,7 @@ plans by admins."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,11 +13,14 @@ from core.clock import Clock
 from core.models import User, UserTally
 from services.ports import DailyCounterRepository, UserRepository
 
-__all__ = ["FOREVER", "REMIND_BEFORE", "PlanChange", "UserService"]
+__all__ = ["ACTIVITY_FLUSH_SECONDS", "FOREVER", "REMIND_BEFORE", "PlanChange", "UserService"]
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 """The end of a plan granted "forever"."""
 ACTIVE_DAYS = 7
+ACTIVITY_FLUSH_SECONDS = 5.0
+"""How often the searches and downloads counted in memory are written (at most this much of
+them is lost when the process is killed)."""
 REMIND_BEFORE = timedelta(days=1)
 """A plan's holder is reminded this long before it ends."""
 LIST_LIMIT = 50
@@ -49,6 +53,8 @@ class UserService:
         self._touched: EnhancedCache[int, tuple[str, str | None]] = EnhancedCache(
             "users_seen", maxsize=100_000, ttl=touch_seconds, timer=clock.monotonic
         )
+        self._activity: dict[int, Counter[str]] = {}  # user → searches/downloads not written
+        self._daily_counts: dict[str, tuple[datetime, Counter[str]]] = {}  # day → (when, counts)
 
     async def interacted(self, user_id: int, first_name: str, username: str | None) -> None:
         """Called for every update that has a user: upserts the user unless that was done
@@ -78,9 +84,15 @@ class UserService:
     async def get(self, user_id: int) -> User | None:
         return await self._users.get(user_id)
 
+    async def current(self, user_id: int) -> User | None:
+        """The user's record with their searches and downloads as of now (for admins)."""
+        await self.flush()
+        return await self._users.get(user_id)
+
     async def find(self, ref: str) -> User | None:
         """The user an admin names: a numeric id or an @username the bot has seen."""
         text = ref.strip()
+        await self.flush()  # an admin looks at a user: their counts as of now
         if text.lstrip("-").isdigit():
             return await self._users.get(int(text))
         return await self._users.by_username(text) if text.startswith("@") else None
@@ -99,19 +111,45 @@ class UserService:
         """Searches and deliveries counted today (UTC)."""
         if self._daily is None:
             return {}
+        await self.flush()
         return await self._daily.day(self._clock.now())
 
     # --- activity ---------------------------------------------------------------------------
+    # Counted in memory and written by `flush` (every ACTIVITY_FLUSH_SECONDS, at a clean stop,
+    # and before an admin reads them): a search or a download writes nothing itself. A crash
+    # loses at most the counts of that window; a failed flush keeps them for the next one.
 
     async def searched(self, user_id: int) -> None:
-        await self._users.count_activity(user_id, "searches")
-        if self._daily is not None:
-            await self._daily.add("searches", self._clock.now())
+        self._count(user_id, "searches", "searches")
 
     async def downloaded(self, user_id: int) -> None:
-        await self._users.count_activity(user_id, "downloads")
-        if self._daily is not None:
-            await self._daily.add("deliveries", self._clock.now())
+        self._count(user_id, "downloads", "deliveries")
+
+    def _count(self, user_id: int, field: str, event: str) -> None:
+        self._activity.setdefault(user_id, Counter())[field] += 1
+        now = self._clock.now()
+        day = now.strftime("%Y-%m-%d")
+        counts = self._daily_counts.setdefault(day, (now, Counter()))[1]
+        counts[event] += 1
+
+    async def flush(self) -> None:
+        """Write the counts kept since the last flush: one bulk write for the users, one
+        write per day for the daily counters."""
+        activity, self._activity = self._activity, {}
+        daily, self._daily_counts = self._daily_counts, {}
+        try:
+            if activity:
+                await self._users.add_activity(activity)
+                activity = {}
+            while daily and self._daily is not None:
+                day, (at, counts) = next(iter(daily.items()))
+                await self._daily.add(counts, at)
+                del daily[day]
+        finally:  # what was not written is counted again with what came meanwhile
+            for user_id, fields in activity.items():
+                self._activity.setdefault(user_id, Counter()).update(fields)
+            for day, (at, counts) in daily.items():
+                self._daily_counts.setdefault(day, (at, Counter()))[1].update(counts)
 
     # --- bans --------------------------------------------------------------------------------
 

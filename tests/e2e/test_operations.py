@@ -270,6 +270,7 @@ async def test_health_and_metrics_show_each_supervised_background_task(mongo_uri
             "search_index_catch_up",
             "search_tombstone_purge",
             "flags_refresh",
+            "activity_flush",
             "monitor",
             "metadata",
             "index_jobs",
