@@ -11,8 +11,8 @@ from handlers import broadcast_views as bv
 from handlers.callbacks import STALE_BUTTON, CallbackRoute, Encode
 from handlers.common import audit
 from handlers.middleware import Callback
-from services import Services
-from services.broadcast import AUDIENCES, BroadcastProgress, ShowBroadcast
+from services.broadcast import AUDIENCES, Broadcaster, BroadcastProgress, ShowBroadcast
+from services.callbacks import CallbackCodec
 from services.log_channel import LogChannel
 
 __all__ = [
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-def make_on_broadcast(services: Services) -> Callback:
+def make_on_broadcast(*, broadcasts: Broadcaster, callbacks: CallbackCodec) -> Callback:
     """`/broadcast users|groups|all [pin]` as a reply, or `/broadcast users <text>`."""
 
     async def on_broadcast(_client: Client, message: Message) -> None:
@@ -43,17 +43,19 @@ def make_on_broadcast(services: Services) -> Callback:
         else:
             await message.reply_text(bv.BROADCAST_USAGE)
             return
-        recipients = await services.broadcasts.audience_size(audience)
+        recipients = await broadcasts.audience_size(audience)
         fields = (audience, str(source), mode + ("p" if pin else ""))
         await message.reply_text(
             bv.broadcast_offer_text(audience, recipients, pin=pin),
-            reply_markup=bv.broadcast_offer_keyboard(fields, services.callbacks.encode),
+            reply_markup=bv.broadcast_offer_keyboard(fields, callbacks.encode),
         )
 
     return on_broadcast
 
 
-def make_on_broadcast_button(services: Services) -> CallbackRoute:
+def make_on_broadcast_button(
+    *, broadcasts: Broadcaster, callbacks: CallbackCodec, log_channel: LogChannel
+) -> CallbackRoute:
     """📣 Send under the confirmation: the job starts; that message becomes its progress."""
 
     async def on_broadcast_button(
@@ -66,7 +68,7 @@ def make_on_broadcast_button(services: Services) -> CallbackRoute:
             await query.answer(STALE_BUTTON, show_alert=True)
             return
         audience, source, mode = fields[0], int(fields[1]), fields[2]
-        job = await services.broadcasts.submit(
+        job = await broadcasts.submit(
             audience,
             admin_chat=chat.id,
             source_message=source,
@@ -74,18 +76,18 @@ def make_on_broadcast_button(services: Services) -> CallbackRoute:
             pin="p" in mode,
             message_id=message.id,
         )
-        audit(services, query.from_user, f"started a broadcast to {audience}")
-        progress = services.broadcasts.progress_of(job)
+        audit(log_channel, query.from_user, f"started a broadcast to {audience}")
+        progress = broadcasts.progress_of(job)
         await message.edit_text(
             bv.broadcast_progress_text(progress),
-            reply_markup=bv.broadcast_progress_keyboard(progress, services.callbacks.encode),
+            reply_markup=bv.broadcast_progress_keyboard(progress, callbacks.encode),
         )
         await query.answer()
 
     return on_broadcast_button
 
 
-def make_on_broadcast_cancel(services: Services) -> CallbackRoute:
+def make_on_broadcast_cancel(*, broadcasts: Broadcaster, callbacks: CallbackCodec) -> CallbackRoute:
     """✖️ Cancel: before the start (the confirmation) or during the job (its progress)."""
 
     async def on_broadcast_cancel(
@@ -96,15 +98,15 @@ def make_on_broadcast_cancel(services: Services) -> CallbackRoute:
                 await query.message.edit_text(bv.BROADCAST_DECLINED)
             await query.answer()
             return
-        if await services.broadcasts.cancel(fields[0]) is not None:  # it shows that itself
+        if await broadcasts.cancel(fields[0]) is not None:  # it shows that itself
             await query.answer()
             return
-        job = await services.broadcasts.get(fields[0])
+        job = await broadcasts.get(fields[0])
         if job is not None and query.message is not None:
-            progress = services.broadcasts.progress_of(job)
+            progress = broadcasts.progress_of(job)
             await query.message.edit_text(
                 bv.broadcast_progress_text(progress),
-                reply_markup=bv.broadcast_progress_keyboard(progress, services.callbacks.encode),
+                reply_markup=bv.broadcast_progress_keyboard(progress, callbacks.encode),
             )
         await query.answer()
 

@@ -8,9 +8,11 @@ from pyrogram import Client
 from pyrogram.types import CallbackQuery
 
 from core.logging import get_logger
+from core.utils.guards import Guards
 from handlers.middleware import Callback
 from handlers.views import already_decided
-from services import Services
+from services.callbacks import CallbackCodec
+from services.prompts import PromptDecisions
 
 __all__ = ["STALE_BUTTON", "CallbackRoute", "Encode", "make_on_callback"]
 
@@ -26,7 +28,10 @@ STALE_BUTTON = "This button has expired. Please send your request again."
 
 
 def make_on_callback(
-    services: Services,
+    *,
+    callbacks: CallbackCodec,
+    guards: Guards,
+    prompts: PromptDecisions,
     routes: Mapping[str, CallbackRoute],
     decisions: Mapping[str, str] | None = None,
     admin_actions: frozenset[str] = frozenset(),
@@ -42,14 +47,14 @@ def make_on_callback(
     decisions = decisions or {}
 
     async def on_callback(client: Client, query: CallbackQuery) -> None:
-        decoded = services.callbacks.decode(query.data)
+        decoded = callbacks.decode(query.data)
         if not decoded.ok or decoded.value is None or decoded.value.action not in routes:
             log.info("callback_rejected", reason=decoded.message or "unknown action")
             await query.answer(STALE_BUTTON, show_alert=True)
             return
         action, fields = decoded.value.action, decoded.value.fields
         if action in admin_actions or action in decisions:
-            services.guards.require_admin(query.from_user.id if query.from_user else None)
+            guards.require_admin(query.from_user.id if query.from_user else None)
         decision = decisions.get(action)
         if decision is None:
             await routes[action](client, query, fields)
@@ -59,14 +64,14 @@ def make_on_callback(
             await query.answer(STALE_BUTTON, show_alert=True)
             return
         chat_id, message_id = message.chat.id, message.id
-        earlier = await services.prompts.decide(chat_id, message_id, decision, query.from_user.id)
+        earlier = await prompts.decide(chat_id, message_id, decision, query.from_user.id)
         if earlier is not None:
             await query.answer(already_decided(earlier), show_alert=True)
             return
         try:
             await routes[action](client, query, fields)
         except BaseException:
-            await services.prompts.forget(chat_id, message_id)
+            await prompts.forget(chat_id, message_id)
             raise
 
     return on_callback

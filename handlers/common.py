@@ -7,7 +7,7 @@ from pyrogram.enums import ChatType
 from pyrogram.types import User
 
 from handlers.log_views import log_action
-from services import Services
+from services.log_channel import LogChannel
 
 __all__ = ["GROUP_TYPES", "audit", "bot_username"]
 
@@ -19,6 +19,6 @@ def bot_username(client: Client) -> str:
     return client.me.username if client.me and client.me.username else "bot"
 
 
-def audit(services: Services, admin: User | None, what: str) -> None:
+def audit(log_channel: LogChannel, admin: User | None, what: str) -> None:
     """Tell the log channel (if any) what an admin did; `what` is HTML."""
-    services.log_channel.post(log_action(admin, what))
+    log_channel.post(log_action(admin, what))

@@ -10,9 +10,9 @@ from pyrogram.types import CallbackQuery
 
 from handlers import views
 from handlers.callbacks import CallbackRoute
-from services import Services
-from services.delivery import Delivered, Delivery
-from services.subscription import ChannelLink
+from services.delivery import Delivered, Delivery, DeliveryService
+from services.search import SearchService
+from services.subscription import ChannelLink, SubscriptionService
 
 __all__ = ["TelegramDeliveryScreen", "make_on_try_again", "send_all"]
 
@@ -56,26 +56,34 @@ class TelegramDeliveryScreen:
 
 
 async def send_all(
-    services: Services, user_id: int, token: str, *, page: int = 1, kind: str | None = None
+    delivery: DeliveryService,
+    search: SearchService,
+    user_id: int,
+    token: str,
+    *,
+    page: int = 1,
+    kind: str | None = None,
 ) -> int | None:
     """ "Send all": every file of a results page (`DeliveryService.deliver_each`). How many
     files were sent; None when the results are no longer known."""
-    found = await services.search.page_for_token(token, max(1, page), kind=kind)
+    found = await search.page_for_token(token, max(1, page), kind=kind)
     if found is None:
         return None
-    return await services.delivery.deliver_each(user_id, [record.id for record in found.items])
+    return await delivery.deliver_each(user_id, [record.id for record in found.items])
 
 
-def make_on_try_again(services: Services) -> CallbackRoute:
+def make_on_try_again(
+    *, delivery: DeliveryService, subscription: SubscriptionService
+) -> CallbackRoute:
     """ "Try again" under the join buttons: re-check now (not from the cache), then deliver."""
 
     async def on_try_again(_client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
         user_id = query.from_user.id
         outcome: Delivered | None
         if fields:
-            outcome = await services.delivery.deliver(user_id, fields[0], fresh=True)
+            outcome = await delivery.deliver(user_id, fields[0], fresh=True)
         else:
-            missing = await services.subscription.missing(user_id, fresh=True)
+            missing = await subscription.missing(user_id, fresh=True)
             outcome = Delivered.JOIN_FIRST if missing else None
         if outcome is Delivered.JOIN_FIRST:
             await query.answer(views.JOIN_FIRST, show_alert=True)

@@ -22,8 +22,13 @@ from handlers import log_views, views
 from handlers.callbacks import STALE_BUTTON, CallbackRoute
 from handlers.common import GROUP_TYPES, bot_username
 from handlers.middleware import Callback
-from services import Services
-from services.search import RESULTS_PREFIX
+from services.autodelete import AutoDeleteService
+from services.callbacks import CallbackCodec
+from services.flags import FlagService
+from services.groups import GroupService
+from services.log_channel import LogChannel
+from services.search import RESULTS_PREFIX, SearchService
+from services.users import UserService
 
 __all__ = [
     "MAX_LENGTH",
@@ -73,7 +78,15 @@ def addressed(client: Client, message: Message) -> bool:
     return is_search_candidate(message, client.me.id if client.me else None)
 
 
-def make_on_group_text(services: Services) -> Callback:
+def make_on_group_text(
+    *,
+    auto_delete: AutoDeleteService,
+    callbacks: CallbackCodec,
+    flags: FlagService,
+    groups: GroupService,
+    search: SearchService,
+    users: UserService,
+) -> Callback:
     async def on_group_text(client: Client, message: Message) -> None:
         if message.chat is None or message.chat.id is None:
             return
@@ -81,19 +94,17 @@ def make_on_group_text(services: Services) -> Callback:
             return
         title = message.chat.title or ""
         user_id = message.from_user.id if message.from_user else None
-        settings = await services.groups.settings(message.chat.id, title, _kind(message))
+        settings = await groups.settings(message.chat.id, title, _kind(message))
         if not settings.autofilter:
             return
         checked = Validators.search_query(message.text)
         if not checked.ok or checked.value is None:
             return
         try:
-            shown = await services.search.search_to_show(
+            shown = await search.search_to_show(
                 checked.value,
                 suggest=settings.suggest,
-                typos=await services.flags.enabled(
-                    "typo_tolerance", user_id, "group", message.chat.id
-                ),
+                typos=await flags.enabled("typo_tolerance", user_id, "group", message.chat.id),
                 quiet=True,
             )
         except SearchUnavailableError:  # a group is not told about every line while rebuilding
@@ -103,7 +114,7 @@ def make_on_group_text(services: Services) -> Callback:
             return  # chatter: no reply, and nothing written to the database
         page, token, suggestions = shown.page, shown.token, list(shown.suggestions)
         if message.from_user is not None:
-            await services.users.searched(message.from_user.id)
+            await users.searched(message.from_user.id)
         username = bot_username(client)
         if settings.results == "link" and page.total:
             sent = await message.reply_text(
@@ -118,21 +129,19 @@ def make_on_group_text(services: Services) -> Callback:
                 reply_markup=views.results_keyboard(
                     page,
                     token,
-                    services.callbacks.encode,
+                    callbacks.encode,
                     suggestions,
                     bot_username=username,
-                    send_all=await services.flags.enabled(
-                        "send_all", user_id, "group", message.chat.id
-                    ),
+                    send_all=await flags.enabled("send_all", user_id, "group", message.chat.id),
                 ),
             )
         if settings.autodelete and sent is not None:
-            await services.auto_delete.schedule_in(message.chat.id, sent.id, settings.autodelete)
+            await auto_delete.schedule_in(message.chat.id, sent.id, settings.autodelete)
 
     return on_group_text
 
 
-def make_on_autofilter(services: Services) -> Callback:
+def make_on_autofilter(*, groups: GroupService) -> Callback:
     """`/autofilter on|off` in a group, for the group's admins and the bot's admins."""
 
     async def on_autofilter(client: Client, message: Message) -> None:
@@ -142,48 +151,48 @@ def make_on_autofilter(services: Services) -> Callback:
         words = message.command or []
         argument = words[1].lower() if len(words) > 1 else ""
         if argument not in {"on", "off"}:
-            enabled = await services.groups.autofilter(chat_id, title, kind)
+            enabled = await groups.autofilter(chat_id, title, kind)
             await message.reply_text(
                 f"{views.autofilter_text(enabled=enabled)}\n{views.AUTOFILTER_USAGE}"
             )
             return
-        if not await _may_configure(services, message, chat_id):
+        if not await _may_configure(groups, message, chat_id):
             await message.reply_text(views.AUTOFILTER_ADMINS_ONLY)
             return
         enabled = argument == "on"
-        await services.groups.set_autofilter(chat_id, title, kind, enabled=enabled)
+        await groups.set_autofilter(chat_id, title, kind, enabled=enabled)
         await message.reply_text(views.autofilter_text(enabled=enabled))
 
     return on_autofilter
 
 
-async def _may_configure(services: Services, message: Message, chat_id: int) -> bool:
+async def _may_configure(groups: GroupService, message: Message, chat_id: int) -> bool:
     user = message.from_user
     if user is None:  # an anonymous admin posts as the group itself
         return message.sender_chat is not None and message.sender_chat.id == chat_id
-    return await services.groups.may_configure(chat_id, user.id)
+    return await groups.may_configure(chat_id, user.id)
 
 
-def make_on_settings(services: Services) -> Callback:
+def make_on_settings(*, callbacks: CallbackCodec, groups: GroupService) -> Callback:
     """`/settings` in a group: the button panel, for the group's admins (and the bot's)."""
 
     async def on_settings(_client: Client, message: Message) -> None:
         if message.chat is None or message.chat.id is None:
             return
         chat_id, title = message.chat.id, message.chat.title or ""
-        if not await _may_configure(services, message, chat_id):
+        if not await _may_configure(groups, message, chat_id):
             await message.reply_text(gv.SETTINGS_ADMINS_ONLY)
             return
-        settings = await services.groups.settings(chat_id, title, _kind(message))
+        settings = await groups.settings(chat_id, title, _kind(message))
         await message.reply_text(
             gv.group_settings_text(title),
-            reply_markup=gv.group_settings_keyboard(settings, services.callbacks.encode),
+            reply_markup=gv.group_settings_keyboard(settings, callbacks.encode),
         )
 
     return on_settings
 
 
-def make_on_settings_button(services: Services) -> CallbackRoute:
+def make_on_settings_button(*, callbacks: CallbackCodec, groups: GroupService) -> CallbackRoute:
     """A button of the panel: that setting moves to its next value."""
 
     async def on_settings_button(
@@ -197,21 +206,21 @@ def make_on_settings_button(services: Services) -> CallbackRoute:
         if chat.type not in GROUP_TYPES:  # a panel's button replayed under another message
             await query.answer(STALE_BUTTON, show_alert=True)
             return
-        if not await services.groups.may_configure(chat.id, query.from_user.id):
+        if not await groups.may_configure(chat.id, query.from_user.id):
             await query.answer(gv.SETTINGS_ADMINS_ONLY, show_alert=True)
             return
         kind = "group" if chat.type is ChatType.GROUP else "supergroup"
-        settings = await services.groups.toggle(chat.id, chat.title or "", kind, fields[0])
+        settings = await groups.toggle(chat.id, chat.title or "", kind, fields[0])
         await message.edit_text(
             gv.group_settings_text(chat.title or ""),
-            reply_markup=gv.group_settings_keyboard(settings, services.callbacks.encode),
+            reply_markup=gv.group_settings_keyboard(settings, callbacks.encode),
         )
         await query.answer()
 
     return on_settings_button
 
 
-def make_on_new_members(services: Services) -> Callback:
+def make_on_new_members(*, groups: GroupService) -> Callback:
     """People joined a group: welcomed when the group's settings say so."""
 
     async def on_new_members(client: Client, message: Message) -> None:
@@ -222,7 +231,7 @@ def make_on_new_members(services: Services) -> Callback:
         if not people:
             return
         title = message.chat.title or ""
-        settings = await services.groups.settings(message.chat.id, title, _kind(message))
+        settings = await groups.settings(message.chat.id, title, _kind(message))
         if settings.welcome:
             names = [u.first_name or "" for u in people]
             await message.reply_text(gv.welcome_text(names, bot_username(client)))
@@ -230,7 +239,7 @@ def make_on_new_members(services: Services) -> Callback:
     return on_new_members
 
 
-def make_on_bot_membership(services: Services) -> Callback:
+def make_on_bot_membership(*, groups: GroupService, log_channel: LogChannel) -> Callback:
     """The bot was removed from a group (or left it): recorded, and the log channel told."""
 
     async def on_bot_membership(client: Client, update: ChatMemberUpdated) -> None:
@@ -244,7 +253,7 @@ def make_on_bot_membership(services: Services) -> Callback:
         gone = new is None or new.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
         if gone and old is not None:
             title = update.chat.title or str(chat_id)
-            await services.groups.left(chat_id)
-            services.log_channel.post(log_views.log_removed_from_group(title, chat_id))
+            await groups.left(chat_id)
+            log_channel.post(log_views.log_removed_from_group(title, chat_id))
 
     return on_bot_membership

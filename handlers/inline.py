@@ -38,7 +38,11 @@ from core.utils.validators import Validators
 from handlers import views
 from handlers.common import bot_username
 from handlers.middleware import Callback
-from services import Services
+from services.delivery import DeliveryService
+from services.flags import FlagService
+from services.search import SearchService
+from services.subscription import SubscriptionService
+from services.users import UserService
 
 __all__ = ["PAGE_SIZE", "PERSONAL_CACHE_SECONDS", "SHARED_CACHE_SECONDS", "make_on_inline"]
 
@@ -47,12 +51,19 @@ SHARED_CACHE_SECONDS = 300
 PERSONAL_CACHE_SECONDS = 10
 
 
-def make_on_inline(services: Services) -> Callback:
+def make_on_inline(
+    *,
+    delivery: DeliveryService,
+    flags: FlagService,
+    search: SearchService,
+    subscription: SubscriptionService,
+    users: UserService,
+) -> Callback:
     async def on_inline(client: Client, query: InlineQuery) -> None:
         user_id = query.from_user.id
-        access = await services.delivery.decide(user_id)
+        access = await delivery.decide(user_id)
         premium_refused = access.reason is Reason.PREMIUM_REQUIRED
-        if premium_refused and await services.subscription.missing(user_id):
+        if premium_refused and await subscription.missing(user_id):
             # Free files may still be shown, but only to subscribers.
             raise SubscriptionRequiredError  # the middleware: a button with the reference
         if access.reason in {Reason.BANNED, Reason.JOIN_FIRST}:
@@ -68,23 +79,19 @@ def make_on_inline(services: Services) -> Callback:
             )
             return
         number = Validators.page_number(query.offset)
-        page = await services.search.search(
+        page = await search.search(
             checked.value,
             page=number,
             page_size=PAGE_SIZE,
             prefix=True,
-            typos=await services.flags.enabled("typo_tolerance", user_id, "inline"),
+            typos=await flags.enabled("typo_tolerance", user_id, "inline"),
         )
-        stored = await services.search.records(page.items)
-        records = await services.delivery.visible(user_id, stored)
-        personal = (
-            services.delivery.gated
-            or any(r.premium for r in stored)
-            or await services.users.any_banned()
-        )
+        stored = await search.records(page.items)
+        records = await delivery.visible(user_id, stored)
+        personal = delivery.gated or any(r.premium for r in stored) or await users.any_banned()
         premium_hint = premium_refused or len(records) < len(stored)
         await query.answer(
-            [_result(services, r, bot_username(client)) for r in records],
+            [_result(delivery, r, bot_username(client)) for r in records],
             cache_time=PERSONAL_CACHE_SECONDS if personal else SHARED_CACHE_SECONDS,
             is_personal=personal,
             next_offset=str(number + 1) if number < page.pages else "",
@@ -95,11 +102,11 @@ def make_on_inline(services: Services) -> Callback:
     return on_inline
 
 
-def _result(services: Services, record: FileRecord, username: str) -> InlineQueryResult:
+def _result(delivery: DeliveryService, record: FileRecord, username: str) -> InlineQueryResult:
     title = views.inline_title(record)
     description = views.inline_description(record)
-    delivery = services.delivery.delivery_of(record)
-    if delivery.protect_content:
+    shown = delivery.delivery_of(record)
+    if shown.protect_content:
         link = views.deep_link(username, views.file_payload(record.id))
         return InlineQueryResultArticle(
             title=title,
@@ -108,7 +115,7 @@ def _result(services: Services, record: FileRecord, username: str) -> InlineQuer
             input_message_content=InputTextMessageContent(views.protected_inline_text(record)),
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("📥 Get file", url=link)]]),
         )
-    caption = views.render_caption(delivery.caption_template, record)
+    caption = views.render_caption(shown.caption_template, record)
     kind = FileId.decode(record.file_id).file_type
     if kind is FileType.VIDEO:
         return InlineQueryResultCachedVideo(

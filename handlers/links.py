@@ -13,8 +13,11 @@ from core.utils.validators import Validators
 from handlers import link_views as lv
 from handlers.common import bot_username
 from handlers.middleware import Callback
-from services import Services
-from services.links import LinkOptions
+from services.batch import BatchDeliveries
+from services.channel_index import ChannelIndexer
+from services.delivery import DeliveryService
+from services.links import LinkOptions, LinkService
+from services.users import UserService
 
 __all__ = ["make_on_batch", "make_on_link", "make_on_links", "make_on_unlink", "open_link"]
 
@@ -42,7 +45,7 @@ def parse_options(args: list[str]) -> LinkOptions | str:
     return LinkOptions(gate=gate, expires_in=expires, uses=uses)
 
 
-def make_on_link(services: Services) -> Callback:
+def make_on_link(*, links: LinkService) -> Callback:
     async def on_link(client: Client, message: Message) -> None:
         options = parse_options(list((message.command or [])[1:]))
         replied = message.reply_to_message
@@ -51,37 +54,35 @@ def make_on_link(services: Services) -> Callback:
             problem = f"{lv.escape(options)}.\n\n" if isinstance(options, str) else ""
             await message.reply_text(problem + lv.LINK_USAGE)
             return
-        record = await services.links.file(shared.unique_id)
+        record = await links.file(shared.unique_id)
         if record is None:
             await message.reply_text(lv.NOT_INDEXED)
             return
         by = message.from_user.id if message.from_user else 0
-        link = await services.links.create(record, by, options)
+        link = await links.create(record, by, options)
         await message.reply_text(lv.link_created_text(link, record.file_name, bot_username(client)))
 
     return on_link
 
 
-def make_on_links(services: Services) -> Callback:
+def make_on_links(*, links: LinkService, users: UserService) -> Callback:
     async def on_links(client: Client, message: Message) -> None:
         by = message.from_user.id if message.from_user else 0
-        links = await services.links.mine(by)
-        names = await services.links.file_names(links)
-        await message.reply_text(
-            lv.links_text(links, names, bot_username(client), services.users.now())
-        )
+        mine = await links.mine(by)
+        names = await links.file_names(mine)
+        await message.reply_text(lv.links_text(mine, names, bot_username(client), users.now()))
 
     return on_links
 
 
-def make_on_unlink(services: Services) -> Callback:
+def make_on_unlink(*, links: LinkService) -> Callback:
     async def on_unlink(_client: Client, message: Message) -> None:
         args = (message.command or [])[1:]
         if len(args) != 1:
             await message.reply_text(lv.UNLINK_USAGE)
             return
         code = args[0].removeprefix("l_")
-        if await services.links.revoke(code):
+        if await links.revoke(code):
             await message.reply_text(
                 f"🗑 Link <code>{lv.escape(code)}</code> revoked: it no longer works."
             )
@@ -91,29 +92,39 @@ def make_on_unlink(services: Services) -> Callback:
     return on_unlink
 
 
-async def open_link(client: Client, services: Services, user_id: int, code: str) -> None:
+async def open_link(
+    client: Client,
+    batches: BatchDeliveries,
+    delivery: DeliveryService,
+    links: LinkService,
+    *,
+    user_id: int,
+    code: str,
+) -> None:
     """`/start l_<code>`: the link's file, if the link is usable and the access policy (with
     the link's override above the file's) admits the user; one use counted per file sent. A
     batch link counts one use and queues the delivery of its posts' files."""
-    shared = await services.links.open(code)  # NotFoundError: the middleware says why
+    shared = await links.open(code)  # NotFoundError: the middleware says why
     link = shared.link
     if shared.file is None:
         first, last = link.first_message_id or 0, link.last_message_id or 0
-        files = await services.batches.count(link.chat_id or 0, first, last)
+        files = await batches.count(link.chat_id or 0, first, last)
         if not files:
             raise NotFoundError("file", user_message="These files are no longer available.")
-        await services.links.claim(link)
+        await links.claim(link)
         await client.send_message(user_id, lv.batch_started_text(files))
-        await services.batches.start(link, user_id)
+        await batches.start(link, user_id)
         return
 
     async def claim() -> None:
-        await services.links.claim(link)
+        await links.claim(link)
 
-    await services.delivery.deliver(user_id, shared.file.id, link_gate=shared.gate, claim=claim)
+    await delivery.deliver(user_id, shared.file.id, link_gate=shared.gate, claim=claim)
 
 
-def make_on_batch(services: Services) -> Callback:
+def make_on_batch(
+    *, batches: BatchDeliveries, channel_index: ChannelIndexer, links: LinkService
+) -> Callback:
     """`/batch <first post link> <last post link> [options]`."""
 
     async def on_batch(client: Client, message: Message) -> None:
@@ -134,15 +145,15 @@ def make_on_batch(services: Services) -> Callback:
                 + lv.BATCH_USAGE
             )
             return
-        info = await services.channel_index.describe(chat)  # a clear error if unreadable
-        files = await services.batches.count(info.chat_id, first_id, last_id)
+        info = await channel_index.describe(chat)  # a clear error if unreadable
+        files = await batches.count(info.chat_id, first_id, last_id)
         if not files:
             await message.reply_text(
                 f"No indexed file in posts {first_id:,}-{last_id:,} of {lv.escape(info.title)}."
             )
             return
         by = message.from_user.id if message.from_user else 0
-        link = await services.links.create_batch(info.chat_id, first_id, last_id, by, options)
+        link = await links.create_batch(info.chat_id, first_id, last_id, by, options)
         await message.reply_text(
             lv.batch_created_text(link, info.title, files, bot_username(client))
         )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from pyrogram import Client, filters
 from pyrogram.handlers import (
     CallbackQueryHandler,
@@ -35,6 +39,8 @@ from services import Services
 
 __all__ = ["register_handlers"]
 
+T = TypeVar("T")
+
 
 def register_handlers(
     client: Client, services: Services, middleware: Middleware, *, debug: bool = False
@@ -50,41 +56,45 @@ def register_handlers(
     wrap = middleware.wrap
     private = filters.private
 
+    def build(factory: Callable[..., T], **given: Any) -> T:
+        """Call a handler factory with the services its signature names (and `given`): each
+        handler gets only what it uses."""
+        wanted = inspect.signature(factory).parameters
+        return factory(**{n: getattr(services, n) for n in wanted if n not in given}, **given)
+
     def admin(callback: Callback) -> Callback:
         return wrap(callback, admin=True)
 
     # Group 0: commands.
+    client.add_handler(MessageHandler(wrap(build(start.make_on_start)), filters.command("start")))
     client.add_handler(
-        MessageHandler(wrap(start.make_on_start(services)), filters.command("start"))
-    )
-    client.add_handler(
-        MessageHandler(wrap(start.make_on_help(services, debug=debug)), filters.command("help"))
+        MessageHandler(wrap(build(start.make_on_help, debug=debug)), filters.command("help"))
     )
     if debug:  # ENABLE_DEBUG_CMD: otherwise the command does not exist (it is unknown)
         client.add_handler(
             MessageHandler(
-                admin(admin_cmds.make_on_debug_last(services)),
+                admin(build(admin_cmds.make_on_debug_last)),
                 filters.command("debug_last") & private,
             )
         )
     client.add_handler(
         MessageHandler(
-            wrap(groups.make_on_autofilter(services)), filters.command("autofilter") & filters.group
+            wrap(build(groups.make_on_autofilter)), filters.command("autofilter") & filters.group
         )
     )
     client.add_handler(
         MessageHandler(
-            wrap(groups.make_on_settings(services)), filters.command("settings") & filters.group
+            wrap(build(groups.make_on_settings)), filters.command("settings") & filters.group
         )
     )
     client.add_handler(
         MessageHandler(
-            wrap(groups.make_on_new_members(services), record_user=False),
+            wrap(build(groups.make_on_new_members), record_user=False),
             filters.group & filters.new_chat_members,
         )
     )
     client.add_handler(
-        MessageHandler(wrap(members.make_on_myplan(services)), filters.command("myplan") & private)
+        MessageHandler(wrap(build(members.make_on_myplan)), filters.command("myplan") & private)
     )
     for name, make in (  # the admins' commands
         ("stats", admin_cmds.make_on_stats),
@@ -114,13 +124,13 @@ def register_handlers(
         ("removechannel", library.make_on_removechannel),
         ("addfile", library.make_on_addfile),
     ):
-        client.add_handler(MessageHandler(admin(make(services)), filters.command(name) & private))
+        client.add_handler(MessageHandler(admin(build(make)), filters.command(name) & private))
 
     # Group 0, before searches: an admin's forwarded channel post or post link asks to index
     # that channel (anyone else's is searched for as usual).
-    index_request = filters.create(lambda _, __, m: library.is_index_request(services, m))
+    index_request = filters.create(lambda _, __, m: library.is_index_request(services.guards, m))
     client.add_handler(
-        MessageHandler(admin(library.make_on_index_request(services)), private & index_request)
+        MessageHandler(admin(build(library.make_on_index_request)), private & index_request)
     )
     # An admin's file in private chat: indexed when forwarded from an indexed channel or in
     # /addfile mode (anyone else's files are none of the bot's business).
@@ -129,7 +139,7 @@ def register_handlers(
     )
     client.add_handler(
         MessageHandler(
-            admin(library.make_on_admin_file(services)),
+            admin(build(library.make_on_admin_file)),
             private & from_admin & (filters.document | filters.video | filters.audio),
         )
     )
@@ -147,7 +157,7 @@ def register_handlers(
     # excluded by the filter rather than searched for.
     client.add_handler(
         MessageHandler(
-            wrap(search.make_on_private_text(services)),
+            wrap(build(search.make_on_private_text)),
             private & filters.text & ~filters.regex(r"^/"),
         )
     )
@@ -156,7 +166,7 @@ def register_handlers(
     # which no handler here takes; the rest of the rules are in `groups.is_search_candidate`.
     client.add_handler(
         MessageHandler(
-            wrap(groups.make_on_group_text(services), addressed=groups.addressed),
+            wrap(build(groups.make_on_group_text), addressed=groups.addressed),
             filters.group & filters.text & ~filters.regex(r"^/"),
         )
     )
@@ -164,36 +174,36 @@ def register_handlers(
     # Group 0: media posted in channels feed the search index; edits and deletions follow.
     media = filters.document | filters.video | filters.audio
     client.add_handler(
-        MessageHandler(wrap(channel.make_on_channel_post(services)), filters.channel & media)
+        MessageHandler(wrap(build(channel.make_on_channel_post)), filters.channel & media)
     )
     client.add_handler(
-        EditedMessageHandler(wrap(channel.make_on_channel_edit(services)), filters.channel & media)
+        EditedMessageHandler(wrap(build(channel.make_on_channel_edit)), filters.channel & media)
     )
     client.add_handler(
-        DeletedMessagesHandler(wrap(channel.make_on_channel_delete(services)), filters.channel)
+        DeletedMessagesHandler(wrap(build(channel.make_on_channel_delete)), filters.channel)
     )
 
     # Group 0: buttons, routed by their signed action.
     routes = {
-        "help": start.make_on_help_button(services),
-        "start": start.make_on_start_button(services),
-        "pg": search.make_on_page_button(services),
-        "sg": search.make_on_page_button(services),
-        "f": search.make_on_file_button(services),
-        "sa": search.make_on_send_all_button(services),
-        "fs": make_on_try_again(services),
+        "help": build(start.make_on_help_button),
+        "start": build(start.make_on_start_button),
+        "pg": build(search.make_on_page_button),
+        "sg": build(search.make_on_page_button),
+        "f": build(search.make_on_file_button),
+        "sa": build(search.make_on_send_all_button),
+        "fs": build(make_on_try_again),
         "noop": search.on_noop_button,
-        "ix": library.make_on_index_button(services),
-        "ixn": library.make_on_decline_button(services, views.INDEX_NOT_STARTED),
-        "jb": library.make_on_job_button(services),
-        "rmc": library.make_on_remove_button(services),
-        "rmn": library.make_on_decline_button(services, views.REMOVE_KEPT),
-        "dl": admin_cmds.make_on_delete_button(services),
-        "dln": library.make_on_decline_button(services, member_views.DELETE_KEPT),
-        "gs": groups.make_on_settings_button(services),
-        "bc": broadcast.make_on_broadcast_button(services),
-        "bcn": broadcast.make_on_broadcast_cancel(services),
-        "bj": broadcast.make_on_broadcast_cancel(services),
+        "ix": build(library.make_on_index_button),
+        "ixn": library.make_on_decline_button(views.INDEX_NOT_STARTED),
+        "jb": build(library.make_on_job_button),
+        "rmc": build(library.make_on_remove_button),
+        "rmn": library.make_on_decline_button(views.REMOVE_KEPT),
+        "dl": build(admin_cmds.make_on_delete_button),
+        "dln": library.make_on_decline_button(member_views.DELETE_KEPT),
+        "gs": build(groups.make_on_settings_button),
+        "bc": build(broadcast.make_on_broadcast_button),
+        "bcn": build(broadcast.make_on_broadcast_cancel),
+        "bj": build(broadcast.make_on_broadcast_cancel),
     }
     # The buttons that answer an admin's prompt, with what pressing them decides: each prompt
     # is decided once (handlers/callbacks.py).
@@ -211,19 +221,26 @@ def register_handlers(
     admin_actions = frozenset({"jb", "bj"})
     client.add_handler(
         CallbackQueryHandler(
-            wrap(make_on_callback(services, routes, decisions, admin_actions=admin_actions))
+            wrap(
+                build(
+                    make_on_callback,
+                    routes=routes,
+                    decisions=decisions,
+                    admin_actions=admin_actions,
+                )
+            )
         )
     )
 
     # Group 0: the bot removed from a group (the log channel hears of it).
     client.add_handler(
-        ChatMemberUpdatedHandler(wrap(groups.make_on_bot_membership(services), record_user=False))
+        ChatMemberUpdatedHandler(wrap(build(groups.make_on_bot_membership), record_user=False))
     )
 
     # Group 0: `@bot title` in any chat.
-    client.add_handler(InlineQueryHandler(wrap(inline.make_on_inline(services))))
+    client.add_handler(InlineQueryHandler(wrap(build(inline.make_on_inline))))
 
     # Group 0: join requests to force-subscribe channels; the requester is not (yet) a user.
     client.add_handler(
-        ChatJoinRequestHandler(wrap(subscription.make_on_join_request(services), record_user=False))
+        ChatJoinRequestHandler(wrap(build(subscription.make_on_join_request), record_user=False))
     )

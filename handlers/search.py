@@ -11,7 +11,11 @@ from handlers.callbacks import CallbackRoute
 from handlers.common import GROUP_TYPES, bot_username
 from handlers.delivery import send_all
 from handlers.middleware import Callback
-from services import Services
+from services.callbacks import CallbackCodec
+from services.delivery import DeliveryService
+from services.flags import FlagService
+from services.search import SearchService
+from services.users import UserService
 
 __all__ = [
     "make_on_file_button",
@@ -22,24 +26,25 @@ __all__ = [
 ]
 
 
-def make_on_private_text(services: Services) -> Callback:
+def make_on_private_text(
+    *, callbacks: CallbackCodec, flags: FlagService, search: SearchService, users: UserService
+) -> Callback:
     async def on_private_text(_client: Client, message: Message) -> None:
         checked = Validators.search_query(message.text)
         if not checked.ok or checked.value is None:
             await message.reply_text(views.bad_query_text(checked.message))
             return
         user_id = message.from_user.id if message.from_user else None
-        flags = services.flags
         typos = await flags.enabled("typo_tolerance", user_id, "private")
-        shown = await services.search.search_to_show(checked.value, typos=typos)
+        shown = await search.search_to_show(checked.value, typos=typos)
         if message.from_user is not None:
-            await services.users.searched(message.from_user.id)
+            await users.searched(message.from_user.id)
         await message.reply_text(
             views.results_text(shown.page),
             reply_markup=views.results_keyboard(
                 shown.page,
                 shown.token,
-                services.callbacks.encode,
+                callbacks.encode,
                 shown.suggestions,
                 send_all=await flags.enabled("send_all", user_id, "private"),
             ),
@@ -48,7 +53,9 @@ def make_on_private_text(services: Services) -> Callback:
     return on_private_text
 
 
-def make_on_page_button(services: Services) -> CallbackRoute:
+def make_on_page_button(
+    *, callbacks: CallbackCodec, flags: FlagService, search: SearchService
+) -> CallbackRoute:
     """Page buttons (token, page[, type]) and "did you mean" buttons (token: page 1) alike.
 
     In a group the file buttons stay deep links, so the page is rendered the group's way.
@@ -65,8 +72,8 @@ def make_on_page_button(services: Services) -> CallbackRoute:
         )
         chat = "group" if in_group else "private"
         user_id = query.from_user.id
-        typos = await services.flags.enabled("typo_tolerance", user_id, chat)
-        page = await services.search.page_for_token(token, max(1, number), kind=kind, typos=typos)
+        typos = await flags.enabled("typo_tolerance", user_id, chat)
+        page = await search.page_for_token(token, max(1, number), kind=kind, typos=typos)
         if page is None or query.message is None:
             await query.answer(views.STALE_SEARCH, show_alert=True)
             return
@@ -75,9 +82,9 @@ def make_on_page_button(services: Services) -> CallbackRoute:
             reply_markup=views.results_keyboard(
                 page,
                 token,
-                services.callbacks.encode,
+                callbacks.encode,
                 bot_username=bot_username(client) if in_group else None,
-                send_all=await services.flags.enabled("send_all", user_id, chat),
+                send_all=await flags.enabled("send_all", user_id, chat),
             ),
         )
         await query.answer()
@@ -85,17 +92,17 @@ def make_on_page_button(services: Services) -> CallbackRoute:
     return on_page_button
 
 
-def make_on_file_button(services: Services) -> CallbackRoute:
+def make_on_file_button(*, delivery: DeliveryService) -> CallbackRoute:
     async def on_file_button(
         _client: Client, query: CallbackQuery, fields: tuple[str, ...]
     ) -> None:
-        await services.delivery.deliver(query.from_user.id, fields[0] if fields else "")
+        await delivery.deliver(query.from_user.id, fields[0] if fields else "")
         await query.answer()
 
     return on_file_button
 
 
-def make_on_send_all_button(services: Services) -> CallbackRoute:
+def make_on_send_all_button(*, delivery: DeliveryService, search: SearchService) -> CallbackRoute:
     """📥 Send all under a results page in private chat."""
 
     async def on_send_all(client: Client, query: CallbackQuery, fields: tuple[str, ...]) -> None:
@@ -103,7 +110,7 @@ def make_on_send_all_button(services: Services) -> CallbackRoute:
         number = Validators.page_number(fields[1]) if fields[1:] else 1
         kind = views.KIND_BY_CODE.get(fields[2]) if fields[2:] else None
         await query.answer()
-        sent = await send_all(services, query.from_user.id, token, page=number, kind=kind)
+        sent = await send_all(delivery, search, query.from_user.id, token, page=number, kind=kind)
         if sent is None:
             await client.send_message(query.from_user.id, views.STALE_SEARCH)
 
