@@ -50,6 +50,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.fulltext
 	$(PY) -m bench.busy_channel
 	$(PY) -m bench.importer
+	$(PY) -m bench.embedded
 	$(PY) -m bench.backfill
 	$(PY) -m bench.broadcast
 

@@ -312,6 +312,7 @@ def build_database(settings: Settings) -> Database:
         settings.database_name,
         data_dir=settings.data_dir,
         operation_timeout=settings.database_timeout,
+        embedded_cache=settings.embedded_db_cache,
     )
 
 

@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     database_uri: SecretStr | None = None
     database_name: str = Field(default="filesearch", pattern=r"^[A-Za-z0-9_-]{1,63}$")
     database_timeout: float = Field(default=5.0, gt=0, le=300)
+    embedded_db_cache: str = Field(default="128M", pattern=r"^(?:[1-9][0-9]{1,5}M|[1-9][0-9]?G)$")
     data_dir: Path = Path("./data")
     metadata_workers: int | None = Field(default=None, ge=0, le=64)
     accurate_metadata: StrictBool = True

@@ -1,8 +1,14 @@
 """The embedded MongoDB-wire server (SecantusDB on WiredTiger) run as a child process.
 
-Run as `python -m repositories.embedded STORAGE_PATH`: it binds a free loopback port, prints one
-JSON line `{"port": N}` on stdout, and serves until its stdin closes or it gets SIGTERM. Closing
-stdin as the stop signal means the server also stops when the bot dies without cleaning up.
+Run as `python -m repositories.embedded STORAGE_PATH [CACHE_SIZE]`: it binds a free loopback
+port, prints one JSON line `{"port": N}` on stdout, and serves until its stdin closes or it gets
+SIGTERM. Closing stdin as the stop signal means the server also stops when the bot dies without
+cleaning up.
+
+It is one node for one bot, so its URI turns retryable writes off (`retryWrites=false`): a
+retried write is only useful when a replica set fails over, and the server's bookkeeping of
+every write for retries was most of its work under load (#45). `CACHE_SIZE` is WiredTiger's
+cache (`EMBEDDED_DB_CACHE`; SecantusDB's own default is 1 GB).
 """
 
 from __future__ import annotations
@@ -19,14 +25,17 @@ from core.utils.errors import StorageError
 __all__ = ["EmbeddedServer"]
 
 _LOG_NAME = "embedded-db.log"
+DEFAULT_CACHE = "128M"
+URI_OPTIONS = "retryWrites=false"  # one node: nothing to retry a write on
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent  # so `-m repositories.embedded` imports
 
 
 class EmbeddedServer:
     """Starts and stops the embedded server for one storage directory."""
 
-    def __init__(self, storage_path: Path) -> None:
+    def __init__(self, storage_path: Path, *, cache_size: str = DEFAULT_CACHE) -> None:
         self.storage_path = storage_path
+        self.cache_size = cache_size
         self.port: int | None = None
         self._process: asyncio.subprocess.Process | None = None
 
@@ -34,7 +43,7 @@ class EmbeddedServer:
     def uri(self) -> str:
         if self.port is None:
             raise RuntimeError("embedded server is not running")
-        return f"mongodb://127.0.0.1:{self.port}/"
+        return f"mongodb://127.0.0.1:{self.port}/?{URI_OPTIONS}"
 
     @property
     def log_path(self) -> Path:
@@ -49,6 +58,7 @@ class EmbeddedServer:
                 "-m",
                 "repositories.embedded",
                 str(self.storage_path),
+                self.cache_size,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
@@ -88,7 +98,7 @@ class EmbeddedServer:
         return lines[-1][-300:] if lines else "no output"
 
 
-def _serve(storage_path: str) -> int:
+def _serve(storage_path: str, cache_size: str = DEFAULT_CACHE) -> int:
     """Child-process entry point."""
     import logging  # noqa: PLC0415 - only the child needs these
     import socket  # noqa: PLC0415
@@ -98,7 +108,11 @@ def _serve(storage_path: str) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     server = SecantusDBServer(
-        host="127.0.0.1", port=0, storage_path=storage_path, enable_test_commands=False
+        host="127.0.0.1",
+        port=0,
+        storage_path=storage_path,
+        enable_test_commands=False,
+        cache_size=cache_size,
     )
     server.start()
     stopped = threading.Event()
@@ -127,4 +141,4 @@ def _serve(storage_path: str) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(_serve(sys.argv[1]))
+    raise SystemExit(_serve(*sys.argv[1:3]))

@@ -25,7 +25,7 @@ from pymongo.errors import (
 from core.logging import get_logger, redactor
 from core.traces import note_call
 from core.utils.errors import StorageError
-from repositories.embedded import EmbeddedServer
+from repositories.embedded import DEFAULT_CACHE, EmbeddedServer
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -124,6 +124,7 @@ class Database:
         server_selection_timeout: float = 10.0,
         operation_timeout: float | None = None,
         embedded_server: bool = False,
+        embedded_cache: str = DEFAULT_CACHE,
     ) -> None:
         """`operation_timeout` (DATABASE_TIMEOUT) bounds every operation of the bot, so a
         database that stops answering costs a user seconds, not a worker for good; start-up
@@ -135,6 +136,7 @@ class Database:
         self.server_selection_timeout = server_selection_timeout
         self.operation_timeout = operation_timeout
         self._embedded_server = embedded_server
+        self._embedded_cache = embedded_cache
         self.embedded: EmbeddedServer | None = None
         self._client: AsyncIOMotorClient[_Doc] | None = None
         self._uri_options = _uri_options(uri)
@@ -173,7 +175,7 @@ class Database:
             return
         uri = self._uri
         if uri is None:
-            self.embedded = EmbeddedServer(self.data_dir / "db")
+            self.embedded = EmbeddedServer(self.data_dir / "db", cache_size=self._embedded_cache)
             uri = await self.embedded.start(timeout=timeout)
             log.warning(
                 "embedded_database_in_use",

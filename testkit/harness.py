@@ -723,6 +723,8 @@ class BotHarness:
         if _proxiable(self._upstream_uri):
             self.database = DatabaseProxy(*_host_port(self._upstream_uri))
             self._database_uri = await self.database.start()
+            if "retryWrites=false" in self._upstream_uri:  # the embedded server's (one node)
+                self._database_uri += "&retryWrites=false"
         else:  # a replica set (TEST_DATABASE_URI): the driver must see its real members
             self._database_uri = self._upstream_uri
         self._data_dir = tempfile.TemporaryDirectory(prefix="filesearch-data-")

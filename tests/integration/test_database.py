@@ -34,6 +34,36 @@ async def test_embedded_server_keeps_data_across_a_restart(tmp_path: Path) -> No
     assert (tmp_path / "db").is_dir()
 
 
+async def test_the_embedded_server_has_no_retryable_writes_and_its_cache_size(
+    tmp_path: Path,
+) -> None:
+    """One node: no retryable-write bookkeeping (#45); WiredTiger's cache as configured."""
+    db = Database(None, "single", data_dir=tmp_path, embedded_cache="64M")
+    await db.start()
+    try:
+        assert "retryWrites=false" in db.uri
+        assert db.db.client.options.retry_writes is False
+        await db.collection("notes").insert_one({"_id": 1})  # writes work without retries
+    finally:
+        await db.close()
+    base = (tmp_path / "db" / "WiredTiger.basecfg").read_text()
+    assert "cache_size=64M" in base.splitlines()
+
+
+async def test_an_operators_uri_is_left_as_written(mongo_uri: str) -> None:
+    """Retryable writes stay on for an operator's database unless their URI turns them off."""
+    plain = mongo_uri.replace("?retryWrites=false", "")  # the embedded test server's option
+    off = f"{plain}{'&' if '?' in plain else '?'}retryWrites=false"
+    for uri, retries in ((plain, True), (off, False)):
+        db = Database(uri, "operator")
+        await db.start()
+        try:
+            assert db.uri == uri
+            assert db.db.client.options.retry_writes is retries
+        finally:
+            await db.close()
+
+
 async def test_stopping_the_embedded_server_ends_its_process(tmp_path: Path) -> None:
     server = EmbeddedServer(tmp_path / "db")
     await server.start()
