@@ -25,6 +25,7 @@ from core.utils.errors import (
     RateLimitedError,
     bind_update_context,
 )
+from core.utils.guards import one_read_per_update
 from core.utils.ratelimit import UserRateLimiter
 from handlers import views
 from services.notices import GONE_CODES
@@ -144,7 +145,7 @@ class Middleware:
                     chat_id=chat_id if isinstance(chat_id, int) else None,
                     started_at=time.time(),
                 )
-                with start_trace(trace):
+                with start_trace(trace), one_read_per_update():
                     trace.outcome, trace.code = await self._handle(
                         callback, client, update, user_id, on_user, is_banned, addressed, admin
                     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,7 +22,23 @@ from core.utils.errors import (
     SubscriptionRequiredError,
 )
 
-__all__ = ["ChatKind", "Decision", "Gate", "Guards", "Reason", "decide"]
+__all__ = ["ChatKind", "Decision", "Gate", "Guards", "Reason", "decide", "one_read_per_update"]
+
+_UPDATE_USERS: ContextVar[dict[int, User | None] | None] = ContextVar("update_users", default=None)
+
+
+@contextmanager
+def one_read_per_update() -> Iterator[None]:
+    """Within one update (the middleware opens it), the policy reads each user's record once,
+    however many checks the handler makes (the ban, then the file's gate, then each inline
+    result's): every update still reads it fresh, so a ban made on any instance holds at the
+    next update everywhere."""
+    token = _UPDATE_USERS.set({})
+    try:
+        yield
+    finally:
+        _UPDATE_USERS.reset(token)
+
 
 UserLookup = Callable[[int], Awaitable[User | None]]
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
@@ -173,8 +191,16 @@ class Guards:
         return self._global_gate()
 
     async def user(self, user_id: int) -> User | None:
-        """The user record the policy needs (none is read for admins)."""
-        return None if self.is_admin(user_id) else await self._users(user_id)
+        """The user record the policy needs (none is read for admins; once per update)."""
+        if self.is_admin(user_id):
+            return None
+        seen = _UPDATE_USERS.get()
+        if seen is not None and user_id in seen:
+            return seen[user_id]
+        user = await self._users(user_id)
+        if seen is not None:
+            seen[user_id] = user
+        return user
 
     async def check(
         self, user_id: int, *, link_gate: Gate | None = None, file_gate: Gate | None = None

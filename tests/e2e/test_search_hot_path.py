@@ -88,3 +88,15 @@ async def test_a_ban_on_one_instance_refuses_the_next_search_on_another(bot: Bot
         await bot.user(1, "Admin").send("/ban 1001 spam")
         (refused,) = await alice_there.send("heat")
         assert refused.text.startswith("You are banned from using this bot.")
+
+
+async def test_an_inline_query_reads_the_user_once(bot: BotHarness) -> None:
+    """The ban check, the premium gate and each result's file gate share one read."""
+    movies = bot.channel("Movies")
+    for part in range(5):
+        await movies.post_video(f"Heat.Part.{part:02d}.1995.mkv")
+    alice = bot.user(1001, "Alice")
+    await alice.send("/start")
+    answer = await alice.inline("heat")
+    assert len(answer.results) == 5
+    assert _db_calls(bot).count("users.get") == 1
