@@ -51,6 +51,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.busy_channel
 	$(PY) -m bench.importer
 	$(PY) -m bench.embedded
+	$(PY) -m bench.load
 	$(PY) -m bench.backfill
 	$(PY) -m bench.broadcast
 

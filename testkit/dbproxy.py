@@ -9,7 +9,9 @@ document names the command and its collection): `hold("insert", collection="file
 next such command waiting until `release()`, to make a write land in the middle of something
 else. `stop_abruptly_at("update", collection="jobs", after=n)` refuses the database (as
 `refuse()`) the moment the (n + 1)-th such command arrives, before it reaches the server: the
-bot loses its database between two writes of its own.
+bot loses its database between two writes of its own. With `counting` on, `commands` counts
+every command by (command, collection): what a benchmark costs the database, background work
+included.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -91,6 +94,8 @@ class DatabaseProxy:
         self._flowing.set()
         self.mode = ProxyMode.UP
         self._holds: list[HeldCommand] = []
+        self.counting = False
+        self.commands: Counter[tuple[str, str | None]] = Counter()  # while `counting`
 
     @property
     def uri(self) -> str:
@@ -212,6 +217,8 @@ class DatabaseProxy:
         try:
             while data := await (_message(reader) if requests else reader.read(_CHUNK)):
                 await self._flowing.wait()  # while hanging, bytes wait here, unanswered
+                if requests and self.counting and (named := command_of(data)) is not None:
+                    self.commands[named] += 1
                 if requests and self._holds and not await self._inspect(data):
                     return
                 writer.write(data)

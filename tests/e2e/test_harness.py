@@ -75,3 +75,17 @@ async def test_users_who_blocked_the_bot_are_marked_when_a_send_fails(mongo_uri:
         user = await bot.running.users.get(1001)
         assert user is not None
         assert not user.blocked_bot
+
+
+async def test_the_database_proxy_counts_the_commands_passing_through(bot: BotHarness) -> None:
+    await bot.channel("Movies").post_video("Heat.1995.mkv")
+    alice = bot.user(1001, "Alice")
+    await alice.send("/start")
+    if bot.database is None:
+        pytest.skip("a replica-set TEST_DATABASE_URI: no proxy in front of it")
+    bot.database.counting = True
+    await alice.send("heat")
+    bot.database.counting = False
+    assert bot.database.commands[("find", "users")] == 1  # the policy's one read
+    await alice.send("heat")  # not counted any more
+    assert bot.database.commands[("find", "users")] == 1
