@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -27,17 +26,19 @@ __all__ = ["ChatKind", "Decision", "Gate", "Guards", "Reason", "decide", "one_re
 _UPDATE_USERS: ContextVar[dict[int, User | None] | None] = ContextVar("update_users", default=None)
 
 
-@contextmanager
-def one_read_per_update() -> Iterator[None]:
+class one_read_per_update:  # noqa: N801 - used like a function: `with one_read_per_update():`
     """Within one update (the middleware opens it), the policy reads each user's record once,
     however many checks the handler makes (the ban, then the file's gate, then each inline
     result's): every update still reads it fresh, so a ban made on any instance holds at the
-    next update everywhere."""
-    token = _UPDATE_USERS.set({})
-    try:
-        yield
-    finally:
-        _UPDATE_USERS.reset(token)
+    next update everywhere. A class, not a generator: it runs for every update."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _UPDATE_USERS.set({})
+
+    def __exit__(self, *_: object) -> None:
+        _UPDATE_USERS.reset(self._token)
 
 
 UserLookup = Callable[[int], Awaitable[User | None]]
