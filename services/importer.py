@@ -188,6 +188,11 @@ class KnownUploads:
         self._again = self._upto if others else None
         self._upto = last
 
+    @property
+    def upto(self) -> int:
+        """The change counter as read after the last write (what a checkpoint records)."""
+        return self._upto
+
 
 class Importer:
     def __init__(
@@ -258,7 +263,8 @@ class Importer:
             await self._jobs.checkpoint(
                 job.id,
                 self._owner,
-                checkpoint={"after": after, "seq": await self._files.last_sequence()},
+                # The counter after this batch: read by `known` already when it is in use.
+                checkpoint={"after": after, "seq": await self._sequence(known)},
                 counters=counters,
                 now=now,
                 lease_until=now + LEASE,
@@ -332,6 +338,9 @@ class Importer:
         if known is not None:
             await known.after_write(self._files, len({r.id for r in records}))
         return report.inserted + mine, len(reuploads) + report.duplicates
+
+    async def _sequence(self, known: KnownUploads | None) -> int:
+        return known.upto if known is not None else await self._files.last_sequence()
 
     async def _known(self) -> KnownUploads:
         """The names and sizes the target holds, read once (then kept up to date)."""
