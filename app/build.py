@@ -113,7 +113,6 @@ class App:
     services: Services
     middleware: Middleware
     users: UserRepository
-    activity: Activity
     api: TelegramAPI
     ops: Ops
     supervisor: Supervisor
@@ -130,12 +129,27 @@ class App:
     def on_unhandled_error(self, hook: Callable[[BaseException], None] | None) -> None:
         self.middleware.on_unhandled_error = hook
 
+    @property
+    def activity(self) -> Activity:
+        """Background work in progress (the harness waits for it): the supervisor's."""
+        return self.supervisor.activity
+
     async def start(self, *, login_timeout: float | None = None) -> None:
         """Database, then Telegram, then background tasks; `stop()` undoes whatever happened.
 
         A Telegram login that fails raises `TelegramLoginError` with a reason a person reads
         ("BOT_TOKEN was rejected by Telegram", "no network route to Telegram ...").
+
+        Every task started from here (the update workers, the supervised tasks, what they
+        start) counts its background work in `activity` (`core/utils/activity.py`).
         """
+        token = self.activity.bind()
+        try:
+            await self._start(login_timeout)
+        finally:
+            self.activity.unbind(token)
+
+    async def _start(self, login_timeout: float | None) -> None:
         await self.database.start()
         await self.database.prepare(ALL_INDEXES, MIGRATIONS)
         if self.lease is not None:  # one process per bot token (InstanceRunningError)
@@ -351,20 +365,16 @@ def build_app(
     database = db or build_database(settings)
     client = telegram or build_telegram_client(settings)
     client.set_parse_mode(ParseMode.HTML)
-    activity = Activity()  # background work in progress (the harness waits for it)
     owner = instance_id(settings.data_dir)
     repositories = build_repositories(database, clock, bot_id=bot_id_of(client))
     ops = Ops(
         settings,
         clock,
-        _alerts(settings, client, clock, activity),
+        _alerts(settings, client, clock),
         metrics=Metrics(),
         traces=TraceStore(settings.trace_store_size),
-        activity=activity,
     )
-    services = build_services(
-        settings, repositories, client, clock, ops, owner=owner, activity=activity
-    )
+    services = build_services(settings, repositories, client, clock, ops, owner=owner)
     app = App(
         settings=settings,
         database=database,
@@ -373,10 +383,9 @@ def build_app(
         services=services,
         middleware=build_handlers(settings, client, services, ops),
         users=repositories.users,
-        activity=activity,
         api=TelegramAPI(clock=clock.monotonic, sleep=clock.sleep),
         ops=ops,
-        supervisor=Supervisor(clock, activity, on_run=ops.metrics.observe_background),
+        supervisor=Supervisor(clock, on_run=ops.metrics.observe_background),
         lease=_lease(settings, repositories, clock, owner),
         force_restart=force_restart,
     )
@@ -437,7 +446,6 @@ def build_services(
     ops: Ops,
     *,
     owner: str,
-    activity: Activity,
 ) -> Services:
     """Every service, in the order they need each other; Telegram reaches them only as the
     adapters of `core/telegram/` and the handlers' views (progress boards, the delivery
@@ -447,7 +455,7 @@ def build_services(
     async def send_text(chat_id: int, text: str) -> object:
         return await client.send_message(chat_id, text)
 
-    log_channel = LogChannel(settings.log_channel, send_text, clock, activity=activity)
+    log_channel = LogChannel(settings.log_channel, send_text, clock)
     users = UserService(
         repos.users,
         clock,
@@ -478,7 +486,6 @@ def build_services(
         settings.data_dir / "search",
         searches=repos.searches,
         tombstone_days=settings.search_tombstone_days,
-        activity=activity,
         on_timing=ops.metrics.search_seconds.observe,
     )
     metadata = MetadataService(
@@ -487,10 +494,9 @@ def build_services(
         if settings.metadata_workers is not None
         else max(1, (os.cpu_count() or 1) - 1),  # one core left for the bot itself
         on_changed=search.changed,
-        activity=activity,
     )
     callbacks = CallbackCodec(repos.settings)
-    notices = Notices(send_text, users, clock, activity=activity)
+    notices = Notices(send_text, users, clock)
     indexing = IndexingService(
         files,
         search,
@@ -572,7 +578,6 @@ def build_services(
             batch=settings.index_batch_size,
             progress_seconds=settings.index_progress_seconds,
             owner=owner,
-            activity=activity,
         ),
         channels=channels,
         plans=PlanReminders(repos.users, clock, remind_plan),
@@ -594,7 +599,6 @@ def build_services(
             deliver_batch_file,
             user_gone=users.mark_blocked,
             owner=owner,
-            activity=activity,
         ),
         broadcasts=Broadcaster(
             repos.jobs,
@@ -609,7 +613,6 @@ def build_services(
             group_gone=groups.left,
             progress_seconds=settings.index_progress_seconds,
             owner=owner,
-            activity=activity,
         ),
     )
 
@@ -675,7 +678,7 @@ def _lease(
     return InstanceLease(repos.instances, clock, bot=bot_id, instance=owner)
 
 
-def _alerts(settings: Settings, client: Client, clock: Clock, activity: Activity) -> Alerts:
+def _alerts(settings: Settings, client: Client, clock: Clock) -> Alerts:
     async def send_alert(chat_id: int, text: str) -> int | None:
         sent = await client.send_message(chat_id, text)
         return sent.id if sent is not None else None
@@ -690,5 +693,4 @@ def _alerts(settings: Settings, client: Client, clock: Clock, activity: Activity
         clock,
         enabled=settings.enable_alerts,
         per_hour=settings.alerts_per_hour,
-        activity=activity,
     )

@@ -22,7 +22,6 @@ from core.config import Settings
 from core.logging import get_logger
 from core.metrics import Metrics, memory_limit_bytes
 from core.traces import Trace, TraceStore, note_call
-from core.utils.activity import Activity
 from core.utils.errors import AppError, current_correlation_id
 from repositories.mongo import Database
 from services.alerts import Alert, Alerts, Sample, ThresholdRules
@@ -49,7 +48,6 @@ class Ops:
     alerts: Alerts
     metrics: Metrics = field(default_factory=Metrics)
     traces: TraceStore = field(default_factory=TraceStore)
-    activity: Activity = field(default_factory=Activity)
     http: OpsServer | None = None
     started_at: float = field(default_factory=time.monotonic)
     _rules: ThresholdRules | None = None

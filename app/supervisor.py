@@ -63,13 +63,12 @@ class Supervisor:
     def __init__(
         self,
         clock: Clock,
-        activity: Activity,
         *,
         on_run: Callable[[TaskState, bool], None] | None = None,
     ) -> None:
         """`on_run(state, ok)`: told after every run of a step (the metrics)."""
         self._clock = clock
-        self._activity = activity
+        self.activity = Activity()  # background work in progress: the harness waits for it
         self._on_run = on_run
         self._specs: list[tuple[TaskState, Callable[[], Awaitable[object]], bool]] = []
         self.tasks: list[asyncio.Task[None]] = []
@@ -139,7 +138,7 @@ class Supervisor:
         if not first:
             await self._clock.sleep(period)
         while True:
-            with self._activity:
+            with self.activity:
                 ok = await self._run_once(state, step)
             wait = period if ok else max(period, _backoff(state.failures))
             await self._clock.sleep(wait)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from core.clock import Clock
 from core.logging import get_logger
-from core.utils.activity import Activity
+from core.utils.activity import Held, hold, working
 
 __all__ = ["Alert", "Alerts", "Sample", "ThresholdRules"]
 
@@ -73,7 +73,6 @@ class Alerts:
         enabled: bool = True,
         per_hour: int = 20,
         dedup_seconds: float = 300.0,
-        activity: Activity | None = None,
     ) -> None:
         self.chat_id = chat_id if enabled else None
         self._send = send
@@ -81,7 +80,6 @@ class Alerts:
         self._clock = clock
         self._per_hour = per_hour
         self._dedup = dedup_seconds
-        self._activity = activity or Activity()
         self._open: dict[str, _Open] = {}
         self._hour_started = clock.monotonic()
         self._sent_this_hour = 0
@@ -98,14 +96,14 @@ class Alerts:
         log.warning("alert", key=alert.key, title=alert.title, correlation_id=alert.correlation_id)
         if self.chat_id is None:
             return
-        self._activity.hold()
+        held = hold()  # busy until sent (or given up)
         task = asyncio.create_task(self._deliver(alert))
         self._tasks.add(task)
-        task.add_done_callback(self._done)
+        task.add_done_callback(lambda done: self._done(done, held))
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, task: asyncio.Task[None], held: Held) -> None:
         self._tasks.discard(task)
-        self._activity.release()
+        held.release()
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -117,7 +115,7 @@ class Alerts:
         if chat_id is None:  # pragma: no cover - `fire` checks
             return
         async with self._lock:
-            with self._activity:
+            with working():
                 try:
                     await self._deliver_locked(chat_id, alert)
                 except Exception as exc:  # noqa: BLE001 - an alert never breaks the bot

@@ -18,9 +18,9 @@ from core.clock import Clock
 from core.logging import get_logger
 from core.models import JobRecord, LinkRecord
 from core.telegram.errors import as_app_error, info_for
-from core.utils.activity import Activity
+from core.utils.activity import waiting, working
 from core.utils.errors import BannedError, NotFoundError, RateLimitedError
-from services.job_runner import LEASE, JobRunner, idle
+from services.job_runner import LEASE, JobRunner
 from services.ports import FileRepository, JobRepository
 
 __all__ = ["BATCH_INTERVAL", "KIND", "BatchDeliveries", "Deliver"]
@@ -51,11 +51,10 @@ class BatchDeliveries(JobRunner):
         *,
         user_gone: Callable[[int], Awaitable[object]] | None = None,
         owner: str | None = None,
-        activity: Activity | None = None,
     ) -> None:
         """`user_gone(user_id)`: the user blocked the bot or deleted the account (marked, as a
         broadcast marks them)."""
-        super().__init__(jobs, clock, owner=owner, activity=activity)
+        super().__init__(jobs, clock, owner=owner)
         self._files = files
         self._deliver = deliver
         self._user_gone = user_gone
@@ -96,7 +95,7 @@ class BatchDeliveries(JobRunner):
 
     async def _guarded(self, job: JobRecord) -> None:
         try:
-            with self._activity:
+            with working():
                 await self._work(job)
         except Exception as exc:  # noqa: BLE001 - one batch's failure never stops the others
             log.warning("batch_job_error", job_id=job.id, error=type(exc).__name__)
@@ -177,7 +176,7 @@ class BatchDeliveries(JobRunner):
                 if not isinstance(error, RateLimitedError):
                     raise
                 log.info("batch_flood_wait", job_id=job_id, seconds=error.retry_after)
-                with idle(self._activity):
+                with waiting():
                     await self._clock.sleep(max(1.0, error.retry_after))
                 continue
             return (1, None) if sent else (0, ENDED_REFUSED)

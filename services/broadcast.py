@@ -22,9 +22,9 @@ from typing import Protocol
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import AUDIENCES, JobRecord, Outcome
-from core.utils.activity import Activity
+from core.utils.activity import waiting, working
 from core.utils.errors import FloodWaitError
-from services.job_runner import LEASE, JobRunner, idle, open_job
+from services.job_runner import LEASE, JobRunner, open_job
 from services.ports import JobRepository, RecipientRepository
 
 __all__ = [
@@ -112,9 +112,8 @@ class Broadcaster(JobRunner):
         group_gone: Gone,
         progress_seconds: float = 5.0,
         owner: str | None = None,
-        activity: Activity | None = None,
     ) -> None:
-        super().__init__(jobs, clock, owner=owner, activity=activity)
+        super().__init__(jobs, clock, owner=owner)
         self._recipients = recipients
         self._sender = sender
         self._show = show
@@ -252,7 +251,7 @@ class Broadcaster(JobRunner):
             wait = max(seconds for _, seconds in floods)
             log.warning("broadcast_flood_wait", job_id=run.job.id, seconds=wait)
             await self._report(run, waiting=wait, force=True)
-            with idle(self._activity):
+            with waiting():
                 await self._clock.sleep(wait)
             current = await self._durable(run.job.id, lambda: self._jobs.get(run.job.id))
             if current is None or current.state != "running" or current.owner != self._owner:
@@ -263,7 +262,7 @@ class Broadcaster(JobRunner):
 
     async def _send_one(self, chat_id: int, *, pin: bool) -> Outcome | float:
         try:
-            with self._activity:  # its own task: its rate pacing is part of the work
+            with working():  # its own task: its rate pacing is part of the work
                 return await self._sender.send(chat_id, pin=pin)
         except FloodWaitError as exc:
             return float(exc.retry_after or 1.0)

@@ -27,11 +27,11 @@ from typing import Protocol
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import ChannelInfo, JobRecord, Post
-from core.utils.activity import Activity
+from core.utils.activity import waiting, working
 from core.utils.errors import ChannelUnreadableError, FloodWaitError, TelegramError
 from services.channels import ChannelDirectory
 from services.indexing import IndexingService
-from services.job_runner import LEASE, JobRunner, idle, open_job
+from services.job_runner import LEASE, JobRunner, open_job
 from services.ports import JobRepository
 
 __all__ = [
@@ -129,9 +129,8 @@ class ChannelIndexer(JobRunner):
         batch: int = 200,
         progress_seconds: float = 5.0,
         owner: str | None = None,
-        activity: Activity | None = None,
     ) -> None:
-        super().__init__(jobs, clock, owner=owner, activity=activity)
+        super().__init__(jobs, clock, owner=owner)
         self._indexing = indexing
         self._reader = reader
         self._channels = channels
@@ -270,7 +269,7 @@ class ChannelIndexer(JobRunner):
 
     async def _read(self, chat_id: int, ids: list[int]) -> list[Post]:
         try:
-            with self._activity:  # work of its own task (a short FloodWait is slept in it)
+            with working():  # work of its own task (a short FloodWait is slept in it)
                 return await self._reader.read(chat_id, ids)
         except FloodWaitError as exc:
             raise _Flood(exc.retry_after, self._clock.monotonic() + exc.retry_after) from exc
@@ -328,7 +327,7 @@ class ChannelIndexer(JobRunner):
         log.warning("index_flood_wait", job_id=run.job.id, seconds=seconds)
         await self._report(run, waiting=seconds, force=True)
         if remaining > 0:
-            with idle(self._activity):
+            with waiting():
                 await self._clock.sleep(remaining)
         return await self._checkpoint(run)
 

@@ -1,5 +1,6 @@
 """The runner every durable job kind shares: claim (with a lease), run oldest first, wake on
-demand, look for abandoned jobs periodically, pause / resume / cancel, and `_idle` for waits.
+demand, look for abandoned jobs periodically, pause / resume / cancel, and `_durable` for a
+running job's database calls.
 
 State, checkpoint and lease live in the `jobs` collection (`repositories/jobs.py`). A subclass
 names its `kind` and implements `_work(job)`: claim it with `_claim`, save progress with
@@ -17,11 +18,11 @@ from typing import Protocol, TypeVar
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import ACTIVE_STATES, OPEN_STATES, JobRecord
-from core.utils.activity import Activity
+from core.utils.activity import Held, hold, waiting, working
 from core.utils.errors import StorageError
 from services.ports import JobRepository
 
-__all__ = ["LEASE", "POLL_SECONDS", "JobRunner", "idle", "open_job"]
+__all__ = ["LEASE", "POLL_SECONDS", "JobRunner", "open_job"]
 
 
 class _Shown(Protocol):
@@ -68,14 +69,12 @@ class JobRunner:
         clock: Clock,
         *,
         owner: str | None = None,
-        activity: Activity | None = None,
     ) -> None:
         self._jobs = jobs
         self._clock = clock
         self._owner = owner or f"{self.kind}-{uuid.uuid4().hex[:12]}"
-        self._activity = activity or Activity()
         self._wake = asyncio.Event()
-        self._reserved = 0  # wake-ups handed to the runner that it has not picked up yet
+        self._reserved: list[Held] = []  # wake-ups handed to the runner, not picked up yet
 
     def _event(self, what: str) -> str:
         """A log event name of this kind: `index_job_paused`, `broadcast_job_paused`, ..."""
@@ -130,14 +129,12 @@ class JobRunner:
         """A job was queued or resumed: run it now rather than at the next poll. Counted as
         background work until the runner picks it up (so a test sees the job start)."""
         if not self._wake.is_set():
-            self._reserved += 1
-            self._activity.hold()
+            self._reserved.append(hold())
         self._wake.set()
 
     def _picked_up(self) -> None:
         while self._reserved:
-            self._reserved -= 1
-            self._activity.release()
+            self._reserved.pop().release()
 
     async def run(self) -> None:
         """Run queued jobs one at a time, at start (resuming what a stopped process left) and
@@ -151,7 +148,7 @@ class JobRunner:
             finally:
                 waiter.cancel()
                 sleeper.cancel()
-            with self._activity:
+            with working():
                 self._wake.clear()
                 self._picked_up()
                 try:
@@ -216,24 +213,10 @@ class JobRunner:
                     event = self._event("job_waiting_for_database")
                     log.warning(event, job_id=job_id, error=str(exc))
                     waited = True
-                with idle(self._activity):
+                with waiting():
                     await self._clock.sleep(wait)
                 wait = min(wait * 2, DATABASE_RETRY_MAX)
                 continue
             if waited:
                 log.info(self._event("job_database_back"), job_id=job_id)
             return result
-
-
-class idle:  # noqa: N801 - used like a function: `with idle(activity):`
-    """Inside `with activity:`, a stretch where the work only waits (a long FloodWait): not
-    counted as busy, so a test can let virtual time pass over it."""
-
-    def __init__(self, activity: Activity) -> None:
-        self._activity = activity
-
-    def __enter__(self) -> None:
-        self._activity.release()
-
-    def __exit__(self, *_: object) -> None:
-        self._activity.hold()

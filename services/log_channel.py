@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from core.clock import Clock
 from core.logging import get_logger
 from core.telegram.errors import error_response
-from core.utils.activity import Activity
+from core.utils.activity import Held, hold, working
 
 __all__ = ["LogChannel"]
 
@@ -31,14 +31,11 @@ class LogChannel:
         chat_id: int | None,
         send: SendText,
         clock: Clock,
-        *,
-        activity: Activity | None = None,
     ) -> None:
         self.chat_id = chat_id
         self._send = send
         self._clock = clock
-        self._activity = activity or Activity()
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[str, Held]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._unreachable = False
         self.dropped = 0
@@ -54,8 +51,7 @@ class LogChannel:
         if self._queue.qsize() >= QUEUE_LIMIT:
             self.dropped += 1
             return
-        self._activity.hold()  # released once sent or given up
-        self._queue.put_nowait(text)
+        self._queue.put_nowait((text, hold()))  # busy until sent or given up
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
 
@@ -69,19 +65,19 @@ class LogChannel:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         while not self._queue.empty():
-            self._queue.get_nowait()
+            _text, held = self._queue.get_nowait()
             self._queue.task_done()
-            self._activity.release()
+            held.release()
 
     async def _drain(self) -> None:
         while not self._queue.empty():
-            text = self._queue.get_nowait()
+            text, held = self._queue.get_nowait()
             try:
-                with self._activity:
+                with working():
                     await self._deliver(text)
             finally:
                 self._queue.task_done()
-                self._activity.release()
+                held.release()
 
     async def _deliver(self, text: str) -> None:
         chat_id = self.chat_id

@@ -22,7 +22,7 @@ from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileRecord
 from core.search.metadata import FileMetadata, describe_all
-from core.utils.activity import Activity
+from core.utils.activity import working
 from services.ports import FileRepository
 
 __all__ = ["MetadataService"]
@@ -43,7 +43,6 @@ class MetadataService:
         *,
         workers: int,
         on_changed: Callable[[], Awaitable[None]] | None = None,
-        activity: Activity | None = None,
         batch: int = BATCH,
     ) -> None:
         """`workers`: parser processes; 0 parses in a thread of this process (tests, small
@@ -51,7 +50,6 @@ class MetadataService:
         self._files = files
         self._workers = workers
         self._on_changed = on_changed
-        self._activity = activity or Activity()
         self._batch = batch
         self._wake = asyncio.Event()
         self._executor: Executor | None = None
@@ -98,7 +96,7 @@ class MetadataService:
         """Parse the pending files marked after this instance's cursor (all of them with
         `from_start`), window by window; returns how many were completed."""
         done = 0
-        with self._activity:
+        with working():
             started = time.monotonic()
             remaining = await self._files.count_metadata_pending()
             if not remaining:

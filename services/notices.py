@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from core.clock import Clock
 from core.logging import get_logger
 from core.telegram.errors import error_response
-from core.utils.activity import Activity
+from core.utils.activity import working
 from core.utils.errors import ErrorCode
 from services.users import UserService
 
@@ -37,13 +37,11 @@ class Notices:
         users: UserService,
         clock: Clock,
         *,
-        activity: Activity | None = None,
         attempts: int = 3,
     ) -> None:
         self._send = send
         self._users = users
         self._clock = clock
-        self._activity = activity or Activity()
         self._attempts = attempts
         self._tasks: set[asyncio.Task[bool]] = set()
 
@@ -56,7 +54,7 @@ class Notices:
     async def deliver(self, chat_id: int, text: str) -> bool:
         """Send now, waiting out FloodWaits; True once sent."""
         for attempt in range(1, self._attempts + 1):
-            with self._activity:
+            with working():
                 try:
                     await self._send(chat_id, text)
                 except Exception as exc:  # noqa: BLE001 - classified below, never raised

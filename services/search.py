@@ -20,7 +20,6 @@ from core.models import FileListing, FileRecord
 from core.search.fulltext import Filters, Hit
 from core.search.query import ParsedQuery, parse_query
 from core.search.ranking import could_match, rank
-from core.utils.activity import Activity
 from core.utils.errors import SearchUnavailableError
 from services.ports import FileRepository, SearchKeyRepository
 from services.search_index import SearchIndexService
@@ -415,7 +414,6 @@ def search_over_index(
     *,
     searches: SearchKeyRepository | None = None,
     tombstone_days: float = 7.0,
-    activity: Activity | None = None,
     on_timing: Callable[[float], None] | None = None,
 ) -> SearchService:
     """A search service over a full-text index in `directory`, with the result cache the
@@ -425,7 +423,6 @@ def search_over_index(
     index = SearchIndexService(
         files,
         directory,
-        activity=activity,
         tombstone_days=tombstone_days,
         on_changes=results.evict,
         on_rebuilt=results.clear,

@@ -37,7 +37,7 @@ from core.search.fulltext import (
     IndexUnusableError,
     TantivyIndex,
 )
-from core.utils.activity import Activity
+from core.utils.activity import working
 from services.ports import FileRepository
 
 __all__ = ["SearchIndexService"]
@@ -80,7 +80,6 @@ class SearchIndexService:
         files: FileRepository,
         directory: Path,
         *,
-        activity: Activity | None = None,
         safety: int = SAFETY_WINDOW,
         tombstone_days: float = 7.0,
         on_changes: ChangeListener | None = None,
@@ -92,7 +91,6 @@ class SearchIndexService:
         rebuilt (the search result cache: `SearchResults.evict`, `.clear`)."""
         self._files = files
         self.directory = directory
-        self._activity = activity or Activity()
         self._safety = safety
         self._index: TantivyIndex | None = None
         self._lock = asyncio.Lock()
@@ -265,7 +263,7 @@ class SearchIndexService:
             self._soon = asyncio.create_task(self._catch_up_while_dirty())
 
     async def _catch_up_while_dirty(self) -> None:
-        with self._activity:
+        with working():
             while self._dirty:
                 self._dirty = False
                 try:
@@ -281,7 +279,7 @@ class SearchIndexService:
         quick catch-ups in between (`window=False`, after this instance's own writes) are
         covered as well, however many there were."""
         applied = 0
-        with self._activity:
+        with working():
             async with self._lock:
                 index = self._index
                 if index is None:
@@ -360,7 +358,7 @@ class SearchIndexService:
 
     async def rebuild(self) -> None:
         """A new index from every file in MongoDB; searches answer "being rebuilt" until done."""
-        with self._activity:
+        with working():
             started = time.monotonic()
             # Later writes, and this instance's writes in flight now, are caught up after.
             watermark = await self._settled(await self._files.last_sequence())

@@ -8,7 +8,6 @@ import asyncio
 from structlog.testing import capture_logs
 
 from app.supervisor import Supervisor
-from core.utils.activity import Activity
 from testkit.clock import VirtualClock
 
 
@@ -19,7 +18,7 @@ async def _settle() -> None:
 
 async def test_a_periodic_step_runs_on_time_fails_once_in_the_log_backs_off_and_recovers() -> None:
     clock = VirtualClock()
-    supervisor = Supervisor(clock, Activity())
+    supervisor = Supervisor(clock)
     outcomes = ["ok", "boom", "boom", "boom", "ok"]
     runs: list[float] = []
 
@@ -51,7 +50,7 @@ async def test_a_periodic_step_runs_on_time_fails_once_in_the_log_backs_off_and_
 
 async def test_a_crashed_worker_is_restarted_with_growing_waits() -> None:
     clock = VirtualClock()
-    supervisor = Supervisor(clock, Activity())
+    supervisor = Supervisor(clock)
     started: list[float] = []
 
     async def worker() -> None:
@@ -78,9 +77,7 @@ async def test_a_crashed_worker_is_restarted_with_growing_waits() -> None:
 
 async def test_a_failing_step_is_reported_until_it_recovers() -> None:
     clock = VirtualClock()
-    supervisor = Supervisor(
-        clock, Activity(), on_run=lambda state, ok: seen.append((state.name, ok))
-    )
+    supervisor = Supervisor(clock, on_run=lambda state, ok: seen.append((state.name, ok)))
     seen: list[tuple[str, bool]] = []
 
     async def step() -> None:
