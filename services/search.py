@@ -17,9 +17,10 @@ from core.cache.enhanced_cache import CacheStats, EnhancedCache
 from core.clock import Clock
 from core.logging import get_logger
 from core.models import FileListing, FileRecord
-from core.search.fulltext import Filters, Hit
+from core.search.fulltext import Filters
 from core.search.query import ParsedQuery, parse_query
 from core.search.ranking import could_match, rank
+from core.search.scoring import file_key
 from core.utils.errors import SearchUnavailableError
 from services.ports import FileRepository, SearchKeyRepository
 from services.search_index import SearchIndexService
@@ -27,7 +28,6 @@ from services.search_index import SearchIndexService
 __all__ = [
     "RESULTS_PREFIX",
     "RESULT_CAP",
-    "SCAN_CAP",
     "SEARCH_TOKEN_LENGTH",
     "SEND_ALL_FROM",
     "SearchPage",
@@ -44,7 +44,6 @@ RESULTS_PREFIX = "s_"
 """`/start s_<token>`: a remembered search's results, in private chat (a group's link)."""
 
 RESULT_CAP = 500  # totals are exact up to here, "500+" beyond
-SCAN_CAP = 2_000  # candidates read from the index for one query at most
 MAX_VARIANTS = 3  # the query, and up to two with adjacent words joined
 TYPO_VARIANTS_BELOW = 10  # files found: below it, the joined variants get a typo pass too
 MAX_TARGETED_EVICTION = 50  # changed files above which the whole result cache is dropped
@@ -53,18 +52,18 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class _Ranked:
-    ids: tuple[str, ...]
+    keys: tuple[int, ...]  # the files' keys (`core.search.scoring.file_key`), best first
     total: int
     capped: bool
     kinds: dict[str, int]
-    types: tuple[str, ...] = ()  # the file type of each id, for type filters
-    id_set: frozenset[str] = field(init=False)  # the ids again, to test membership
+    types: tuple[str, ...] = ()  # the file type of each key, for type filters
+    key_set: frozenset[int] = field(init=False)  # the keys again, to test membership
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "id_set", frozenset(self.ids))
+        object.__setattr__(self, "key_set", frozenset(self.keys))
 
-    def only(self, kind: str) -> tuple[str, ...]:
-        return tuple(i for i, t in zip(self.ids, self.types, strict=True) if t == kind)
+    def only(self, kind: str) -> tuple[int, ...]:
+        return tuple(k for k, t in zip(self.keys, self.types, strict=True) if t == kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +125,10 @@ class SearchResults:
         if len(upserts) > MAX_TARGETED_EVICTION:
             self.clear()
             return
-        touched = {r.id for r in upserts} | set(deletes)
+        touched = {file_key(i) for i in (*(r.id for r in upserts), *deletes)}
 
         def stale(key: str, ranked: _Ranked) -> bool:
-            if not touched.isdisjoint(ranked.id_set):
+            if not touched.isdisjoint(ranked.key_set):
                 return True
             query = ParsedQuery.from_key(key)
             return any(could_match(record, query) for record in upserts)
@@ -219,10 +218,10 @@ class SearchService:
             return SearchPage(query, (), 1, page_size, 0, capped=False, kinds={}, text="")
         key = query.key if typos else f"{query.key}\x00exact"
         ranked = await self._results.get_or_load(key, lambda: self._rank(query, typos=typos))
-        ids = ranked.only(kind) if kind else ranked.ids
-        total = len(ids) if kind else ranked.total
+        keys = ranked.only(kind) if kind else ranked.keys
+        total = len(keys) if kind else ranked.total
         start = (page - 1) * page_size
-        items = await self._listings(ids[start : start + page_size])
+        items = await self._listings(keys[start : start + page_size])
         suggestions: tuple[str, ...] = ()
         if ranked.total == 0 and suggest:
             suggestions = tuple(await self.suggest(query))
@@ -239,10 +238,10 @@ class SearchService:
             kind=kind,
         )
 
-    async def _listings(self, ids: Sequence[str]) -> list[FileListing]:
+    async def _listings(self, keys: Sequence[int]) -> list[FileListing]:
         """The page's files as the index lists them: no database round trip (at a million
         files on the embedded server that fetch was most of a search's time)."""
-        hits = await self.index.listings(ids) if ids else []
+        hits = await self.index.listings(keys) if keys else []
         if hits is None:
             raise SearchUnavailableError(self.index.rebuilt_files)
         return [FileListing(h.id, h.name, h.size, h.kind) for h in hits]
@@ -342,41 +341,31 @@ class SearchService:
 
     async def _rank(self, query: ParsedQuery, *, typos: bool = True) -> _Ranked:
         """Every variant's exact matches, then the files that match within the typo distance
-        (ranked below them), all read from the index: no database round trip."""
+        (ranked below them), ranked and counted by the index from its fast fields
+        (`TantivyIndex.rank`): no database round trip, no stored document read."""
         if not self.index.ready:
             raise SearchUnavailableError(self.index.rebuilt_files)
         filters = Filters(query.kind, query.year, query.season, query.episode, query.resolution)
-        exact: dict[str, Hit] = {}
-        near: dict[str, Hit] = {}
-        # Typo matches rank below every exact one. They are looked for in the joined variants
-        # ("spidr man" as "spidrman", for a file named "Spiderman") only while fewer than a
-        # page of files was found: those passes cost about 1 ms each at a million files and,
-        # past a page, add only files ranked below the others.
-        passes = await self.index.search_variants(
+        # Typo matches are looked for in the joined variants ("spidr man" as "spidrman", for a
+        # file named "Spiderman") only while fewer than a page of files was found: past a
+        # page, they add only files ranked below the others.
+        ranking = await self.index.rank(
             query.variants()[:MAX_VARIANTS],
+            words=query.terms,
             prefix=query.prefix,
             filters=filters,
-            limit=SCAN_CAP,
-            fuzzy_limit=RESULT_CAP if typos else 0,
+            limit=RESULT_CAP,
+            typos=typos,
             typos_while_below=TYPO_VARIANTS_BELOW,
         )
-        if passes is None:
+        if ranking is None:
             raise SearchUnavailableError(self.index.rebuilt_files)
-        for hit in (hit for hits in passes for hit in hits):
-            if hit.exact:
-                exact.setdefault(hit.id, hit)
-            elif typos:
-                near.setdefault(hit.id, hit)
-        fuzzy = [h for i, h in near.items() if i not in exact]
-        ordered = rank(list(exact.values()), query) + rank(fuzzy, query)
-        capped = len(ordered) > RESULT_CAP
-        ordered = ordered[:RESULT_CAP]
         return _Ranked(
-            ids=tuple(h.id for h in ordered),
-            total=len(ordered),
-            capped=capped,
-            kinds=dict(Counter(h.kind for h in ordered)),
-            types=tuple(h.kind for h in ordered),
+            keys=ranking.keys,
+            total=min(ranking.total, RESULT_CAP),
+            capped=ranking.total > RESULT_CAP,
+            kinds=dict(Counter(ranking.kinds)),
+            types=ranking.kinds,
         )
 
     async def suggest(self, query: ParsedQuery, limit: int = 3) -> list[str]:

@@ -35,6 +35,7 @@ from core.search.fulltext import (
     Hit,
     IndexedFile,
     IndexUnusableError,
+    Ranking,
     TantivyIndex,
 )
 from core.utils.activity import working
@@ -68,7 +69,7 @@ def _indexed(record: FileRecord) -> IndexedFile:
         season=record.season,
         episode=record.episode,
         resolution=record.resolution,
-        at=int(record.indexed_at.timestamp() * 1_000_000),
+        at=int(record.indexed_at.timestamp() * 1_000),
         name=record.file_name,
         size=record.file_size,
     )
@@ -140,40 +141,42 @@ class SearchIndexService:
             self._start_rebuild(exc.reason)
             return None
 
-    async def search_variants(
+    async def rank(
         self,
         variants: Sequence[Sequence[str]],
         *,
+        words: Sequence[str],
         prefix: str | None = None,
         filters: Filters = NO_FILTERS,
-        limit: int = 1_000,
-        fuzzy_limit: int = 0,
+        limit: int,
+        typos: bool = True,
         typos_while_below: int = 0,
-    ) -> list[list[Hit]] | None:
-        """`FullTextIndex.search_variants`, or None when the index cannot answer."""
+    ) -> Ranking | None:
+        """`FullTextIndex.rank`, or None when the index cannot answer."""
         index = self._index
         if index is None:
             return None
         try:
-            return await index.search_variants(
+            return await index.rank(
                 variants,
+                words=words,
                 prefix=prefix,
                 filters=filters,
                 limit=limit,
-                fuzzy_limit=fuzzy_limit,
+                typos=typos,
                 typos_while_below=typos_while_below,
             )
         except IndexUnusableError as exc:
             self._start_rebuild(exc.reason)
             return None
 
-    async def listings(self, ids: Sequence[str]) -> list[Hit] | None:
+    async def listings(self, keys: Sequence[int]) -> list[Hit] | None:
         """`FullTextIndex.listings`, or None when the index cannot answer."""
         index = self._index
         if index is None:
             return None
         try:
-            return await index.listings(ids)
+            return await index.listings(keys)
         except IndexUnusableError as exc:
             self._start_rebuild(exc.reason)
             return None

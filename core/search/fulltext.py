@@ -29,6 +29,8 @@ import tantivy
 from rapidfuzz.distance import OSA
 
 from core.search.normalize import fuzzy_distance
+from core.search.ranker import KIND_CODES, Ranker, count, prefix_query
+from core.search.scoring import MAX_AT, MAX_N, file_key, order_value
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -42,11 +44,12 @@ __all__ = [
     "Hit",
     "IndexUnusableError",
     "IndexedFile",
+    "Ranking",
     "TantivyIndex",
     "fuzzy_distance",
 ]
 
-SCHEMA_VERSION = 3  # v3: the name and size stored, so a page is listed without MongoDB
+SCHEMA_VERSION = 4  # v4: `key`, `order`, `kind_code`, `title_key`: ranking from fast fields
 _STATE = "state.json"
 _WRITER_HEAP = 15_000_000  # bytes; tantivy needs at least 3 MB per writer thread
 # A rebuild writes with a larger heap: fewer, larger segments (3 instead of 10 at a million
@@ -78,7 +81,7 @@ class IndexedFile:
     season: int | None = None
     episode: int | None = None
     resolution: str | None = None
-    at: int = 0  # when the file was indexed, in microseconds since the epoch
+    at: int = 0  # when the file was indexed, in milliseconds since the epoch
     name: str = ""  # the file name and size, what a results page lists
     size: int = 0
 
@@ -106,9 +109,24 @@ class Hit:
     kind: str = ""
     title: tuple[str, ...] = ()
     n: int = 0  # how many terms the name has
-    at: int = 0
+    at: int = 0  # when it was indexed (milliseconds since the epoch)
     name: str = ""
     size: int = 0
+
+    @property
+    def key(self) -> int:
+        return file_key(self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The best matches of a query, best first (`TantivyIndex.rank`): each file's key and
+    kind, at most the limit asked; `total` counts every match (typo matches included when
+    asked), exactly."""
+
+    keys: tuple[int, ...]
+    kinds: tuple[str, ...]
+    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,20 +163,21 @@ class FullTextIndex(Protocol):
         fuzzy_limit: int | None = None,
     ) -> list[Hit]: ...
 
-    async def search_variants(
+    async def rank(
         self,
         variants: Sequence[Sequence[str]],
         *,
+        words: Sequence[str],
         prefix: str | None = None,
         filters: Filters = NO_FILTERS,
-        limit: int = _MAX_HITS,
-        fuzzy_limit: int = 0,
+        limit: int,
+        typos: bool = True,
         typos_while_below: int = 0,
-    ) -> list[list[Hit]]: ...
+    ) -> Ranking: ...
 
     async def similar_words(self, word: str, limit: int = 5) -> list[str]: ...
 
-    async def listings(self, ids: Sequence[str]) -> list[Hit]: ...
+    async def listings(self, keys: Sequence[int]) -> list[Hit]: ...
 
     async def census(self) -> Census: ...
 
@@ -180,6 +199,12 @@ def _schema() -> tantivy.Schema:
     # (searching "dark city", "Dark City" beats "Dark City Lights Tower").
     builder.add_unsigned_field("n", stored=True, fast=True)
     builder.add_unsigned_field("at", stored=True)
+    # Ranking without reading documents (core/search/ranker.py): the title's words as one term,
+    # (terms, newest) as one sortable number, the id's 64-bit key, the kind as a number.
+    builder.add_text_field("title_key", tokenizer_name="raw", index_option="basic")
+    builder.add_unsigned_field("order", indexed=True, fast=True)
+    builder.add_unsigned_field("key", indexed=True, fast=True)
+    builder.add_unsigned_field("kind_code", fast=True)
     # What a results page lists, stored only (bytes: no terms indexed for it).
     builder.add_bytes_field("name", stored=True)
     builder.add_unsigned_field("size", stored=True)
@@ -295,48 +320,97 @@ class TantivyIndex:
         (a caller that shows only so many results needs no more)."""
         return await _in_thread(self._search, tuple(terms), prefix, filters, limit, fuzzy_limit)
 
-    async def search_variants(
+    async def rank(
         self,
         variants: Sequence[Sequence[str]],
         *,
+        words: Sequence[str],
         prefix: str | None = None,
         filters: Filters = NO_FILTERS,
-        limit: int = _MAX_HITS,
-        fuzzy_limit: int = 0,
+        limit: int,
+        typos: bool = True,
         typos_while_below: int = 0,
-    ) -> list[list[Hit]]:
-        """`search` for each way of writing a query, in one trip to a worker thread: the first
-        with up to `fuzzy_limit` typo matches, each later one only while fewer than
-        `typos_while_below` files were found (typo passes are what costs: ~1 ms each at a
-        million files, the exact ones a tenth of that)."""
+    ) -> Ranking:
+        """The best `limit` files for a query written in one or more ways (`variants`: the
+        words, and adjacent words joined), scored by `words` and `prefix`
+        (`core/search/scoring.py`), in one trip to a worker thread: every exact match (of any
+        variant) first, then, with `typos`, the files within each word's edit distance of the
+        first variant, and of each later one while fewer than `typos_while_below` files were
+        found. Read from fast fields (`core/search/ranker.py`): no stored document is read to
+        rank or count, only a results page's (`listings`)."""
         return await _in_thread(
-            self._search_variants,
+            self._rank,
             tuple(tuple(v) for v in variants),
+            tuple(words),
             prefix=prefix,
             filters=filters,
             limit=limit,
-            fuzzy_limit=fuzzy_limit,
+            typos=typos,
             typos_while_below=typos_while_below,
         )
 
-    def _search_variants(
+    def _rank(
         self,
         variants: tuple[tuple[str, ...], ...],
+        words: tuple[str, ...],
         *,
         prefix: str | None,
         filters: Filters,
         limit: int,
-        fuzzy_limit: int,
+        typos: bool,
         typos_while_below: int,
-    ) -> list[list[Hit]]:
-        found: set[str] = set()
-        results: list[list[Hit]] = []
+    ) -> Ranking:
+        variants = tuple(v for v in variants if v or prefix is not None)
+        if not variants:
+            return Ranking((), (), 0)
+        try:
+            searcher = self._index.searcher()
+            ranker = Ranker(searcher, self._schema, words, prefix)
+            exact_parts = [self._query(v, prefix, filters, fuzzy=False) for v in variants]
+            exact = _either(exact_parts)
+            total = count(searcher, exact)
+            best = ranker.top(exact, total, limit)
+            if typos and total <= limit:  # beyond: typo matches would rank below the page
+                near = self._typo_matches(
+                    searcher,
+                    variants,
+                    exact_parts,
+                    prefix=prefix,
+                    filters=filters,
+                    below=typos_while_below,
+                )
+                if near is not None:
+                    near_total = count(searcher, near)
+                    total += near_total
+                    best += ranker.top(near, near_total, limit - len(best))
+        except ValueError as exc:
+            raise IndexUnusableError(f"search failed: {exc}") from exc
+        return Ranking(tuple(e[2] for e in best), tuple(e[3] for e in best), total)
+
+    def _typo_matches(
+        self,
+        searcher: tantivy.Searcher,
+        variants: tuple[tuple[str, ...], ...],
+        exact_parts: list[tantivy.Query],
+        *,
+        prefix: str | None,
+        filters: Filters,
+        below: int,
+    ) -> tantivy.Query | None:
+        """The files within the edit distance of the first variant, and of each later one while
+        fewer than `below` files were found before it, that no variant matches
+        exactly (None: no word has typo room)."""
+        near: list[tantivy.Query] = []
         for n, terms in enumerate(variants):
-            room = fuzzy_limit if n == 0 or len(found) < typos_while_below else 0
-            hits = self._search(terms, prefix, filters, limit, room)
-            found.update(h.id for h in hits)
-            results.append(hits)
-        return results
+            if n > 0 and count(searcher, _either(exact_parts[:n] + near)) >= below:
+                continue
+            if any(fuzzy_distance(t) for t in terms):
+                near.append(self._query(terms, prefix, filters, fuzzy=True))
+        if not near:
+            return None
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, _either(near)), (tantivy.Occur.MustNot, _either(exact_parts))]
+        )
 
     def _search(
         self,
@@ -365,25 +439,26 @@ class TantivyIndex:
             raise IndexUnusableError(f"search failed: {exc}") from exc
         return hits
 
-    async def listings(self, ids: Sequence[str]) -> list[Hit]:
-        """The files with these ids as the index holds them (name, size, kind: what a results
-        page lists), in the order given; ids the index does not have are left out."""
-        return await _in_thread(self._listings, tuple(ids))
+    async def listings(self, keys: Sequence[int]) -> list[Hit]:
+        """The files with these keys (`Hit.key`, `Ranking.keys`) as the index holds them (name,
+        size, kind: what a results page lists), in the order given; keys the index does not
+        have are left out."""
+        return await _in_thread(self._listings, tuple(keys))
 
-    def _listings(self, ids: tuple[str, ...]) -> list[Hit]:
-        if not ids:
+    def _listings(self, keys: tuple[int, ...]) -> list[Hit]:
+        if not keys:
             return []
         try:
             searcher = self._index.searcher()
             should = tantivy.Occur.Should
             query = tantivy.Query.boolean_query(
-                [(should, tantivy.Query.term_query(self._schema, "id", i)) for i in ids]
+                [(should, tantivy.Query.term_query(self._schema, "key", k)) for k in keys]
             )
-            hits = self._hits(searcher, query, len(ids), exact=True, seen=set())
+            hits = self._hits(searcher, query, len(keys), exact=True, seen=set())
         except ValueError as exc:
             raise IndexUnusableError(f"search failed: {exc}") from exc
-        by_id = {h.id: h for h in hits}
-        return [by_id[i] for i in ids if i in by_id]
+        by_key = {h.key: h for h in hits}
+        return [by_key[k] for k in keys if k in by_key]
 
     async def similar_words(self, word: str, limit: int = 5) -> list[str]:
         """Title words of indexed files within two edits of `word`, most frequent first (what
@@ -425,8 +500,7 @@ class TantivyIndex:
                 query = tantivy.Query.term_query(self._schema, "terms", term)
             clauses.append((must, query))
         if prefix is not None:
-            pattern = _regex_literal(prefix) + ".*"
-            clauses.append((must, tantivy.Query.regex_query(self._schema, "terms", pattern)))
+            clauses.append((must, prefix_query(self._schema, "terms", prefix)))
         for name in ("kind", "year", "season", "episode", "resolution"):
             value = getattr(filters, name)
             if value is not None:
@@ -506,16 +580,23 @@ class TantivyIndex:
                 for term in dict.fromkeys(file.terms):
                     document.add_text("terms", term)
                 document.add_text("kind", file.kind)
+                kind_code = KIND_CODES.index(file.kind) if file.kind in KIND_CODES else 0
+                document.add_unsigned("kind_code", kind_code)
                 for word in dict.fromkeys(file.title):
                     document.add_text("title", word)
+                if file.title:
+                    document.add_text("title_key", " ".join(sorted(set(file.title))))
                 for name in ("year", "season", "episode"):
                     value = getattr(file, name)
                     if value is not None and value >= 0:
                         document.add_unsigned(name, value)
                 if file.resolution is not None:
                     document.add_text("resolution", file.resolution)
-                document.add_unsigned("n", len(file.terms))
-                document.add_unsigned("at", max(0, file.at))
+                n, at = min(len(file.terms), MAX_N), min(max(0, file.at), MAX_AT)
+                document.add_unsigned("n", n)
+                document.add_unsigned("at", at)
+                document.add_unsigned("order", order_value(n, at))
+                document.add_unsigned("key", file_key(file.id))
                 document.add_bytes("name", file.name.encode())
                 document.add_unsigned("size", max(0, file.size))
                 writer.add_document(document)
@@ -569,10 +650,9 @@ async def _in_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
         raise IndexUnusableError(f"{type(exc).__name__}: {detail}"[:300]) from exc
 
 
-_REGEX_SPECIAL = frozenset('.^$*+?()[]{}|\\#&~<>"@')
-
-
-def _regex_literal(text: str) -> str:
-    """`text` as a literal inside tantivy's regex syntax (terms are folded words, but a
-    prefix comes from what a user typed)."""
-    return "".join(f"\\{c}" if c in _REGEX_SPECIAL else c for c in text)
+def _either(queries: Sequence[tantivy.Query]) -> tantivy.Query:
+    """The files any of `queries` matches."""
+    if len(queries) == 1:
+        return queries[0]
+    should = tantivy.Occur.Should
+    return tantivy.Query.boolean_query([(should, q) for q in queries])

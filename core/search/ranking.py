@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -11,13 +11,13 @@ from core.models import FileRecord
 from core.search.fulltext import Hit
 from core.search.normalize import fuzzy_distance
 from core.search.query import ParsedQuery
+from core.search.scoring import file_key, score
 
 __all__ = [
     "could_match",
     "matches",
     "matches_filters",
     "rank",
-    "score_parts",
     "within_typo",
 ]
 
@@ -66,23 +66,10 @@ def matches_filters(record: FileRecord, query: ParsedQuery) -> bool:
     )
 
 
-def score_parts(title: Sequence[str], terms: int, query: ParsedQuery) -> float:
-    """Title words matched, an exact title; shorter names (fewer `terms`) first.
-
-    Deliberately blind to the order the words were typed in: a page is recomputed from the
-    order-independent query key, and must rank the same as when it was first shown.
-    """
-    title_set = set(title)
-    points = 3.0 * sum(1 for w in query.terms if w in title_set)
-    if query.prefix is not None and any(t.startswith(query.prefix) for t in title):
-        points += 2.0
-    typed = set(query.terms) | ({query.prefix} if query.prefix else set())
-    if title_set and title_set <= typed:
-        points += 5.0  # the whole title was typed: "dark city" for "Dark City (1998)"
-    return points - 0.05 * terms
-
-
 def rank(hits: list[Hit], query: ParsedQuery) -> list[Hit]:
-    """Best first (`score_parts`); ties go to the newest file, then the id (a stable order for
-    paging)."""
-    return sorted(hits, key=lambda h: (-score_parts(h.title, h.n, query), -h.at, h.id))
+    """Best first (`core.search.scoring.score`); ties go to the newest file, then its key (a
+    stable order for paging): the order the index's own ranking gives (`TantivyIndex.rank`)."""
+    return sorted(
+        hits,
+        key=lambda h: (-score(h.title, h.n, query.terms, query.prefix), -h.at, file_key(h.id)),
+    )
