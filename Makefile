@@ -48,6 +48,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.middleware
 	$(PY) -m bench.search
 	$(PY) -m bench.fulltext
+	$(PY) -m bench.broad
 	$(PY) -m bench.busy_channel
 	$(PY) -m bench.importer
 	$(PY) -m bench.embedded

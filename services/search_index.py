@@ -41,7 +41,7 @@ from core.search.fulltext import (
 from core.utils.activity import working
 from services.ports import FileRepository
 
-__all__ = ["SearchIndexService"]
+__all__ = ["SearchIndexService", "indexed_file"]
 
 log = get_logger(__name__)
 
@@ -59,7 +59,7 @@ ChangeListener = Callable[[Sequence[FileRecord], Sequence[str]], None]
 """Told what the index just applied (files upserted, ids deleted); `None`s after a rebuild."""
 
 
-def _indexed(record: FileRecord) -> IndexedFile:
+def indexed_file(record: FileRecord) -> IndexedFile:
     return IndexedFile(
         record.id,
         record.terms,
@@ -315,7 +315,7 @@ class SearchIndexService:
                     if records or deletes or reached > index.watermark:
                         try:
                             await index.apply(
-                                [_indexed(r) for r in records],
+                                [indexed_file(r) for r in records],
                                 deletes,
                                 watermark=max(index.watermark, reached),
                             )
@@ -376,7 +376,7 @@ class SearchIndexService:
                 done += len(page)
                 try:
                     await index.apply(
-                        [_indexed(r) for r in page],
+                        [indexed_file(r) for r in page],
                         [],
                         watermark=0,
                         commit=done % REBUILD_COMMIT < len(page),  # now and then: bounded memory

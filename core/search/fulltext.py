@@ -29,7 +29,7 @@ import tantivy
 from rapidfuzz.distance import OSA
 
 from core.search.normalize import fuzzy_distance
-from core.search.ranker import KIND_CODES, Ranker, count, prefix_query
+from core.search.ranker import KIND_CODES, STORED_TYPO_MAX, Entry, Ranker, prefix_query
 from core.search.scoring import MAX_AT, MAX_N, file_key, order_value
 
 P = ParamSpec("P")
@@ -121,8 +121,9 @@ class Hit:
 @dataclass(frozen=True, slots=True)
 class Ranking:
     """The best matches of a query, best first (`TantivyIndex.rank`): each file's key and
-    kind, at most the limit asked; `total` counts every match (typo matches included when
-    asked), exactly."""
+    kind, at most the limit asked; `total` counts the matches (typo matches included when
+    asked): exactly up to the limit, and past it some number above it (all a results page
+    says then is "500+")."""
 
     keys: tuple[int, ...]
     kinds: tuple[str, ...]
@@ -336,8 +337,9 @@ class TantivyIndex:
         (`core/search/scoring.py`), in one trip to a worker thread: every exact match (of any
         variant) first, then, with `typos`, the files within each word's edit distance of the
         first variant, and of each later one while fewer than `typos_while_below` files were
-        found. Read from fast fields (`core/search/ranker.py`): no stored document is read to
-        rank or count, only a results page's (`listings`)."""
+        found (exact matches of any variant, and typo matches so far). Read from fast fields
+        (`core/search/ranker.py`): no stored document is read to rank or count, only a
+        results page's (`listings`)."""
         return await _in_thread(
             self._rank,
             tuple(tuple(v) for v in variants),
@@ -367,50 +369,74 @@ class TantivyIndex:
             searcher = self._index.searcher()
             ranker = Ranker(searcher, self._schema, words, prefix)
             exact_parts = [self._query(v, prefix, filters, fuzzy=False) for v in variants]
-            exact = _either(exact_parts)
-            total = count(searcher, exact)
-            best = ranker.top(exact, total, limit)
+            at_most = self._at_most(searcher, variants)
+            total, best = ranker.top(_either(exact_parts), limit, at_most=at_most)
             if typos and total <= limit:  # beyond: typo matches would rank below the page
-                near = self._typo_matches(
-                    searcher,
+                near_total, near_best = self._typo_ranking(
+                    ranker,
                     variants,
                     exact_parts,
+                    found=total,
                     prefix=prefix,
                     filters=filters,
+                    want=limit - len(best),
                     below=typos_while_below,
                 )
-                if near is not None:
-                    near_total = count(searcher, near)
-                    total += near_total
-                    best += ranker.top(near, near_total, limit - len(best))
+                total += near_total
+                best += near_best
         except ValueError as exc:
             raise IndexUnusableError(f"search failed: {exc}") from exc
         return Ranking(tuple(e[2] for e in best), tuple(e[3] for e in best), total)
 
-    def _typo_matches(
+    @staticmethod
+    def _at_most(searcher: tantivy.Searcher, variants: tuple[tuple[str, ...], ...]) -> int | None:
+        """An upper bound of the files the variants match exactly: each one's rarest word's
+        document count (None with a variant of no word: a prefix alone)."""
+        bound = 0
+        for terms in variants:
+            if not terms:
+                return None
+            bound += min(searcher.doc_freq("terms", t) for t in terms)
+        return bound
+
+    def _typo_ranking(
         self,
-        searcher: tantivy.Searcher,
+        ranker: Ranker,
         variants: tuple[tuple[str, ...], ...],
         exact_parts: list[tantivy.Query],
         *,
+        found: int,
         prefix: str | None,
         filters: Filters,
+        want: int,
         below: int,
-    ) -> tantivy.Query | None:
-        """The files within the edit distance of the first variant, and of each later one while
-        fewer than `below` files were found before it, that no variant matches
-        exactly (None: no word has typo room)."""
-        near: list[tantivy.Query] = []
+    ) -> tuple[int, list[Entry]]:
+        """The typo matches (files within each word's edit distance that no variant matches
+        exactly) of the first variant, and of each later one while fewer than `below` files
+        were found (the `found` exact matches and the typo matches so far): how many (exactly
+        up to `want`) and the best `want`. Each typo query runs once; a file two variants
+        find is one."""
+        exact = _either(exact_parts)
+        best: dict[int, Entry] = {}
+        most, complete = 0, True
         for n, terms in enumerate(variants):
-            if n > 0 and count(searcher, _either(exact_parts[:n] + near)) >= below:
-                continue
-            if any(fuzzy_distance(t) for t in terms):
-                near.append(self._query(terms, prefix, filters, fuzzy=True))
-        if not near:
-            return None
-        return tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, _either(near)), (tantivy.Occur.MustNot, _either(exact_parts))]
-        )
+            counted = len(best) if complete else max(most, len(best))
+            if n > 0 and found + counted >= below:
+                break
+            if not any(fuzzy_distance(t) for t in terms):
+                continue  # its typo matches are its exact matches
+            typo = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, self._query(terms, prefix, filters, fuzzy=True)),
+                    (tantivy.Occur.MustNot, exact),
+                ]
+            )
+            matches, entries = ranker.top(typo, want, stored_up_to=STORED_TYPO_MAX)
+            for entry in entries:
+                best.setdefault(entry[2], entry)
+            most, complete = max(most, matches), complete and matches == len(entries)
+        counted = len(best) if complete else max(most, len(best))
+        return counted, sorted(best.values())[:want]
 
     def _search(
         self,

@@ -35,22 +35,32 @@ from core.search.scoring import (
 )
 
 __all__ = [
+    "FIRST_PASS_MAX",
     "KIND_CODES",
     "MAX_GROUP_WORDS",
     "SCAN_CAP",
     "STORED_RANK_MAX",
+    "STORED_TYPO_MAX",
     "Entry",
     "Ranker",
     "count",
     "prefix_query",
 ]
 
-STORED_RANK_MAX = 64  # matches ranked from their stored documents (about 20 µs each)
+STORED_RANK_MAX = 64  # matches ranked from their stored documents (about 8 µs each)
+# Typo matches, up to this many: each group's query would run the typo automaton again
+# (0.4-0.8 ms at a million files), more than reading these documents.
+STORED_TYPO_MAX = 400
 MAX_GROUP_WORDS = 6  # distinct words (and the prefix) up to which files are ranked by group
+# Without a first pass that counts the matches: when the rarest word of the query is in more
+# files than this (a pass over its postings costs about 1 ms at a million files, more than
+# a group's query), the matches are many and read group by group at once.
+FIRST_PASS_MAX = 50_000
 SCAN_CAP = 2_000  # beyond that: the stored documents of the shortest matches, at most this many
 KIND_CODES = ("", "video", "audio", "document")  # the `kind_code` fast field; 0: read `kind`
 
 Entry = tuple[int, int, int, str]  # (-score, -at, key, kind): sorted ascending is best first
+Clause = tuple[tantivy.Occur, tantivy.Query]
 
 _MUST = tantivy.Occur.Must
 _MUST_NOT = tantivy.Occur.MustNot
@@ -66,7 +76,10 @@ def prefix_query(schema: tantivy.Schema, field: str, prefix: str) -> tantivy.Que
 
 def count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
     """How many files `query` matches (tantivy counts them without collecting any)."""
-    result = searcher.search(query, limit=1, count=True)
+    return _count_of(searcher.search(query, limit=1, count=True))
+
+
+def _count_of(result: tantivy.SearchResult) -> int:
     found = getattr(result, "count", None)  # the package's type stub leaves `count` out
     return int(found or 0)
 
@@ -85,27 +98,57 @@ class Ranker:
         self._schema = schema
         self._words = tuple(words)
         self._prefix = prefix
-        self._groups = self._make_groups()
+        self._groups: list[tuple[int, list[Clause]]] | None = None  # made when first needed
+        self._grouped = len(_typed(self._words, prefix)) <= MAX_GROUP_WORDS
 
-    def top(self, base: tantivy.Query, matches: int, want: int) -> list[Entry]:
-        """The best `want` of the `matches` files that `base` matches, best first."""
-        if want <= 0 or matches <= 0:
-            return []
-        if matches <= STORED_RANK_MAX:
-            return self._from_stored(base, matches, want)
-        if self._groups is None:
-            return self._from_stored(base, min(matches, SCAN_CAP), want)
-        return self._by_group(base, want)
+    def top(
+        self,
+        base: tantivy.Query,
+        want: int,
+        *,
+        at_most: int | None = None,
+        stored_up_to: int = STORED_RANK_MAX,
+    ) -> tuple[int, list[Entry]]:
+        """How many files `base` matches (exactly up to `want`; past it, at least `want + 1`)
+        and the best `want` of them, best first. Up to `stored_up_to` matches are scored from
+        their stored documents. `at_most`: an upper bound of the matches known beforehand
+        (the rarest word's document count); above `FIRST_PASS_MAX`, the groups are read at
+        once, without a first pass to count."""
+        # One group (the others cannot have files: no title has their words) is one pass that
+        # counts too; so are the groups when the files may be so many that a first pass to
+        # count them would cost more than a group.
+        many = at_most is not None and at_most > FIRST_PASS_MAX
+        if self._grouped and want > 0 and (many or len(self._groups_made()) == 1):
+            return self._by_group(base, want, counted=None)
+        first = self._searcher.search(
+            base,
+            limit=stored_up_to + 1,
+            count=True,
+            order_by_field="order",
+            order=tantivy.Order.Asc,
+        )
+        matches = _count_of(first)
+        if want <= 0 or matches == 0:
+            return matches, []
+        if matches <= stored_up_to:
+            return matches, self._from_stored(first.hits, want)
+        if not self._grouped:
+            widest = self._searcher.search(
+                base,
+                limit=min(matches, SCAN_CAP),
+                count=False,
+                order_by_field="order",
+                order=tantivy.Order.Asc,
+            )
+            return matches, self._from_stored(widest.hits, want)
+        return matches, self._by_group(base, want, counted=matches)[1]
 
     # --- few matches: their stored documents ----------------------------------------------
 
-    def _from_stored(self, base: tantivy.Query, limit: int, want: int) -> list[Entry]:
+    def _from_stored(self, hits: list[tuple[object, tantivy.DocAddress]], want: int) -> list[Entry]:
         searcher = self._searcher
-        found = searcher.search(
-            base, limit=limit, count=False, order_by_field="order", order=tantivy.Order.Asc
-        )
         entries: list[Entry] = []
-        for _order, address in found.hits:
+        for _order, address in hits:
             stored = searcher.doc(address).to_dict()
             ids = stored.get("id")
             if not ids:
@@ -125,23 +168,36 @@ class Ranker:
 
     # --- many matches: group by group ------------------------------------------------------
 
-    def _by_group(self, base: tantivy.Query, want: int) -> list[Entry]:
-        assert self._groups is not None  # noqa: S101 - `top` checks
+    def _by_group(
+        self, base: tantivy.Query, want: int, *, counted: int | None
+    ) -> tuple[int, list[Entry]]:
+        """(the matches, the best `want`): groups best first, each counted as it is read
+        (unless `counted` already); when the page is full before the last group, the rest
+        are not read (then the count is exact only if it is past `want`, else `base` is
+        counted on its own)."""
         best: list[Entry] = []
-        for group_points, group in self._groups:
+        matches = 0
+        for group_points, clauses in self._groups_made():
             if len(best) >= want and -best[want - 1][0] > SCALE * group_points - 1:
+                if counted is None and matches <= want:  # files not read may make it more
+                    matches = count(self._searcher, base)
                 break  # no file of this group (or a later one) can reach the page
-            query = tantivy.Query.boolean_query([(_MUST, base), (_MUST, group)])
-            best.extend(self._group_best(query, group_points, want))
+            query = tantivy.Query.boolean_query([(_MUST, base), *clauses])
+            found, entries = self._group_best(query, group_points, want)
+            matches += found
+            best.extend(entries)
             best.sort()
             del best[want:]
-        return best
+        return (matches if counted is None else counted), best
 
-    def _group_best(self, query: tantivy.Query, group_points: int, want: int) -> list[Entry]:
+    def _group_best(
+        self, query: tantivy.Query, group_points: int, want: int
+    ) -> tuple[int, list[Entry]]:
         searcher = self._searcher
-        hits = searcher.search(
-            query, limit=want + 1, count=False, order_by_field="order", order=tantivy.Order.Asc
-        ).hits
+        result = searcher.search(
+            query, limit=want + 1, count=True, order_by_field="order", order=tantivy.Order.Asc
+        )
+        hits = result.hits
         if len(hits) > want and hits[want][0] == hits[want - 1][0]:
             # Files of equal order at the cut: all of them, their keys decide.
             tied = hits[want - 1][0]
@@ -159,50 +215,64 @@ class Ranker:
             code = int(raw_code or 0)
             kind = KIND_CODES[code] if 0 < code < len(KIND_CODES) else self._kind(address)
             entries.append((-(SCALE * group_points - n), -at, int(key or 0), kind))
-        return entries
+        return _count_of(result), entries
 
     def _kind(self, address: tantivy.DocAddress) -> str:
         return str(self._searcher.doc(address).to_dict().get("kind", [""])[0])
 
-    def _make_groups(self) -> list[tuple[int, tantivy.Query]] | None:
-        """One query per points value a file can have, best first: titles typed whole (one
-        `title_key` term per combination of typed words), then the rest by which query words
-        the title has and whether a title word starts with the prefix."""
+    def _groups_made(self) -> list[tuple[int, list[Clause]]]:
+        if self._groups is None:
+            self._groups = self._make_groups()
+        return self._groups
+
+    def _make_groups(self) -> list[tuple[int, list[Clause]]]:
+        """The clauses that pick each points value a file can have (added to the query's),
+        best first: titles typed whole (one `title_key` term per combination of typed words),
+        then the rest by which query words the title has and whether a title word starts
+        with the prefix."""
         distinct = tuple(dict.fromkeys(self._words))
         prefix = self._prefix
-        typed = tuple(dict.fromkeys((*distinct, *((prefix,) if prefix else ()))))
-        if len(typed) > MAX_GROUP_WORDS:
-            return None
-        schema = self._schema
+        schema, searcher = self._schema, self._searcher
         whole: dict[int, list[tantivy.Query]] = {}
+        typed = _typed(self._words, prefix)
         for size in range(1, len(typed) + 1):
             for title in combinations(typed, size):
                 key = " ".join(sorted(title))
+                if not searcher.doc_freq("title_key", key):
+                    continue  # no file has exactly this title: a group the query need not ask
                 term = tantivy.Query.term_query(schema, "title_key", key)
                 whole.setdefault(points(title, self._words, prefix), []).append(term)
-        typed_whole = _any([q for queries in whole.values() for q in queries]) if whole else None
+        not_whole: list[Clause] = []
+        if whole:
+            not_whole = [(_MUST_NOT, _any([q for qs in whole.values() for q in qs]))]
         times = Counter(self._words)
-        in_title = {w: tantivy.Query.term_query(schema, "title", w) for w in distinct}
+        titled = {w for w in distinct if searcher.doc_freq("title", w)}  # some title has it
+        in_title = {w: tantivy.Query.term_query(schema, "title", w) for w in titled}
         starts = prefix_query(schema, "title", prefix) if prefix is not None else None
-        rest: dict[int, list[tantivy.Query]] = {}
-        for size in range(len(distinct) + 1):
-            for having in combinations(distinct, size):
-                clauses = [(_MUST, tantivy.Query.all_query())]
-                clauses += [(_MUST if w in having else _MUST_NOT, q) for w, q in in_title.items()]
+        rest: dict[int, list[list[Clause]]] = {}
+        for size in range(len(titled) + 1):
+            for having in combinations(sorted(titled), size):
+                clauses = [(_MUST if w in having else _MUST_NOT, q) for w, q in in_title.items()]
                 group_points = TITLE_WORD_POINTS * sum(times[w] for w in having)
                 for starting in (False, True) if starts is not None else (False,):
                     extra = [(_MUST if starting else _MUST_NOT, starts)] if starts else []
                     rest.setdefault(group_points + PREFIX_POINTS * starting, []).append(
-                        tantivy.Query.boolean_query(clauses + extra)
+                        clauses + extra
                     )
-        groups = [(p, _any(queries)) for p, queries in whole.items()]
-        for p, queries in rest.items():
-            clauses = [(_MUST, _any(queries))]
-            if typed_whole is not None:
-                clauses.append((_MUST_NOT, typed_whole))
-            groups.append((p, tantivy.Query.boolean_query(clauses)))
+        groups = [(p, [(_MUST, _any(queries))]) for p, queries in whole.items()]
+        for p, combos in rest.items():
+            if len(combos) == 1:  # its clauses join the query's (the one without a title word)
+                groups.append((p, combos[0] + not_whole))
+            else:  # each combination has a title word (or the prefix) that it must have
+                either = _any([tantivy.Query.boolean_query(c) for c in combos])
+                groups.append((p, [(_MUST, either), *not_whole]))
         groups.sort(key=lambda group: -group[0])
         return groups
+
+
+def _typed(words: Sequence[str], prefix: str | None) -> tuple[str, ...]:
+    """The different words typed, and the prefix (what a whole title is made of)."""
+    return tuple(dict.fromkeys((*words, *((prefix,) if prefix else ()))))
 
 
 def _any(queries: Sequence[tantivy.Query]) -> tantivy.Query:
