@@ -31,7 +31,6 @@ __all__ = [
     "order_value",
     "points",
     "score",
-    "split_order",
 ]
 
 TITLE_WORD_POINTS = 3
@@ -70,8 +69,3 @@ def score(title: Iterable[str], n: int, words: Sequence[str], prefix: str | None
 def order_value(n: int, at: int) -> int:
     """What the index's `order` fast field holds: ascending is (fewer terms, newer)."""
     return min(max(n, 0), MAX_N) << AT_BITS | (MAX_AT - min(max(at, 0), MAX_AT))
-
-
-def split_order(order: int) -> tuple[int, int]:
-    """(n, at) back from an `order` value."""
-    return order >> AT_BITS, MAX_AT - (order & MAX_AT)
