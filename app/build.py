@@ -170,12 +170,9 @@ class App:
         self.started = True
         log.info("bot_started", username=me.username if me else None, bot_id=me.id if me else None)
         if self.services.log_channel.enabled:
+            files = await self.services.search.index.documents()  # None while rebuilding
             self.services.log_channel.post(
-                log_views.log_started(
-                    version(),
-                    await self.services.indexing.count(),
-                    await self.services.users.count(),
-                )
+                log_views.log_started(version(), files, await self.services.users.count())
             )
 
     async def stop(self) -> None:
@@ -255,7 +252,12 @@ class App:
         return progress, failed
 
     async def gauges(self) -> tuple[int, int]:
-        return await self.services.indexing.count(), await self.services.users.count()
+        """(files, users): the files as the search index holds them (the database's count
+        only while it is rebuilt: a count can take long on a large library)."""
+        files = await self.services.search.index.documents()
+        if files is None:
+            files = await self.services.indexing.count()
+        return files, await self.services.users.count()
 
     async def delete_message(self, chat_id: int, message_id: int) -> bool:
         """Bulk work goes through the wrapper: paced, FloodWait-safe, terminal errors as values."""

@@ -18,8 +18,10 @@ __all__ = [
 ]
 
 
-def log_started(version: str, files: int, users: int) -> str:
-    return f"🟢 Bot started · version {escape(version)} · {files:,} files · {users:,} users"
+def log_started(version: str, files: int | None, users: int) -> str:
+    """`files` None: the search index is being rebuilt (its count is not known yet)."""
+    counted = f"{files:,} files" if files is not None else "files being indexed"
+    return f"🟢 Bot started · version {escape(version)} · {counted} · {users:,} users"
 
 
 def log_stopping() -> str:

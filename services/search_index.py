@@ -181,6 +181,18 @@ class SearchIndexService:
             self._start_rebuild(exc.reason)
             return None
 
+    async def documents(self) -> int | None:
+        """The files in the index (None while it is being rebuilt): what the database would
+        count, without counting the database."""
+        index = self._index
+        if index is None:
+            return None
+        try:
+            return await index.documents()
+        except IndexUnusableError as exc:
+            self._start_rebuild(exc.reason)
+            return None
+
     async def census(self) -> Census | None:
         """Files by kind and bytes on disk (None while the index is being rebuilt)."""
         index = self._index
@@ -212,7 +224,7 @@ class SearchIndexService:
         except IndexUnusableError as exc:
             self._start_rebuild(exc.reason)
             return
-        if index.watermark == 0 and await self._files.count():
+        if index.watermark == 0 and await self._files.has_files():
             await index.close()  # a new index beside an existing library
             self._start_rebuild("no index yet for the files in the database")
             return

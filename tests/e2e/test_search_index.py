@@ -3,11 +3,14 @@ follows every write, is rebuilt when it is lost or broken, and converges across 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 
 from testkit import BotHarness
 from tests.fakes import capture_events
+
+LOG_ID = -1002299999999
 
 
 async def test_a_typo_finds_the_file_without_a_click(bot: BotHarness) -> None:
@@ -205,3 +208,32 @@ async def test_unreadable_index_files_are_rebuilt(bot: BotHarness) -> None:
     assert any(e["event"] == "search_index_rebuilt" and e["files"] == 2 for e in logs)
     assert (await alice.send("ronin heat"))[0].text.startswith("No files match")
     assert (await alice.send("ronin"))[0].text == "🔎 1 file for ronin"
+
+
+async def test_a_bot_without_its_index_starts_without_counting_the_files(mongo_uri: str) -> None:
+    """Whether the database has files decides a rebuild at start; a count answers that too
+    slowly on a large library (the embedded server at a million files: longer than
+    `DATABASE_TIMEOUT`, and the bot did not start), so the bot asks for one file instead. The
+    "started" post in the log channel counts nothing either: the index is being rebuilt."""
+    bot = BotHarness(database_uri=mongo_uri, LOG_CHANNEL=str(LOG_ID))
+    log = bot.channel("Bot log", chat_id=LOG_ID)
+    async with bot:
+        movies = bot.channel("Movies")
+        await movies.post_video("Heat.1995.mkv")
+        bot.damage_search_index("vanished")
+        counting = bot.database.hold("count", collection="files")  # a count would wait forever
+        try:
+            with capture_events() as logs:
+                await asyncio.wait_for(bot.restart(), timeout=60)
+            reasons = [e["reason"] for e in logs if e["event"] == "search_index_rebuild"]
+            assert reasons == ["no index yet for the files in the database"]
+            alice = bot.user(1001, "Alice")
+            assert (await alice.send("heat"))[0].text == "🔎 1 file for heat"
+            assert not counting.happened
+        finally:
+            counting.release()
+        started = [m.text for m in log.messages if m.text.startswith("🟢")]
+    assert started == [
+        "🟢 Bot started · version 0.1.0 · 0 files · 0 users",
+        "🟢 Bot started · version 0.1.0 · files being indexed · 0 users",
+    ]
