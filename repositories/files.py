@@ -525,12 +525,6 @@ class MongoFileRepository:
         with storage_errors("files.count"):
             return int(await self._files.estimated_document_count())
 
-    async def has_files(self) -> bool:
-        """Whether any file is stored: one key read, where a count may scan the collection
-        (the embedded server counted a million files in more than `DATABASE_TIMEOUT`)."""
-        with storage_errors("files.has_files"):
-            return await self._files.find_one({}, projection={"_id": 1}) is not None
-
 
 @dataclass(eq=False)
 class _Reservation:

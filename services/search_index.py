@@ -224,11 +224,13 @@ class SearchIndexService:
         except IndexUnusableError as exc:
             self._start_rebuild(exc.reason)
             return
-        if index.watermark == 0 and await self._files.has_files():
-            await index.close()  # a new index beside an existing library
+        # One read of the change counter, never a count (the embedded server at a million
+        # files counted them in more than DATABASE_TIMEOUT, and found one by scanning all).
+        newest, purged = await self._files.sequences()
+        if index.watermark == 0 and newest:
+            await index.close()  # a new index beside a library (files were stored)
             self._start_rebuild("no index yet for the files in the database")
             return
-        purged = await self._files.purged_sequence()
         if index.watermark < purged:
             await index.close()
             self._start_rebuild(

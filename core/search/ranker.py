@@ -10,10 +10,13 @@ a group's best files; groups are read best first until no later one can reach th
 (a group of `p` points scores at most `SCALE * p - 1`). Equal `order` values at a group's
 cut are all read, and broken by key, so the result is exactly the exhaustive ranking.
 
-Few matches (`STORED_RANK_MAX`) are ranked from their stored documents instead: reading
-them costs less than a query per group. A query of more than `MAX_GROUP_WORDS` distinct
-words (and prefix) would have too many groups: it is ranked from the stored documents of
-its `SCAN_CAP` shortest matches.
+Few matches are ranked from their stored documents instead (up to `STORED_RANK_MAX` exact
+matches, `STORED_TYPO_MAX` typo matches, whose query would run its typo automaton again for
+each group): reading them costs less than a query per group. A first pass counts the matches
+to choose, unless the query's rarest word is in more than `FIRST_PASS_MAX` files (then they
+are many). Groups that no title can fill (a word no title has) are not asked. A query of more
+than `MAX_GROUP_WORDS` distinct words (and prefix) would have too many groups: it is ranked
+from the stored documents of its `SCAN_CAP` shortest matches.
 """
 
 from __future__ import annotations

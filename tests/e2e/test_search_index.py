@@ -213,7 +213,7 @@ async def test_unreadable_index_files_are_rebuilt(bot: BotHarness) -> None:
 async def test_a_bot_without_its_index_starts_without_counting_the_files(mongo_uri: str) -> None:
     """Whether the database has files decides a rebuild at start; a count answers that too
     slowly on a large library (the embedded server at a million files: longer than
-    `DATABASE_TIMEOUT`, and the bot did not start), so the bot asks for one file instead. The
+    `DATABASE_TIMEOUT`, and the bot did not start), so the bot reads the change counter. The
     "started" post in the log channel counts nothing either: the index is being rebuilt."""
     bot = BotHarness(database_uri=mongo_uri, LOG_CHANNEL=str(LOG_ID))
     log = bot.channel("Bot log", chat_id=LOG_ID)
