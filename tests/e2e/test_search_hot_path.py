@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from testkit import BotHarness
+from testkit import BotHarness, HarnessUser
 
 
 def _db_calls(bot: BotHarness) -> list[str]:
@@ -24,12 +24,18 @@ async def _today(bot: BotHarness) -> dict[str, Any]:
     return await bot.running.database.collection("daily").find_one({"_id": day}) or {}
 
 
-async def test_a_repeated_search_reads_the_user_once_and_writes_nothing(bot: BotHarness) -> None:
+async def _alice_and_heat(bot: BotHarness, parts: int) -> HarnessUser:
+    """`parts` files named "Heat.Part.NN.1995.mkv" in a channel, and Alice, who has started."""
     movies = bot.channel("Movies")
-    for part in range(12):
+    for part in range(parts):
         await movies.post_video(f"Heat.Part.{part:02d}.1995.mkv")
     alice = bot.user(1001, "Alice")
     await alice.send("/start")
+    return alice
+
+
+async def test_a_repeated_search_reads_the_user_once_and_writes_nothing(bot: BotHarness) -> None:
+    alice = await _alice_and_heat(bot, 12)
     (first,) = await alice.send("heat")
     assert first.text.startswith("🔎 12 files")
     assert _db_calls(bot) == ["users.get", "searches.remember"]  # its token, once
@@ -92,11 +98,7 @@ async def test_a_ban_on_one_instance_refuses_the_next_search_on_another(bot: Bot
 
 async def test_an_inline_query_reads_the_user_once(bot: BotHarness) -> None:
     """The ban check, the premium gate and each result's file gate share one read."""
-    movies = bot.channel("Movies")
-    for part in range(5):
-        await movies.post_video(f"Heat.Part.{part:02d}.1995.mkv")
-    alice = bot.user(1001, "Alice")
-    await alice.send("/start")
+    alice = await _alice_and_heat(bot, 5)
     answer = await alice.inline("heat")
     assert len(answer.results) == 5
     assert _db_calls(bot).count("users.get") == 1
