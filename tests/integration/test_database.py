@@ -37,13 +37,18 @@ async def test_embedded_server_keeps_data_across_a_restart(tmp_path: Path) -> No
 async def test_the_embedded_server_has_no_retryable_writes_and_its_cache_size(
     tmp_path: Path,
 ) -> None:
-    """One node: no retryable-write bookkeeping (#45); WiredTiger's cache as configured."""
+    """One node: no retryable-write bookkeeping and no oplog (#45); WiredTiger's cache as
+    configured."""
     db = Database(None, "single", data_dir=tmp_path, embedded_cache="64M")
     await db.start()
     try:
         assert "retryWrites=false" in db.uri
         assert db.db.client.options.retry_writes is False
         await db.collection("notes").insert_one({"_id": 1})  # writes work without retries
+        # A standalone node: no replica set, so no oplog written beside every write.
+        hello = await db.db.client.admin.command("hello")
+        assert "setName" not in hello
+        assert "oplog.rs" not in await db.db.client.local.list_collection_names()
     finally:
         await db.close()
     base = (tmp_path / "db" / "WiredTiger.basecfg").read_text()
