@@ -22,7 +22,11 @@ class MongoSourceFiles:
             return int(await self._database.collection(self.collection).estimated_document_count())
 
     async def pages(self, after: Any, batch: int) -> AsyncIterator[list[Mapping[str, Any]]]:
-        """The documents after `after` in `_id` order, `batch` at a time, from one cursor."""
+        """The documents after `after` in `_id` order, `batch` at a time, from one cursor.
+
+        The `_id` index is named (`hint`): MongoDB walks it for this sort anyway, but a
+        server whose planner sorts in memory instead (the embedded one sorted a whole
+        collection before its first page: 2.8 s for 50,000 documents) reads it in order."""
         query = {} if after is None else {"_id": {"$gt": after}}
         page: list[Mapping[str, Any]] = []
         with storage_errors(f"source {self.collection}.read"):
@@ -30,6 +34,7 @@ class MongoSourceFiles:
                 self._database.collection(self.collection)
                 .find(query)
                 .sort("_id", 1)
+                .hint([("_id", 1)])
                 .batch_size(batch)
             )
             async for doc in cursor:
