@@ -45,6 +45,7 @@ __all__ = [
     "SCAN_CAP",
     "STORED_RANK_MAX",
     "STORED_TYPO_MAX",
+    "TIED_READ",
     "Entry",
     "Ranker",
     "count",
@@ -60,6 +61,7 @@ MAX_GROUP_WORDS = 6  # distinct words (and the prefix) up to which files are ran
 # files than this (a pass over its postings costs about 1 ms at a million files, more than
 # a group's query), the matches are many and read group by group at once.
 FIRST_PASS_MAX = 50_000
+TIED_READ = 1_000  # files of equal `order` at a group's cut read by one query (a batch's worth)
 SCAN_CAP = 2_000  # beyond that: the stored documents of the shortest matches, at most this many
 KIND_CODES = ("", "video", "audio", "document")  # the `kind_code` fast field; 0: read `kind`
 _KIND_OF = {code: kind for code, kind in enumerate(KIND_CODES) if kind}
@@ -209,7 +211,12 @@ class Ranker:
             with_tied = tantivy.Query.boolean_query(
                 [(_MUST, query), (_MUST, tantivy.Query.term_query(self._schema, "order", tied))]
             )
-            everyone = searcher.search(with_tied, limit=count(searcher, with_tied), count=False)
+            # One query reads them (files stored in the same batch share a millisecond: up to
+            # a batch of them); a second only when there are more (each costs a typo query's
+            # automaton again).
+            everyone = searcher.search(with_tied, limit=TIED_READ, count=True)
+            if _count_of(everyone) > len(everyone.hits):
+                everyone = searcher.search(with_tied, limit=_count_of(everyone), count=False)
             hits = [h for h in hits if h[0] != tied] + [(tied, a) for _, a in everyone.hits]
         addresses = [address for _order, address in hits]
         keys = searcher.fast_field_values("key", addresses)

@@ -17,7 +17,7 @@ import pytest
 from core.search.fulltext import Filters, IndexedFile, TantivyIndex
 from core.search.normalize import fuzzy_distance, index_terms, tokenize
 from core.search.query import ParsedQuery, parse_query
-from core.search.ranker import STORED_RANK_MAX
+from core.search.ranker import STORED_RANK_MAX, TIED_READ
 from core.search.ranking import within_typo
 from core.search.scoring import MAX_N, file_key, score
 
@@ -216,3 +216,30 @@ async def test_the_library_takes_every_path(
     assert _expected(library, drak, 500, typos=True, below=10)[2] > 500
     listed = await index.listings(keys[:10])
     assert [h.key for h in listed] == keys[:10]  # a page is listed by key, in order
+
+
+@pytest.mark.parametrize("limit", [1, 37, 500])
+async def test_more_files_tied_at_the_cut_than_one_read_takes(tmp_path: Path, limit: int) -> None:
+    """A batch of files stored in the same millisecond with names of as many terms are tied at
+    a group's cut: all of them are read (past `TIED_READ`, by a second query) and the keys
+    decide, as in the exhaustive ranking."""
+    batch = [
+        IndexedFile(
+            f"tied{n:05d}",
+            tuple(index_terms(tokenize(f"tied x{n}"))),
+            "video",
+            title=("tied",),
+            at=1_700_000_000_000,
+            name=f"tied x{n}",
+        )
+        for n in range(TIED_READ + 200)
+    ]
+    index = await TantivyIndex.open(tmp_path / "search")
+    await index.apply(batch, [], watermark=len(batch))
+    query = parse_query("tied")
+    got = await index.rank(query.variants()[:3], words=query.terms, limit=limit, typos=False)
+    keys, _, total = _expected(batch, query, limit, typos=False, below=10)
+    assert list(got.keys) == keys
+    assert total == len(batch)
+    assert got.total > limit
+    await index.close()
