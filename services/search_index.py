@@ -21,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from core.clock import Clock
 from core.logging import get_logger
@@ -44,6 +45,8 @@ from services.ports import FileRepository
 __all__ = ["SearchIndexService", "indexed_file"]
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 CATCH_UP_BATCH = 5_000
 # Change numbers read at once: a window's documents are in memory twice (as read, converted)
@@ -119,6 +122,18 @@ class SearchIndexService:
         """Files written into the index by the rebuild in progress (for "being rebuilt")."""
         return self._rebuilt_files
 
+    async def _ask(self, question: Callable[[TantivyIndex], Awaitable[T]], otherwise: T) -> T:
+        """What the index answers, or `otherwise` when it cannot: while it is being rebuilt,
+        or found broken just now (then a rebuild starts)."""
+        index = self._index
+        if index is None:
+            return otherwise
+        try:
+            return await question(index)
+        except IndexUnusableError as exc:
+            self._start_rebuild(exc.reason)
+            return otherwise
+
     async def search(
         self,
         terms: Sequence[str],
@@ -128,18 +143,13 @@ class SearchIndexService:
         limit: int = 1_000,
         fuzzy_limit: int | None = None,
     ) -> list[Hit] | None:
-        """Hits from the index (`FullTextIndex.search`), or None when it cannot answer (being
-        rebuilt, or found broken just now: then a rebuild starts)."""
-        index = self._index
-        if index is None:
-            return None
-        try:
-            return await index.search(
+        """Hits from the index (`FullTextIndex.search`), or None when it cannot answer."""
+        return await self._ask(
+            lambda index: index.search(
                 terms, prefix=prefix, filters=filters, limit=limit, fuzzy_limit=fuzzy_limit
-            )
-        except IndexUnusableError as exc:
-            self._start_rebuild(exc.reason)
-            return None
+            ),
+            None,
+        )
 
     async def rank(
         self,
@@ -153,11 +163,8 @@ class SearchIndexService:
         typos_while_below: int = 0,
     ) -> Ranking | None:
         """`FullTextIndex.rank`, or None when the index cannot answer."""
-        index = self._index
-        if index is None:
-            return None
-        try:
-            return await index.rank(
+        return await self._ask(
+            lambda index: index.rank(
                 variants,
                 words=words,
                 prefix=prefix,
@@ -165,55 +172,26 @@ class SearchIndexService:
                 limit=limit,
                 typos=typos,
                 typos_while_below=typos_while_below,
-            )
-        except IndexUnusableError as exc:
-            self._start_rebuild(exc.reason)
-            return None
+            ),
+            None,
+        )
 
     async def listings(self, keys: Sequence[int]) -> list[Hit] | None:
         """`FullTextIndex.listings`, or None when the index cannot answer."""
-        index = self._index
-        if index is None:
-            return None
-        try:
-            return await index.listings(keys)
-        except IndexUnusableError as exc:
-            self._start_rebuild(exc.reason)
-            return None
+        return await self._ask(lambda index: index.listings(keys), None)
 
     async def documents(self) -> int | None:
         """The files in the index (None while it is being rebuilt): what the database would
         count, without counting the database."""
-        index = self._index
-        if index is None:
-            return None
-        try:
-            return await index.documents()
-        except IndexUnusableError as exc:
-            self._start_rebuild(exc.reason)
-            return None
+        return await self._ask(lambda index: index.documents(), None)
 
     async def census(self) -> Census | None:
         """Files by kind and bytes on disk (None while the index is being rebuilt)."""
-        index = self._index
-        if index is None:
-            return None
-        try:
-            return await index.census()
-        except IndexUnusableError as exc:
-            self._start_rebuild(exc.reason)
-            return None
+        return await self._ask(lambda index: index.census(), None)
 
     async def similar_words(self, word: str, limit: int = 5) -> list[str]:
         """Real title words close to `word` ([] while the index cannot answer)."""
-        index = self._index
-        if index is None:
-            return []
-        try:
-            return await index.similar_words(word, limit)
-        except IndexUnusableError as exc:
-            self._start_rebuild(exc.reason)
-            return []
+        return await self._ask(lambda index: index.similar_words(word, limit), [])
 
     # --- lifecycle ---------------------------------------------------------------------------
 
