@@ -29,7 +29,14 @@ import tantivy
 from rapidfuzz.distance import OSA
 
 from core.search.normalize import fuzzy_distance
-from core.search.ranker import KIND_CODES, STORED_TYPO_MAX, Entry, Ranker, prefix_query
+from core.search.ranker import (
+    KIND_CODES,
+    STORED_TYPO_MAX,
+    Entry,
+    Implied,
+    Ranker,
+    prefix_query,
+)
 from core.search.scoring import MAX_AT, MAX_N, file_key, order_value
 
 P = ParamSpec("P")
@@ -47,9 +54,12 @@ __all__ = [
     "Ranking",
     "TantivyIndex",
     "fuzzy_distance",
+    "title_words",
 ]
 
-SCHEMA_VERSION = 4  # v4: `key`, `order`, `kind_code`, `title_key`: ranking from fast fields
+# v4: `key`, `order`, `kind_code`, `title_key`: ranking from fast fields; v5: a title holds only
+# words of the name's terms (`title_words`: the ranker reads a group by its title words alone).
+SCHEMA_VERSION = 5
 _STATE = "state.json"
 _WRITER_HEAP = 15_000_000  # bytes; tantivy needs at least 3 MB per writer thread
 # A rebuild writes with a larger heap: fewer, larger segments (3 instead of 10 at a million
@@ -84,6 +94,14 @@ class IndexedFile:
     at: int = 0  # when the file was indexed, in milliseconds since the epoch
     name: str = ""  # the file name and size, what a results page lists
     size: int = 0
+
+
+def title_words(file: IndexedFile) -> tuple[str, ...]:
+    """The title's words the index holds: each once, and only the name's terms (a title that
+    a parser took from elsewhere adds no word the name lacks), so a file whose title has a
+    query's words matches that query (`core/search/ranker.py` relies on it)."""
+    terms = set(file.terms)
+    return tuple(word for word in dict.fromkeys(file.title) if word in terms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,7 +388,12 @@ class TantivyIndex:
             ranker = Ranker(searcher, self._schema, words, prefix)
             exact_parts = [self._query(v, prefix, filters, fuzzy=False) for v in variants]
             at_most = self._at_most(searcher, variants)
-            total, best = ranker.top(_either(exact_parts), limit, at_most=at_most)
+            only_filters = self._filter_clauses(filters)
+            implied = Implied(
+                tuple(frozenset(v) for v in variants),
+                tantivy.Query.boolean_query(only_filters) if only_filters else None,
+            )
+            total, best = ranker.top(_either(exact_parts), limit, at_most=at_most, implied=implied)
             if typos and total <= limit:  # beyond: typo matches would rank below the page
                 near_total, near_best = self._typo_ranking(
                     ranker,
@@ -527,11 +550,14 @@ class TantivyIndex:
             clauses.append((must, query))
         if prefix is not None:
             clauses.append((must, prefix_query(self._schema, "terms", prefix)))
-        for name in ("kind", "year", "season", "episode", "resolution"):
-            value = getattr(filters, name)
-            if value is not None:
-                clauses.append((must, tantivy.Query.term_query(self._schema, name, value)))
-        return tantivy.Query.boolean_query(clauses)
+        return tantivy.Query.boolean_query(clauses + self._filter_clauses(filters))
+
+    def _filter_clauses(self, filters: Filters) -> list[tuple[tantivy.Occur, tantivy.Query]]:
+        return [
+            (tantivy.Occur.Must, tantivy.Query.term_query(self._schema, name, value))
+            for name in ("kind", "year", "season", "episode", "resolution")
+            if (value := getattr(filters, name)) is not None
+        ]
 
     def _hits(
         self,
@@ -608,10 +634,11 @@ class TantivyIndex:
                 document.add_text("kind", file.kind)
                 kind_code = KIND_CODES.index(file.kind) if file.kind in KIND_CODES else 0
                 document.add_unsigned("kind_code", kind_code)
-                for word in dict.fromkeys(file.title):
+                title = title_words(file)
+                for word in title:
                     document.add_text("title", word)
-                if file.title:
-                    document.add_text("title_key", " ".join(sorted(set(file.title))))
+                if title:
+                    document.add_text("title_key", " ".join(sorted(title)))
                 for name in ("year", "season", "episode"):
                     value = getattr(file, name)
                     if value is not None and value >= 0:

@@ -17,12 +17,19 @@ to choose, unless the query's rarest word is in more than `FIRST_PASS_MAX` files
 are many). Groups that no title can fill (a word no title has) are not asked. A query of more
 than `MAX_GROUP_WORDS` distinct words (and prefix) would have too many groups: it is ranked
 from the stored documents of its `SCAN_CAP` shortest matches.
+
+A title's words are terms of its name (`core/search/fulltext.py` indexes no other), so a group
+whose titles have every word of one of the query's ways of writing it (`Implied`) matches the
+query whatever the rest of the name: its files are read by the title words (and the filters)
+alone, without intersecting the name's postings again (about 1.5 of 3.3 ms for two common words
+at a million files).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import combinations
 
 import tantivy
@@ -47,6 +54,7 @@ __all__ = [
     "STORED_TYPO_MAX",
     "TIED_READ",
     "Entry",
+    "Implied",
     "Ranker",
     "count",
     "prefix_query",
@@ -68,6 +76,28 @@ _KIND_OF = {code: kind for code, kind in enumerate(KIND_CODES) if kind}
 
 Entry = tuple[int, int, int, str]  # (-score, -at, key, kind): sorted ascending is best first
 Clause = tuple[tantivy.Occur, tantivy.Query]
+
+
+@dataclass(frozen=True, slots=True)
+class Implied:
+    """When a file matches a `top` query's base for its title alone: its title has every word
+    of one of `variants` (and, with a prefix, a word that starts with it) and it passes
+    `filters` (None: no filter). True of an exact query (its variants' words must be name
+    terms, and title words are); not of a typo query, which excludes the exact matches."""
+
+    variants: tuple[frozenset[str], ...]
+    filters: tantivy.Query | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    points: int
+    clauses: list[Clause]
+    # What every file of the group has in its title: these words, and a word that starts with
+    # the prefix (`starts`); None for whole titles (few files: always read with the base).
+    having: frozenset[str] | None = None
+    starts: bool = False
+
 
 _MUST = tantivy.Occur.Must
 _MUST_NOT = tantivy.Occur.MustNot
@@ -105,7 +135,7 @@ class Ranker:
         self._schema = schema
         self._words = tuple(words)
         self._prefix = prefix
-        self._groups: list[tuple[int, list[Clause]]] | None = None  # made when first needed
+        self._groups: list[_Group] | None = None  # made when first needed
         self._grouped = len(_typed(self._words, prefix)) <= MAX_GROUP_WORDS
 
     def top(
@@ -115,18 +145,20 @@ class Ranker:
         *,
         at_most: int | None = None,
         stored_up_to: int = STORED_RANK_MAX,
+        implied: Implied | None = None,
     ) -> tuple[int, list[Entry]]:
         """How many files `base` matches (exactly up to `want`; past it, at least `want + 1`)
         and the best `want` of them, best first. Up to `stored_up_to` matches are scored from
         their stored documents. `at_most`: an upper bound of the matches known beforehand
         (the rarest word's document count); above `FIRST_PASS_MAX`, the groups are read at
-        once, without a first pass to count."""
+        once, without a first pass to count. `implied`: when a title alone matches `base`
+        (then such groups are read without it)."""
         # One group (the others cannot have files: no title has their words) is one pass that
         # counts too; so are the groups when the files may be so many that a first pass to
         # count them would cost more than a group.
         many = at_most is not None and at_most > FIRST_PASS_MAX
         if self._grouped and want > 0 and (many or len(self._groups_made()) == 1):
-            return self._by_group(base, want, counted=None)
+            return self._by_group(base, want, counted=None, implied=implied)
         first = self._searcher.search(
             base,
             limit=stored_up_to + 1,
@@ -148,7 +180,7 @@ class Ranker:
                 order=tantivy.Order.Asc,
             )
             return matches, self._from_stored(widest.hits, want)
-        return matches, self._by_group(base, want, counted=matches)[1]
+        return matches, self._by_group(base, want, counted=matches, implied=implied)[1]
 
     # --- few matches: their stored documents ----------------------------------------------
 
@@ -176,7 +208,7 @@ class Ranker:
     # --- many matches: group by group ------------------------------------------------------
 
     def _by_group(
-        self, base: tantivy.Query, want: int, *, counted: int | None
+        self, base: tantivy.Query, want: int, *, counted: int | None, implied: Implied | None
     ) -> tuple[int, list[Entry]]:
         """(the matches, the best `want`): groups best first, each counted as it is read
         (unless `counted` already); when the page is full before the last group, the rest
@@ -184,12 +216,13 @@ class Ranker:
         counted on its own)."""
         best: list[Entry] = []
         matches = 0
-        for group_points, clauses in self._groups_made():
+        for group in self._groups_made():
+            group_points = group.points
             if len(best) >= want and -best[want - 1][0] > SCALE * group_points - 1:
                 if counted is None and matches <= want:  # files not read may make it more
                     matches = count(self._searcher, base)
                 break  # no file of this group (or a later one) can reach the page
-            query = tantivy.Query.boolean_query([(_MUST, base), *clauses])
+            query = tantivy.Query.boolean_query(self._within(base, group, implied))
             found, entries = self._group_best(query, group_points, want)
             matches += found
             best.extend(entries)
@@ -235,15 +268,28 @@ class Ranker:
         ]
         return _count_of(result), entries
 
+    def _within(self, base: tantivy.Query, group: _Group, implied: Implied | None) -> list[Clause]:
+        """The clauses of `base`'s files in `group`: the group's, and `base` unless the
+        group's titles imply it (then only the filters)."""
+        if (
+            implied is None
+            or group.having is None
+            or (self._prefix is not None and not group.starts)
+            or not any(variant <= group.having for variant in implied.variants)
+        ):
+            return [(_MUST, base), *group.clauses]
+        filters = [(_MUST, implied.filters)] if implied.filters is not None else []
+        return [*filters, *group.clauses]
+
     def _kind(self, address: tantivy.DocAddress) -> str:
         return str(self._searcher.doc(address).to_dict().get("kind", [""])[0])
 
-    def _groups_made(self) -> list[tuple[int, list[Clause]]]:
+    def _groups_made(self) -> list[_Group]:
         if self._groups is None:
             self._groups = self._make_groups()
         return self._groups
 
-    def _make_groups(self) -> list[tuple[int, list[Clause]]]:
+    def _make_groups(self) -> list[_Group]:
         """The clauses that pick each points value a file can have (added to the query's),
         best first: titles typed whole (one `title_key` term per combination of typed words),
         then the rest by which query words the title has and whether a title word starts
@@ -267,7 +313,7 @@ class Ranker:
         titled = {w for w in distinct if searcher.doc_freq("title", w)}  # some title has it
         in_title = {w: tantivy.Query.term_query(schema, "title", w) for w in titled}
         starts = prefix_query(schema, "title", prefix) if prefix is not None else None
-        rest: dict[int, list[list[Clause]]] = {}
+        rest: dict[int, list[tuple[list[Clause], frozenset[str], bool]]] = {}
         for size in range(len(titled) + 1):
             for having in combinations(sorted(titled), size):
                 clauses = [(_MUST if w in having else _MUST_NOT, q) for w, q in in_title.items()]
@@ -275,16 +321,19 @@ class Ranker:
                 for starting in (False, True) if starts is not None else (False,):
                     extra = [(_MUST if starting else _MUST_NOT, starts)] if starts else []
                     rest.setdefault(group_points + PREFIX_POINTS * starting, []).append(
-                        clauses + extra
+                        (clauses + extra, frozenset(having), starting)
                     )
-        groups = [(p, [(_MUST, _any(queries))]) for p, queries in whole.items()]
+        groups = [_Group(p, [(_MUST, _any(queries))]) for p, queries in whole.items()]
         for p, combos in rest.items():
+            # What every file of the group has in its title: what each combination has.
+            having_all = frozenset.intersection(*(having for _, having, _ in combos))
+            starts_all = all(starting for _, _, starting in combos)
             if len(combos) == 1:  # its clauses join the query's (the one without a title word)
-                groups.append((p, combos[0] + not_whole))
+                groups.append(_Group(p, combos[0][0] + not_whole, having_all, starts_all))
             else:  # each combination has a title word (or the prefix) that it must have
-                either = _any([tantivy.Query.boolean_query(c) for c in combos])
-                groups.append((p, [(_MUST, either), *not_whole]))
-        groups.sort(key=lambda group: -group[0])
+                either = _any([tantivy.Query.boolean_query(c) for c, _, _ in combos])
+                groups.append(_Group(p, [(_MUST, either), *not_whole], having_all, starts_all))
+        groups.sort(key=lambda group: -group.points)
         return groups
 
 

@@ -4,7 +4,9 @@ every file of a small library scored in Python (`core.search.scoring`, the typo 
 so that every path of `core/search/ranker.py` is taken: groups of equal points far larger
 than a page, whole titles typed, a prefix, equal `order` values at a group's cut (a batch
 indexed in the same millisecond), kinds the index keeps as numbers and one it does not,
-filters, typo matches, joined words, and a query of more words than are grouped."""
+filters, typo matches, joined words, a query of more words than are grouped, and titles with a
+word their names lack (a parser's title): the index keeps only the name's words of a title, so
+a group read by its title words alone finds no file that the query does not match."""
 
 from __future__ import annotations
 
@@ -87,7 +89,27 @@ def _library(size: int = 3_000) -> list[IndexedFile]:
                 name=name,
             )
         )
+    # Titles with a word the name lacks: "city" in these titles, not in their short names (they
+    # would top a search for "city" if their title's "city" were held).
+    for n in range(30):
+        name = f"dark {rng.choice(EXTRA)}"
+        files.append(
+            IndexedFile(
+                f"elsewhere{n:02d}",
+                tuple(index_terms(tokenize(name))),
+                "video",
+                title=("dark", "city"),
+                at=1_700_003_000_000 + n,
+                name=name,
+            )
+        )
     return files
+
+
+def _title(f: IndexedFile) -> tuple[str, ...]:
+    """The words of a file's title that its name has (what the index keeps of a title)."""
+    terms = set(f.terms)
+    return tuple(w for w in dict.fromkeys(f.title) if w in terms)
 
 
 def _exact(f: IndexedFile, variant: Sequence[str], query: ParsedQuery) -> bool:
@@ -119,7 +141,7 @@ def _expected(
 
     def order(f: IndexedFile) -> tuple[int, int, int]:
         n = min(len(f.terms), MAX_N)
-        return (-score(f.title, n, query.terms, query.prefix), -f.at, file_key(f.id))
+        return (-score(_title(f), n, query.terms, query.prefix), -f.at, file_key(f.id))
 
     variants = [v for v in query.variants()[:3] if v or query.prefix is not None]
     exact = [f for f in files if any(_exact(f, v, query) for v in variants)]
@@ -209,6 +231,7 @@ async def test_the_library_takes_every_path(
     assert any(f.kind == "photo" for f in library)  # a kind without a code
     whole = [f for f in library if set(f.title) == {"dark"}]
     assert whole  # a title typed whole
+    assert any(_title(f) != f.title for f in library)  # a title word the name lacks
     batch = [f for f in library if f.at == library[0].at]
     assert len(batch) == 40  # equal order values when their term counts are equal too
     drak = parse_query("drak")
