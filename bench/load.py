@@ -1,6 +1,14 @@
 """Searches under load through the whole bot: the real app (`BotHarness`) on the Telegram double,
-200 users each sending their next search as soon as the last one was answered (Zipf-distributed
-over 500 titles), private chat and inline mode, the result cache on and off.
+200 users searching Zipf-distributed queries over 500 titles, private chat and inline mode, the
+result cache on and off.
+
+Two ways of loading it. Closed loop (the capacity): each user sends its next search as soon as
+the last was answered, so the bot always has 200 searches waiting and the rate is the most it
+answers; the latency there is queueing by construction (200 users at R searches/s wait 200/R s
+each, Little's law). Open loop (the latency at a given rate, `--rate`, 150/s by default): the
+searches arrive at that rate whatever the answers do (Poisson arrivals, spread over the 200
+users), and each latency counts from the moment the search was due, so a bot or a load generator
+falling behind shows in it (no coordinated omission).
 
 Measured per run: searches/s, latency p50/p95/p99 (from the update entering Pyrogram to the
 answer stored by the double), the database commands per search counted at the wire by the
@@ -9,7 +17,7 @@ catch-up), the CPU per search of this process (the bot, plus the double and the 
 in it) and of the database server, and both processes' peak resident memory. The virtual clock
 follows real time, so the bot's periodic work runs as it would live.
 
-`python -m bench.load [--sizes 100000 1000000] [--searches 4000]`
+`python -m bench.load [--sizes 100000 1000000] [--searches 4000] [--rate 150]`
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import resource
 import statistics
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +53,7 @@ DEFAULT_SIZES = (100_000,)
 START_SECONDS = 900.0  # real seconds the harness waits for the start (a rebuild at 1M: ~2 min)
 USERS = 200
 SEARCHES = 4_000
+RATE = 150.0  # the open loop's searches/s: the goal of #45 (5x Telegram's 30 messages/s)
 TITLES = 500
 ZIPF_S = 1.1
 READS = frozenset({"find", "aggregate", "count", "distinct", "getMore"})
@@ -102,26 +111,40 @@ def zipf_queries(titles: list[str], count: int, seed: int) -> list[str]:
 
 
 async def run(  # noqa: PLR0915 - one measurement, spelled out in order
-    uri: str, name: str, titles: list[str], *, mode: str, cache: bool, searches: int, db_pid: int
+    uri: str,
+    name: str,
+    titles: list[str],
+    *,
+    mode: str,
+    cache: bool,
+    searches: int,
+    db_pid: int,
+    rate: float | None = None,
 ) -> dict[str, Any]:
+    """One row: a closed loop, or with `rate` an open loop at that many searches/s."""
     harness = BotHarness(database_uri=uri, database_name=name, keep_database=True, **SETTINGS)
     harness.idle_timeout = START_SECONDS  # the start rebuilds the index of the whole library
     async with harness as bot:
         double = bot.telegram
-        waiting: dict[Any, asyncio.Future[None]] = {}
+        # A user's answers in the order its searches were sent (in the open loop a user may
+        # have two searches out; its replies are taken first in, first out).
+        waiting: dict[Any, deque[asyncio.Future[None]]] = defaultdict(deque)
         store = double._store
+
+        def answered(key: Any) -> None:
+            if (queue := waiting.get(key)) and not (future := queue.popleft()).done():
+                future.set_result(None)
 
         async def stored(chat_id: int, *args: Any, **kwargs: Any) -> Any:
             message = await store(chat_id, *args, **kwargs)
-            if kwargs.get("out") and (future := waiting.pop(chat_id, None)) is not None:
-                future.set_result(None)
+            if kwargs.get("out"):
+                answered(chat_id)
             return message
 
         class Answers(dict[int, Any]):
             def __setitem__(self, query_id: int, answer: Any) -> None:
                 super().__setitem__(query_id, answer)
-                if (future := waiting.pop(("inline", query_id), None)) is not None:
-                    future.set_result(None)
+                answered(("inline", query_id))
 
         double._store = stored  # type: ignore[method-assign]  # the bench listens, nothing else
         double.inline_answers = Answers(double.inline_answers)
@@ -134,23 +157,38 @@ async def run(  # noqa: PLR0915 - one measurement, spelled out in order
         latencies: list[float] = []
         loop = asyncio.get_running_loop()
 
+        async def one_search(user_id: int, text: str, began: float) -> None:
+            if not cache:
+                search.invalidate()
+            future: asyncio.Future[None] = loop.create_future()
+            if mode == "private":
+                waiting[user_id].append(future)
+                await double.user_sends(user_id, text)
+            else:
+                query_id = await double.inline_query(user_id, text)
+                if query_id in double.inline_answers:  # answered already
+                    future.set_result(None)
+                else:
+                    waiting[("inline", query_id)].append(future)
+            await future
+            latencies.append(time.perf_counter() - began)
+
         async def user_loop(user_id: int, mine: list[str]) -> None:
             for text in mine:
-                if not cache:
-                    search.invalidate()
-                future: asyncio.Future[None] = loop.create_future()
-                began = time.perf_counter()
-                if mode == "private":
-                    waiting[user_id] = future
-                    await double.user_sends(user_id, text)
-                else:
-                    query_id = await double.inline_query(user_id, text)
-                    if query_id in double.inline_answers:  # answered already
-                        future.set_result(None)
-                    else:
-                        waiting[("inline", query_id)] = future
-                await future
-                latencies.append(time.perf_counter() - began)
+                await one_search(user_id, text, time.perf_counter())
+
+        async def open_loop(per_second: float) -> None:
+            """Each search is sent when due (Poisson arrivals), answered or not."""
+            arrivals = random.Random(11)
+            due = time.perf_counter()
+            running = []
+            for n, text in enumerate(queries):
+                due += arrivals.expovariate(per_second)
+                if (wait := due - time.perf_counter()) > 0:
+                    await asyncio.sleep(wait)
+                user = users[n % USERS].id
+                running.append(asyncio.create_task(one_search(user, text, due)))
+            await asyncio.gather(*running)
 
         async def follow_real_time() -> None:
             last = time.perf_counter()
@@ -167,7 +205,11 @@ async def run(  # noqa: PLR0915 - one measurement, spelled out in order
         clock_task = asyncio.create_task(follow_real_time())
         cpu_bot, cpu_db = time.process_time(), _cpu_seconds(db_pid)
         began = time.perf_counter()
-        await asyncio.gather(*(user_loop(u.id, q) for u, q in zip(users, per_user, strict=True)))
+        if rate is None:
+            loops = (user_loop(u.id, q) for u, q in zip(users, per_user, strict=True))
+            await asyncio.gather(*loops)
+        else:
+            await open_loop(rate)
         elapsed = time.perf_counter() - began
         cpu_bot, cpu_db = time.process_time() - cpu_bot, _cpu_seconds(db_pid) - cpu_db
         await asyncio.sleep(6)  # one more activity flush: what these searches write
@@ -182,6 +224,7 @@ async def run(  # noqa: PLR0915 - one measurement, spelled out in order
         return {
             "mode": mode,
             "cache": "on" if cache else "off",
+            "load": f"open, {rate:.0f}/s offered" if rate is not None else "closed",
             "per_second": done / elapsed,
             "p50": quantiles[49] * 1000,
             "p95": quantiles[94] * 1000,
@@ -199,23 +242,26 @@ def render(size: int, rows: list[dict[str, Any]], peaks: tuple[float, float]) ->
         (
             f"{size:,} files, {USERS} users, {rows[0]['searches']:,} searches per row "
             f"(Zipf s={ZIPF_S}"
-            f" over the {TITLES} most common titles), each user sending its next search when the "
-            "last was answered; the real app on the Telegram double with its embedded database "
-            "(`EMBEDDED_DB_CACHE` default). Database commands counted at the wire, background work "
-            "included; bot CPU is this process's (the bot, the double and the load generator)."
+            f" over the {TITLES} most common titles); closed loop: each user sends its next "
+            "search when the last was answered (the most the bot answers); open loop: the "
+            "searches arrive at the rate offered, answered or not, each latency counted from "
+            "when its search was due. The real app on the Telegram double with its embedded "
+            "database (`EMBEDDED_DB_CACHE` default). Database commands counted at the wire, "
+            "background work included; bot CPU is this process's (the bot, the double and the "
+            "load generator)."
         ),
         "",
         (
-            "| mode | result cache | searches/s | p50 ms | p95 ms | p99 ms | db reads/search "
-            "| db writes/search | bot CPU ms/search | db CPU ms/search |"
+            "| mode | result cache | load | searches/s | p50 ms | p95 ms | p99 ms "
+            "| db reads/search | db writes/search | bot CPU ms/search | db CPU ms/search |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['mode']} | {r['cache']} | {r['per_second']:.0f} | {r['p50']:.0f} | "
-            f"{r['p95']:.0f} | {r['p99']:.0f} | {r['reads']:.2f} | {r['writes']:.2f} | "
-            f"{r['bot_cpu_ms']:.1f} | {r['db_cpu_ms']:.1f} |"
+            f"| {r['mode']} | {r['cache']} | {r['load']} | {r['per_second']:.0f} | "
+            f"{r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | {r['reads']:.2f} | "
+            f"{r['writes']:.2f} | {r['bot_cpu_ms']:.1f} | {r['db_cpu_ms']:.1f} |"
         )
     lines += [
         "",
@@ -227,7 +273,7 @@ def render(size: int, rows: list[dict[str, Any]], peaks: tuple[float, float]) ->
     return "\n".join(lines)
 
 
-async def main_async(sizes: list[int], searches: int) -> str:
+async def main_async(sizes: list[int], searches: int, rate: float) -> str:
     sections = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         for size in sizes:
@@ -239,13 +285,22 @@ async def main_async(sizes: list[int], searches: int) -> str:
                 name = f"bench_load_{size}"
                 titles = await build_library(uri, name, size, Path(tmp))
                 rows = []
-                for mode in ("private", "inline"):
-                    for cache in (True, False):
-                        row = await run(
-                            uri, name, titles, mode=mode, cache=cache, searches=searches, db_pid=pid
-                        )
-                        row["searches"] = searches
-                        rows.append(row)
+                # The closed loop for each mode and cache, then private searches with the cache
+                # at the rate offered.
+                plan = [(m, c, None) for m in ("private", "inline") for c in (True, False)]
+                for mode, cache, offered in [*plan, ("private", True, rate)]:
+                    row = await run(
+                        uri,
+                        name,
+                        titles,
+                        mode=mode,
+                        cache=cache,
+                        searches=searches,
+                        db_pid=pid,
+                        rate=offered,
+                    )
+                    row["searches"] = searches
+                    rows.append(row)
                 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 sections.append(render(size, rows, (own, _peak_mb(pid))))
             finally:
@@ -257,15 +312,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     parser.add_argument("--searches", type=int, default=SEARCHES)
+    parser.add_argument("--rate", type=float, default=RATE, help="the open loop's searches/s")
     args = parser.parse_args()
     configure_logging(level="WARNING")
-    body = asyncio.run(main_async(args.sizes, args.searches))
-    default = tuple(args.sizes) == DEFAULT_SIZES and args.searches == SEARCHES
+    body = asyncio.run(main_async(args.sizes, args.searches, args.rate))
+    default = tuple(args.sizes) == DEFAULT_SIZES and args.searches == SEARCHES and args.rate == RATE
     command = (
         "make bench"
         if default
         else "python -m bench.load "
-        + " ".join([f"--sizes {' '.join(map(str, args.sizes))}", f"--searches {args.searches}"])
+        + " ".join(
+            [
+                f"--sizes {' '.join(map(str, args.sizes))}",
+                f"--searches {args.searches}",
+                f"--rate {args.rate:g}",
+            ]
+        )
     )
     write_section("load", "Searches under load", command, re.sub(r"\n{3,}", "\n\n", body))
 
