@@ -115,8 +115,8 @@ async def run(size: int, rounds: int) -> str:
         "from the held files' keys, read once at the start, not looked up per batch.",
         "",
         (
-            "| round | bulk insert docs/s (mean around) | import docs/s | import / bulk insert "
-            "| server CPU ms per 1,000: bulk insert | import |"
+            "| round | bulk insert, documents/s (mean around) | import, documents/s "
+            "| import / bulk insert | server CPU ms per 1,000: bulk insert | import |"
         ),
         "|---|---|---|---|---|---|",
     ]
