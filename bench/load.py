@@ -120,8 +120,10 @@ async def run(  # noqa: PLR0915 - one measurement, spelled out in order
     searches: int,
     db_pid: int,
     rate: float | None = None,
+    parse: bool = False,
 ) -> dict[str, Any]:
-    """One row: a closed loop, or with `rate` an open loop at that many searches/s."""
+    """One row: a closed loop, or with `rate` an open loop at that many searches/s. `parse`:
+    the double parses what the bot sends, as tests need (off: Telegram does that elsewhere)."""
     harness = BotHarness(database_uri=uri, database_name=name, keep_database=True, **SETTINGS)
     harness.idle_timeout = START_SECONDS  # the start rebuilds the index of the whole library
     async with harness as bot:
@@ -151,6 +153,7 @@ async def run(  # noqa: PLR0915 - one measurement, spelled out in order
         users = [bot.user(10_000 + i, f"User{i}") for i in range(USERS)]
         for user in users:
             await user.send("/start")  # known users, as in a running bot
+        double.parse_messages = parse
         search = bot.running.services.search
         queries = zipf_queries(titles, searches, seed=7)
         per_user = [queries[i::USERS] for i in range(USERS)]
@@ -237,7 +240,9 @@ async def run(  # noqa: PLR0915 - one measurement, spelled out in order
         }
 
 
-def render(size: int, rows: list[dict[str, Any]], peaks: tuple[float, float]) -> str:
+def render(
+    size: int, rows: list[dict[str, Any]], peaks: tuple[float, float], *, parse: bool
+) -> str:
     lines = [
         (
             f"{size:,} files, {USERS} users, {rows[0]['searches']:,} searches per row "
@@ -248,7 +253,16 @@ def render(size: int, rows: list[dict[str, Any]], peaks: tuple[float, float]) ->
             "when its search was due. The real app on the Telegram double with its embedded "
             "database (`EMBEDDED_DB_CACHE` default). Database commands counted at the wire, "
             "background work included; bot CPU is this process's (the bot, the double and the "
-            "load generator)."
+            "load generator). "
+            + (
+                "The double parses every message the bot sends into Pyrogram objects, as the "
+                "tests read them (`--parse`)."
+                if parse
+                else "The double keeps what the bot sends as Telegram's TL objects, without "
+                "parsing them for tests to read (`parse_messages` off; `--parse` turns it on): "
+                "that parse cost this process about as much as the bot's own work, and "
+                "Telegram does it on its servers."
+            )
         ),
         "",
         (
@@ -273,7 +287,7 @@ def render(size: int, rows: list[dict[str, Any]], peaks: tuple[float, float]) ->
     return "\n".join(lines)
 
 
-async def main_async(sizes: list[int], searches: int, rate: float) -> str:
+async def main_async(sizes: list[int], searches: int, rate: float, *, parse: bool) -> str:
     sections = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         for size in sizes:
@@ -298,11 +312,12 @@ async def main_async(sizes: list[int], searches: int, rate: float) -> str:
                         searches=searches,
                         db_pid=pid,
                         rate=offered,
+                        parse=parse,
                     )
                     row["searches"] = searches
                     rows.append(row)
                 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                sections.append(render(size, rows, (own, _peak_mb(pid))))
+                sections.append(render(size, rows, (own, _peak_mb(pid)), parse=parse))
             finally:
                 await server.stop()
     return "\n\n".join(sections)
@@ -313,10 +328,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     parser.add_argument("--searches", type=int, default=SEARCHES)
     parser.add_argument("--rate", type=float, default=RATE, help="the open loop's searches/s")
+    parser.add_argument(
+        "--parse", action="store_true", help="the double parses what the bot sends (as in tests)"
+    )
     args = parser.parse_args()
     configure_logging(level="WARNING")
-    body = asyncio.run(main_async(args.sizes, args.searches, args.rate))
-    default = tuple(args.sizes) == DEFAULT_SIZES and args.searches == SEARCHES and args.rate == RATE
+    body = asyncio.run(main_async(args.sizes, args.searches, args.rate, parse=args.parse))
+    default = (
+        tuple(args.sizes) == DEFAULT_SIZES
+        and args.searches == SEARCHES
+        and args.rate == RATE
+        and not args.parse
+    )
     command = (
         "make bench"
         if default
@@ -326,6 +349,7 @@ def main() -> None:
                 f"--sizes {' '.join(map(str, args.sizes))}",
                 f"--searches {args.searches}",
                 f"--rate {args.rate:g}",
+                *(["--parse"] if args.parse else []),
             ]
         )
     )

@@ -207,6 +207,8 @@ def _buttons(parsed: types.Message) -> tuple[tuple[Button, ...], ...]:
 
 def snapshot(stored: StoredMessage) -> BotMessage:
     parsed = stored.parsed
+    if parsed is None:
+        raise RuntimeError("the double keeps no parse of its messages (parse_messages is off)")
     body = parsed.text if parsed.text is not None else parsed.caption
     return BotMessage(
         id=stored.id,

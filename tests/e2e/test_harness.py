@@ -89,3 +89,25 @@ async def test_the_database_proxy_counts_the_commands_passing_through(bot: BotHa
     assert bot.database.commands[("find", "users")] == 1  # the policy's one read
     await alice.send("heat")  # not counted any more
     assert bot.database.commands[("find", "users")] == 1
+
+
+async def test_the_double_can_keep_messages_unparsed_for_a_benchmark(bot: BotHarness) -> None:
+    """`parse_messages = False` (bench/load.py): the bot works as before, the double keeps the
+    raw messages only, and a chat view says why it cannot be shown."""
+    await bot.channel("Movies").post_video("Heat.1995.mkv")
+    alice = bot.user(1001, "Alice")
+    await alice.send("/start")
+    bot.telegram.parse_messages = False
+    await bot.telegram.user_sends(alice.id, "heat")
+    await bot.idle()
+    sent = max(bot.telegram.messages[alice.id].values(), key=lambda m: m.id)
+    assert sent.outgoing
+    assert sent.parsed is None
+    buttons = [b.text for row in sent.raw.reply_markup.rows for b in row.buttons]
+    assert (sent.raw.message, buttons) == ("🔎 1 file for heat", ["[668 MB] Heat 1995"])
+    with pytest.raises(RuntimeError, match="parse_messages is off"):
+        _ = alice.chat
+    bot.telegram.parse_messages = True
+    replies = await alice.send("heat")  # parsed again from here on
+    assert replies[-1].text == "🔎 1 file for heat"
+    assert [b.text for row in replies[-1].buttons for b in row] == ["[668 MB] Heat 1995"]
