@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.report import write_section
+from bench.report import cpu_seconds, write_section
 from bench.search import corpus
 from core.logging import configure_logging
 from core.telegram.fileid import unique_id_of
@@ -32,11 +31,6 @@ from testkit.evamaria import evamaria_document
 
 DEFAULT_SIZE = 100_000
 ROUNDS = 3
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +83,9 @@ async def run(size: int, rounds: int) -> str:
                     clock,
                     unique_id_of=unique_id_of,
                 )
-                cpu = _cpu_seconds(pid)
+                cpu = cpu_seconds(pid)
                 report = await importer.run(MongoSourceFiles(source, "Telegram_files"), "bench")
-                cpu_ms = (_cpu_seconds(pid) - cpu) / report.imported * 1_000_000
+                cpu_ms = (cpu_seconds(pid) - cpu) / report.imported * 1_000_000
                 imports.append(Timed(report.per_second, cpu_ms))
                 await target.drop()
                 await target.close()
@@ -158,11 +152,11 @@ async def bulk_insert_rate(uri: str, lean: list[dict[str, Any]], pid: int) -> Ti
     await raw.start()
     await raw.drop()
     await raw.prepare(ALL_INDEXES)
-    started, cpu = time.perf_counter(), _cpu_seconds(pid)
+    started, cpu = time.perf_counter(), cpu_seconds(pid)
     for i in range(0, len(lean), 1_000):
         await raw.collection("files").insert_many(lean[i : i + 1_000], ordered=False)
     rate = len(lean) / (time.perf_counter() - started)
-    cpu_ms = (_cpu_seconds(pid) - cpu) / len(lean) * 1_000_000
+    cpu_ms = (cpu_seconds(pid) - cpu) / len(lean) * 1_000_000
     await raw.drop()
     await raw.close()
     return Timed(rate, cpu_ms)

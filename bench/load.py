@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import os
 import random
 import re
 import resource
@@ -36,7 +35,7 @@ from collections import Counter, defaultdict, deque
 from pathlib import Path
 from typing import Any
 
-from bench.report import write_section
+from bench.report import cpu_seconds, write_section
 from bench.search import corpus
 from core.logging import configure_logging
 from repositories import ALL_INDEXES
@@ -65,11 +64,6 @@ SETTINGS = {  # a load test, not a flood: the per-user limit would refuse the lo
     "ACCURATE_METADATA": "false",
     "LOG_LEVEL": "WARNING",
 }
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_mb(pid: int) -> float:
@@ -206,7 +200,7 @@ async def run(  # noqa: PLR0915 - one measurement, spelled out in order
         proxy.commands.clear()
         proxy.counting = True
         clock_task = asyncio.create_task(follow_real_time())
-        cpu_bot, cpu_db = time.process_time(), _cpu_seconds(db_pid)
+        cpu_bot, cpu_db = time.process_time(), cpu_seconds(db_pid)
         began = time.perf_counter()
         if rate is None:
             loops = (user_loop(u.id, q) for u, q in zip(users, per_user, strict=True))
@@ -214,7 +208,7 @@ async def run(  # noqa: PLR0915 - one measurement, spelled out in order
         else:
             await open_loop(rate)
         elapsed = time.perf_counter() - began
-        cpu_bot, cpu_db = time.process_time() - cpu_bot, _cpu_seconds(db_pid) - cpu_db
+        cpu_bot, cpu_db = time.process_time() - cpu_bot, cpu_seconds(db_pid) - cpu_db
         await asyncio.sleep(6)  # one more activity flush: what these searches write
         bot.clock.advance(6)
         await asyncio.sleep(0.5)

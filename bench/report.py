@@ -19,6 +19,12 @@ def machine() -> str:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def write_section(name: str, title: str, command: str, body: str) -> None:
     """Replace the `name` section (between markers) or append it; print it too."""
     section = (
