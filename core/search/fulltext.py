@@ -67,6 +67,11 @@ _WRITER_HEAP = 15_000_000  # bytes; tantivy needs at least 3 MB per writer threa
 # (1.07 → 0.58 ms p50 at a million). Peak RSS of `bot.py reindex` at a million: 219 → 294 MB.
 REBUILD_HEAP = 120_000_000
 _MAX_HITS = 1_000
+# A typo query whose matches are estimated above this (`_typo_estimate`) goes to the groups at
+# once: a first pass that counts them would intersect the same postings (3-4 ms for two
+# common words at a million files) only to find more than `STORED_TYPO_MAX`. An estimate, not a
+# bound: a wrong guess costs time, never a result.
+TYPO_MANY = 2_000
 
 
 class IndexUnusableError(Exception):
@@ -396,6 +401,7 @@ class TantivyIndex:
             total, best = ranker.top(_either(exact_parts), limit, at_most=at_most, implied=implied)
             if typos and total <= limit:  # beyond: typo matches would rank below the page
                 near_total, near_best = self._typo_ranking(
+                    searcher,
                     ranker,
                     variants,
                     exact_parts,
@@ -424,6 +430,7 @@ class TantivyIndex:
 
     def _typo_ranking(
         self,
+        searcher: tantivy.Searcher,
         ranker: Ranker,
         variants: tuple[tuple[str, ...], ...],
         exact_parts: list[tantivy.Query],
@@ -454,7 +461,8 @@ class TantivyIndex:
                     (tantivy.Occur.MustNot, exact),
                 ]
             )
-            matches, entries = ranker.top(typo, want, stored_up_to=STORED_TYPO_MAX)
+            many = prefix is None and _typo_estimate(searcher, terms, filters) > TYPO_MANY
+            matches, entries = ranker.top(typo, want, stored_up_to=STORED_TYPO_MAX, many=many)
             for entry in entries:
                 best.setdefault(entry[2], entry)
             most, complete = max(most, matches), complete and matches == len(entries)
@@ -701,6 +709,33 @@ async def _in_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
     except BaseException as exc:
         detail = str(exc).splitlines()[0] if str(exc) else ""
         raise IndexUnusableError(f"{type(exc).__name__}: {detail}"[:300]) from exc
+
+
+def _typo_estimate(searcher: tantivy.Searcher, terms: Sequence[str], filters: Filters) -> float:
+    """About how many files a typo query of these words matches, as if they occurred apart: each
+    word's share of the files (a fuzzy word's own and its near forms that need no alphabet: one
+    letter left out, two neighbours swapped), times each filter's share. Real typos are mostly
+    such forms; one off by a letter elsewhere is missed, and the estimate is lower."""
+    files = searcher.num_docs or 1
+    share = 1.0
+    for term in dict.fromkeys(terms):
+        found = searcher.doc_freq("terms", term)
+        if fuzzy_distance(term):
+            found += sum(searcher.doc_freq("terms", near) for near in _near_forms(term))
+        share *= found / files
+    for name in ("kind", "year", "season", "episode", "resolution"):
+        if (value := getattr(filters, name)) is not None:
+            share *= searcher.doc_freq(name, value) / files
+    return share * files
+
+
+def _near_forms(word: str) -> set[str]:
+    """The words one edit from `word` without a letter of its own: one left out, or two
+    neighbours swapped."""
+    forms = {word[:i] + word[i + 1 :] for i in range(len(word))}
+    forms |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    forms.discard(word)
+    return forms
 
 
 def _either(queries: Sequence[tantivy.Query]) -> tantivy.Query:

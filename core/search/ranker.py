@@ -13,10 +13,11 @@ cut are all read, and broken by key, so the result is exactly the exhaustive ran
 Few matches are ranked from their stored documents instead (up to `STORED_RANK_MAX` exact
 matches, `STORED_TYPO_MAX` typo matches, whose query would run its typo automaton again for
 each group): reading them costs less than a query per group. A first pass counts the matches
-to choose, unless the query's rarest word is in more than `FIRST_PASS_MAX` files (then they
-are many). Groups that no title can fill (a word no title has) are not asked. A query of more
-than `MAX_GROUP_WORDS` distinct words (and prefix) would have too many groups: it is ranked
-from the stored documents of its `SCAN_CAP` shortest matches.
+to choose, unless the query's rarest word is in more than `FIRST_PASS_MAX` files or the caller
+estimates a typo query's matches above `STORED_TYPO_MAX` (`many`): then they are many.
+Groups that no title can fill (a word no title has) are not asked. A query of more than
+`MAX_GROUP_WORDS` distinct words (and prefix) would have too many groups: it is ranked from
+the stored documents of its `SCAN_CAP` shortest matches.
 
 A title's words are terms of its name (`core/search/fulltext.py` indexes no other), so a group
 whose titles have every word of one of the query's ways of writing it (`Implied`) matches the
@@ -146,17 +147,19 @@ class Ranker:
         at_most: int | None = None,
         stored_up_to: int = STORED_RANK_MAX,
         implied: Implied | None = None,
+        many: bool = False,
     ) -> tuple[int, list[Entry]]:
         """How many files `base` matches (exactly up to `want`; past it, at least `want + 1`)
         and the best `want` of them, best first. Up to `stored_up_to` matches are scored from
         their stored documents. `at_most`: an upper bound of the matches known beforehand
         (the rarest word's document count); above `FIRST_PASS_MAX`, the groups are read at
-        once, without a first pass to count. `implied`: when a title alone matches `base`
-        (then such groups are read without it)."""
+        once, without a first pass to count; so are they when `many` (the caller expects
+        more than `stored_up_to`). `implied`: when a title alone matches `base` (then such
+        groups are read without it)."""
         # One group (the others cannot have files: no title has their words) is one pass that
         # counts too; so are the groups when the files may be so many that a first pass to
         # count them would cost more than a group.
-        many = at_most is not None and at_most > FIRST_PASS_MAX
+        many = many or (at_most is not None and at_most > FIRST_PASS_MAX)
         if self._grouped and want > 0 and (many or len(self._groups_made()) == 1):
             return self._by_group(base, want, counted=None, implied=implied)
         first = self._searcher.search(

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from core.search.fulltext import Filters, IndexedFile, TantivyIndex
+from core.search.fulltext import TYPO_MANY, Filters, IndexedFile, TantivyIndex
 from core.search.normalize import fuzzy_distance, index_terms, tokenize
 from core.search.query import ParsedQuery, parse_query
-from core.search.ranker import STORED_RANK_MAX, TIED_READ
+from core.search.ranker import STORED_RANK_MAX, STORED_TYPO_MAX, TIED_READ
 from core.search.ranking import within_typo
 from core.search.scoring import MAX_N, file_key, score
 
@@ -266,3 +266,64 @@ async def test_more_files_tied_at_the_cut_than_one_read_takes(tmp_path: Path, li
     assert total == len(batch)
     assert got.total > limit
     await index.close()
+
+
+@pytest.fixture(scope="module")
+def crowd() -> list[IndexedFile]:
+    """Two words each in half of 10,000 files: a typo query of both is estimated at 2,500
+    matches (as if they occurred apart). "north" and "west" do occur together (2,500 files);
+    "north" and "south" in three only."""
+    files = []
+    for n in range(10_000):
+        words = ["north" if n % 2 else "south", "west" if n % 4 < 2 else "east", f"x{n % 97}"]
+        if n in (10, 20, 30):
+            words.append("north" if words[0] == "south" else "south")
+        title = tuple(words[: 1 + n % 2])
+        files.append(
+            IndexedFile(
+                f"c{n:05d}",
+                tuple(index_terms(tokenize(" ".join(words)))),
+                "video",
+                title=title,
+                at=1_700_000_000_000 + n // 100,
+                name=" ".join(words),
+            )
+        )
+    return files
+
+
+@pytest.mark.parametrize("text", ["nroth suoth", "nroth wset", "suoth"])
+@pytest.mark.parametrize("limit", [500, 37, 1])
+async def test_typo_matches_estimated_many_are_ranked_exactly(
+    tmp_path: Path, crowd: list[IndexedFile], text: str, limit: int
+) -> None:
+    """A typo query estimated to match more than `TYPO_MANY` files is ranked group by group
+    without a first pass that counts: exactly, whether the estimate was right ("nroth wset",
+    2,500 matches) or far off ("nroth suoth", three)."""
+    index = await TantivyIndex.open(tmp_path / "search")
+    for start in range(0, len(crowd), 2_500):
+        await index.apply(crowd[start : start + 2_500], [], watermark=start + 2_500)
+    query = parse_query(text)
+    got = await index.rank(
+        query.variants()[:3], words=query.terms, limit=limit, typos_while_below=10
+    )
+    keys, kinds, total = _expected(crowd, query, limit, typos=True, below=10)
+    counted = got.total if total <= limit else got.total > limit
+    assert (list(got.keys), list(got.kinds), counted) == (
+        keys,
+        kinds,
+        total if total <= limit else True,
+    )
+    await index.close()
+
+
+def test_the_crowd_is_estimated_many(crowd: list[IndexedFile]) -> None:
+    """What the test above relies on: both typo queries are estimated above `TYPO_MANY`, one
+    has more matches than are ranked from stored documents, the other few."""
+    share = {w: sum(w in f.terms for f in crowd) / len(crowd) for w in ("north", "south", "west")}
+    assert share["north"] * share["south"] * len(crowd) > TYPO_MANY
+    assert share["north"] * share["west"] * len(crowd) > TYPO_MANY
+    few = _expected(crowd, parse_query("nroth suoth"), 500, typos=True, below=10)[2]
+    many = _expected(crowd, parse_query("nroth wset"), 500, typos=True, below=10)[2]
+    assert few == 3
+    assert many > STORED_TYPO_MAX
