@@ -32,9 +32,10 @@ from core.search.normalize import fuzzy_distance
 from core.search.ranker import (
     KIND_CODES,
     STORED_TYPO_MAX,
+    Clause,
     Entry,
-    Implied,
     Ranker,
+    Within,
     prefix_query,
 )
 from core.search.scoring import MAX_AT, MAX_N, file_key, order_value
@@ -393,12 +394,12 @@ class TantivyIndex:
             ranker = Ranker(searcher, self._schema, words, prefix)
             exact_parts = [self._query(v, prefix, filters, fuzzy=False) for v in variants]
             at_most = self._at_most(searcher, variants)
-            only_filters = self._filter_clauses(filters)
-            implied = Implied(
-                tuple(frozenset(v) for v in variants),
-                tantivy.Query.boolean_query(only_filters) if only_filters else None,
+            total, best = ranker.top(
+                _either(exact_parts),
+                limit,
+                at_most=at_most,
+                within=self._exact_within(variants, prefix, filters),
             )
-            total, best = ranker.top(_either(exact_parts), limit, at_most=at_most, implied=implied)
             if typos and total <= limit:  # beyond: typo matches would rank below the page
                 near_total, near_best = self._typo_ranking(
                     searcher,
@@ -461,13 +462,55 @@ class TantivyIndex:
                     (tantivy.Occur.MustNot, exact),
                 ]
             )
-            many = prefix is None and _typo_estimate(searcher, terms, filters) > TYPO_MANY
-            matches, entries = ranker.top(typo, want, stored_up_to=STORED_TYPO_MAX, many=many)
+            matches, entries = ranker.top(
+                typo,
+                want,
+                stored_up_to=STORED_TYPO_MAX,
+                within=self._typo_within(terms, prefix, filters, exact),
+                many=prefix is None and _typo_estimate(searcher, terms, filters) > TYPO_MANY,
+            )
             for entry in entries:
                 best.setdefault(entry[2], entry)
             most, complete = max(most, matches), complete and matches == len(entries)
         counted = len(best) if complete else max(most, len(best))
         return counted, sorted(best.values())[:want]
+
+    # A title's words are its name's (`title_words`): within a group of files whose titles have
+    # some query words, the name's postings of those words need not be read again.
+
+    def _exact_within(
+        self, variants: tuple[tuple[str, ...], ...], prefix: str | None, filters: Filters
+    ) -> Within:
+        """The exact query (`variants`, `prefix`, `filters`) among files whose titles have
+        `having` (and a word starting with the prefix when `starts`): each variant without
+        those words; only the filters once a variant has none left."""
+
+        def within(having: frozenset[str], starts: bool) -> list[Clause] | None:
+            rest = None if starts else prefix
+            lacking = tuple(dict.fromkeys(tuple(t for t in v if t not in having) for v in variants))
+            if rest is None and not all(lacking):  # the titles imply a variant
+                return self._filter_clauses(filters)
+            parts = [self._query(terms, rest, filters, fuzzy=False) for terms in lacking]
+            return [(tantivy.Occur.Must, _either(parts))]
+
+        return within
+
+    def _typo_within(
+        self, terms: tuple[str, ...], prefix: str | None, filters: Filters, exact: tantivy.Query
+    ) -> Within:
+        """The typo query of `terms` among files whose titles have `having`: those words are
+        within their edit distance already, so only the others are matched by distance; none
+        when no word is left (such a file matches `terms` exactly, or misses the prefix or a
+        filter that the typo query needs too)."""
+
+        def within(having: frozenset[str], starts: bool) -> list[Clause] | None:
+            lacking = tuple(t for t in terms if t not in having)
+            if not lacking:
+                return None
+            fuzzy = self._query(lacking, None if starts else prefix, filters, fuzzy=True)
+            return [(tantivy.Occur.Must, fuzzy), (tantivy.Occur.MustNot, exact)]
+
+        return within
 
     def _search(
         self,

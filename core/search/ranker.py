@@ -19,17 +19,20 @@ Groups that no title can fill (a word no title has) are not asked. A query of mo
 `MAX_GROUP_WORDS` distinct words (and prefix) would have too many groups: it is ranked from
 the stored documents of its `SCAN_CAP` shortest matches.
 
-A title's words are terms of its name (`core/search/fulltext.py` indexes no other), so a group
-whose titles have every word of one of the query's ways of writing it (`Implied`) matches the
-query whatever the rest of the name: its files are read by the title words (and the filters)
+A title's words are terms of its name (`core/search/fulltext.py` indexes no other), so within a
+group whose titles have some of the query's words, the name has them too: the caller's `Within`
+rewrites the query for the group without them (`TantivyIndex._rank`). A group whose titles have
+every word of one of the query's ways of writing it is read by its title words and the filters
 alone, without intersecting the name's postings again (about 1.5 of 3.3 ms for two common words
-at a million files).
+at a million files); a typo query drops the typo automaton of each word the titles have (its
+postings, decoded in full for every query that names it), and asks no group whose titles have
+all its words (such files match exactly, so they are no typo matches).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -54,9 +57,10 @@ __all__ = [
     "STORED_RANK_MAX",
     "STORED_TYPO_MAX",
     "TIED_READ",
+    "Clause",
     "Entry",
-    "Implied",
     "Ranker",
+    "Within",
     "count",
     "prefix_query",
 ]
@@ -77,17 +81,10 @@ _KIND_OF = {code: kind for code, kind in enumerate(KIND_CODES) if kind}
 
 Entry = tuple[int, int, int, str]  # (-score, -at, key, kind): sorted ascending is best first
 Clause = tuple[tantivy.Occur, tantivy.Query]
-
-
-@dataclass(frozen=True, slots=True)
-class Implied:
-    """When a file matches a `top` query's base for its title alone: its title has every word
-    of one of `variants` (and, with a prefix, a word that starts with it) and it passes
-    `filters` (None: no filter). True of an exact query (its variants' words must be name
-    terms, and title words are); not of a typo query, which excludes the exact matches."""
-
-    variants: tuple[frozenset[str], ...]
-    filters: tantivy.Query | None
+# `top`'s base among the files whose titles have these words (and, when True, a word that starts
+# with the prefix): the clauses that select its files there (none: every such file), or None
+# when no such file matches it.
+Within = Callable[[frozenset[str], bool], list[Clause] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +92,9 @@ class _Group:
     points: int
     clauses: list[Clause]
     # What every file of the group has in its title: these words, and a word that starts with
-    # the prefix (`starts`); None for whole titles (few files: always read with the base).
-    having: frozenset[str] | None = None
-    starts: bool = False
+    # the prefix (`starts`).
+    having: frozenset[str]
+    starts: bool
 
 
 _MUST = tantivy.Occur.Must
@@ -146,7 +143,7 @@ class Ranker:
         *,
         at_most: int | None = None,
         stored_up_to: int = STORED_RANK_MAX,
-        implied: Implied | None = None,
+        within: Within | None = None,
         many: bool = False,
     ) -> tuple[int, list[Entry]]:
         """How many files `base` matches (exactly up to `want`; past it, at least `want + 1`)
@@ -154,14 +151,14 @@ class Ranker:
         their stored documents. `at_most`: an upper bound of the matches known beforehand
         (the rarest word's document count); above `FIRST_PASS_MAX`, the groups are read at
         once, without a first pass to count; so are they when `many` (the caller expects
-        more than `stored_up_to`). `implied`: when a title alone matches `base` (then such
-        groups are read without it)."""
+        more than `stored_up_to`). `within`: how `base` reads within a group whose titles have
+        some of its words (without it: `base` whole)."""
         # One group (the others cannot have files: no title has their words) is one pass that
         # counts too; so are the groups when the files may be so many that a first pass to
         # count them would cost more than a group.
         many = many or (at_most is not None and at_most > FIRST_PASS_MAX)
         if self._grouped and want > 0 and (many or len(self._groups_made()) == 1):
-            return self._by_group(base, want, counted=None, implied=implied)
+            return self._by_group(base, want, counted=None, within=within)
         first = self._searcher.search(
             base,
             limit=stored_up_to + 1,
@@ -183,7 +180,7 @@ class Ranker:
                 order=tantivy.Order.Asc,
             )
             return matches, self._from_stored(widest.hits, want)
-        return matches, self._by_group(base, want, counted=matches, implied=implied)[1]
+        return matches, self._by_group(base, want, counted=matches, within=within)[1]
 
     # --- few matches: their stored documents ----------------------------------------------
 
@@ -211,7 +208,7 @@ class Ranker:
     # --- many matches: group by group ------------------------------------------------------
 
     def _by_group(
-        self, base: tantivy.Query, want: int, *, counted: int | None, implied: Implied | None
+        self, base: tantivy.Query, want: int, *, counted: int | None, within: Within | None
     ) -> tuple[int, list[Entry]]:
         """(the matches, the best `want`): groups best first, each counted as it is read
         (unless `counted` already); when the page is full before the last group, the rest
@@ -225,8 +222,12 @@ class Ranker:
                 if counted is None and matches <= want:  # files not read may make it more
                     matches = count(self._searcher, base)
                 break  # no file of this group (or a later one) can reach the page
-            query = tantivy.Query.boolean_query(self._within(base, group, implied))
-            found, entries = self._group_best(query, group_points, want)
+            clauses = self._within(base, group, within)
+            if clauses is None:
+                continue  # no file of this group matches `base`
+            found, entries = self._group_best(
+                tantivy.Query.boolean_query(clauses), group_points, want
+            )
             matches += found
             best.extend(entries)
             best.sort()
@@ -271,18 +272,15 @@ class Ranker:
         ]
         return _count_of(result), entries
 
-    def _within(self, base: tantivy.Query, group: _Group, implied: Implied | None) -> list[Clause]:
-        """The clauses of `base`'s files in `group`: the group's, and `base` unless the
-        group's titles imply it (then only the filters)."""
-        if (
-            implied is None
-            or group.having is None
-            or (self._prefix is not None and not group.starts)
-            or not any(variant <= group.having for variant in implied.variants)
-        ):
+    def _within(
+        self, base: tantivy.Query, group: _Group, within: Within | None
+    ) -> list[Clause] | None:
+        """The clauses of `base`'s files in `group` (None: it has none): the group's, and
+        `base` as `within` reads it among the group's titles (or whole)."""
+        if within is None:
             return [(_MUST, base), *group.clauses]
-        filters = [(_MUST, implied.filters)] if implied.filters is not None else []
-        return [*filters, *group.clauses]
+        selecting = within(group.having, group.starts)
+        return None if selecting is None else [*selecting, *group.clauses]
 
     def _kind(self, address: tantivy.DocAddress) -> str:
         return str(self._searcher.doc(address).to_dict().get("kind", [""])[0])
@@ -301,6 +299,7 @@ class Ranker:
         prefix = self._prefix
         schema, searcher = self._schema, self._searcher
         whole: dict[int, list[tantivy.Query]] = {}
+        whole_titles: dict[int, list[frozenset[str]]] = {}
         typed = _typed(self._words, prefix)
         for size in range(1, len(typed) + 1):
             for title in combinations(typed, size):
@@ -308,7 +307,9 @@ class Ranker:
                 if not searcher.doc_freq("title_key", key):
                     continue  # no file has exactly this title: a group the query need not ask
                 term = tantivy.Query.term_query(schema, "title_key", key)
-                whole.setdefault(points(title, self._words, prefix), []).append(term)
+                title_points = points(title, self._words, prefix)
+                whole.setdefault(title_points, []).append(term)
+                whole_titles.setdefault(title_points, []).append(frozenset(title))
         not_whole: list[Clause] = []
         if whole:
             not_whole = [(_MUST_NOT, _any([q for qs in whole.values() for q in qs]))]
@@ -326,7 +327,15 @@ class Ranker:
                     rest.setdefault(group_points + PREFIX_POINTS * starting, []).append(
                         (clauses + extra, frozenset(having), starting)
                     )
-        groups = [_Group(p, [(_MUST, _any(queries))]) for p, queries in whole.items()]
+        groups = [
+            _Group(
+                p,
+                [(_MUST, _any(queries))],
+                frozenset.intersection(*whole_titles[p]),  # a whole title has its words
+                prefix is not None and all(prefix in title for title in whole_titles[p]),
+            )
+            for p, queries in whole.items()
+        ]
         for p, combos in rest.items():
             # What every file of the group has in its title: what each combination has.
             having_all = frozenset.intersection(*(having for _, having, _ in combos))

@@ -271,8 +271,9 @@ async def test_more_files_tied_at_the_cut_than_one_read_takes(tmp_path: Path, li
 @pytest.fixture(scope="module")
 def crowd() -> list[IndexedFile]:
     """Two words each in half of 10,000 files: a typo query of both is estimated at 2,500
-    matches (as if they occurred apart). "north" and "west" do occur together (2,500 files);
-    "north" and "south" in three only."""
+    matches or more (as if they occurred apart). "north" and "west" do occur together (2,500
+    files); "north" and "south" in three only, and 600 files have "south" with "nort" (a typo
+    match of "north south", whose exact matches are those three)."""
     files = []
     for n in range(10_000):
         words = ["north" if n % 2 else "south", "west" if n % 4 < 2 else "east", f"x{n % 97}"]
@@ -289,17 +290,29 @@ def crowd() -> list[IndexedFile]:
                 name=" ".join(words),
             )
         )
+    files.extend(
+        IndexedFile(
+            f"n{n:03d}",
+            ("nort", "south", f"y{n % 89}"),
+            "video",
+            title=("nort", "south")[: 1 + n % 2],
+            at=1_700_000_000_000 + n // 50,
+            name=f"nort south y{n % 89}",
+        )
+        for n in range(600)
+    )
     return files
 
 
-@pytest.mark.parametrize("text", ["nroth suoth", "nroth wset", "suoth"])
+@pytest.mark.parametrize("text", ["nroth suoth", "nroth wset", "suoth", "north south"])
 @pytest.mark.parametrize("limit", [500, 37, 1])
 async def test_typo_matches_estimated_many_are_ranked_exactly(
     tmp_path: Path, crowd: list[IndexedFile], text: str, limit: int
 ) -> None:
     """A typo query estimated to match more than `TYPO_MANY` files is ranked group by group
     without a first pass that counts: exactly, whether the estimate was right ("nroth wset",
-    2,500 matches) or far off ("nroth suoth", three)."""
+    2,500 matches) or far off ("nroth suoth", three), and with exact matches beside the typo
+    matches ("north south": three, in groups whose titles have one of the words)."""
     index = await TantivyIndex.open(tmp_path / "search")
     for start in range(0, len(crowd), 2_500):
         await index.apply(crowd[start : start + 2_500], [], watermark=start + 2_500)
@@ -325,5 +338,9 @@ def test_the_crowd_is_estimated_many(crowd: list[IndexedFile]) -> None:
     assert share["north"] * share["west"] * len(crowd) > TYPO_MANY
     few = _expected(crowd, parse_query("nroth suoth"), 500, typos=True, below=10)[2]
     many = _expected(crowd, parse_query("nroth wset"), 500, typos=True, below=10)[2]
-    assert few == 3
+    both = parse_query("north south")
+    exact = _expected(crowd, both, 500, typos=False, below=10)[2]
+    assert few == exact == 3
     assert many > STORED_TYPO_MAX
+    assert _expected(crowd, both, 500, typos=True, below=10)[2] - exact > STORED_TYPO_MAX
+    assert any(f.id == "c00010" and f.title == ("south",) for f in crowd)
