@@ -59,8 +59,9 @@ __all__ = [
 ]
 
 # v4: `key`, `order`, `kind_code`, `title_key`: ranking from fast fields; v5: a title holds only
-# words of the name's terms (`title_words`: the ranker reads a group by its title words alone).
-SCHEMA_VERSION = 5
+# words of the name's terms (`title_words`: the ranker reads a group by its title words alone);
+# v6: a document per name term (`form`: a typo's forms found without decoding their postings).
+SCHEMA_VERSION = 6
 _STATE = "state.json"
 _WRITER_HEAP = 15_000_000  # bytes; tantivy needs at least 3 MB per writer thread
 # A rebuild writes with a larger heap: fewer, larger segments (3 instead of 10 at a million
@@ -73,6 +74,9 @@ _MAX_HITS = 1_000
 # common words at a million files) only to find more than `STORED_TYPO_MAX`. An estimate, not a
 # bound: a wrong guess costs time, never a result.
 TYPO_MANY = 2_000
+# A typo word with more forms in the index than this is matched by tantivy's fuzzy query on the
+# name's terms (which decodes every posting of every form) rather than by its forms' postings.
+MAX_FORMS = 64
 
 
 class IndexUnusableError(Exception):
@@ -233,6 +237,10 @@ def _schema() -> tantivy.Schema:
     # What a results page lists, stored only (bytes: no terms indexed for it).
     builder.add_bytes_field("name", stored=True)
     builder.add_unsigned_field("size", stored=True)
+    # One more document per name term the index has held (`_TypoForms`): the term in `form`,
+    # and `is_form` to count them. No file field is set on them, so no file query finds them.
+    builder.add_text_field("form", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_unsigned_field("is_form", indexed=True)
     return builder.build()
 
 
@@ -245,6 +253,7 @@ class TantivyIndex:
         self._schema = index.schema
         self._watermark = watermark
         self._writer: tantivy.IndexWriter | None = None
+        self._unseen_forms: set[str] = set()  # form documents added since the last commit
         self._heap = _WRITER_HEAP
         self._lock = threading.Lock()  # one writer; searches may run beside it
 
@@ -314,7 +323,10 @@ class TantivyIndex:
         return self._watermark
 
     async def documents(self) -> int:
-        return await _in_thread(lambda: int(self._index.searcher().num_docs))
+        return await _in_thread(self._documents)
+
+    def _documents(self) -> int:
+        return _files_in(self._index.searcher())
 
     async def census(self) -> Census:
         return await _in_thread(self._census)
@@ -392,7 +404,7 @@ class TantivyIndex:
         try:
             searcher = self._index.searcher()
             ranker = Ranker(searcher, self._schema, words, prefix)
-            exact_parts = [self._query(v, prefix, filters, fuzzy=False) for v in variants]
+            exact_parts = [self._query(v, prefix, filters, fuzzy=None) for v in variants]
             at_most = self._at_most(searcher, variants)
             total, best = ranker.top(
                 _either(exact_parts),
@@ -402,7 +414,7 @@ class TantivyIndex:
             )
             if typos and total <= limit:  # beyond: typo matches would rank below the page
                 near_total, near_best = self._typo_ranking(
-                    searcher,
+                    _TypoForms(searcher, self._schema),
                     ranker,
                     variants,
                     exact_parts,
@@ -431,7 +443,7 @@ class TantivyIndex:
 
     def _typo_ranking(
         self,
-        searcher: tantivy.Searcher,
+        forms: _TypoForms,
         ranker: Ranker,
         variants: tuple[tuple[str, ...], ...],
         exact_parts: list[tantivy.Query],
@@ -458,7 +470,7 @@ class TantivyIndex:
                 continue  # its typo matches are its exact matches
             typo = tantivy.Query.boolean_query(
                 [
-                    (tantivy.Occur.Must, self._query(terms, prefix, filters, fuzzy=True)),
+                    (tantivy.Occur.Must, self._query(terms, prefix, filters, fuzzy=forms)),
                     (tantivy.Occur.MustNot, exact),
                 ]
             )
@@ -466,8 +478,8 @@ class TantivyIndex:
                 typo,
                 want,
                 stored_up_to=STORED_TYPO_MAX,
-                within=self._typo_within(terms, prefix, filters, exact),
-                many=prefix is None and _typo_estimate(searcher, terms, filters) > TYPO_MANY,
+                within=self._typo_within(forms, terms, prefix, filters, exact),
+                many=prefix is None and _typo_estimate(forms, terms, filters) > TYPO_MANY,
             )
             for entry in entries:
                 best.setdefault(entry[2], entry)
@@ -490,13 +502,18 @@ class TantivyIndex:
             lacking = tuple(dict.fromkeys(tuple(t for t in v if t not in having) for v in variants))
             if rest is None and not all(lacking):  # the titles imply a variant
                 return self._filter_clauses(filters)
-            parts = [self._query(terms, rest, filters, fuzzy=False) for terms in lacking]
+            parts = [self._query(terms, rest, filters, fuzzy=None) for terms in lacking]
             return [(tantivy.Occur.Must, _either(parts))]
 
         return within
 
     def _typo_within(
-        self, terms: tuple[str, ...], prefix: str | None, filters: Filters, exact: tantivy.Query
+        self,
+        forms: _TypoForms,
+        terms: tuple[str, ...],
+        prefix: str | None,
+        filters: Filters,
+        exact: tantivy.Query,
     ) -> Within:
         """The typo query of `terms` among files whose titles have `having`: those words are
         within their edit distance already, so only the others are matched by distance; none
@@ -507,7 +524,7 @@ class TantivyIndex:
             lacking = tuple(t for t in terms if t not in having)
             if not lacking:
                 return None
-            fuzzy = self._query(lacking, None if starts else prefix, filters, fuzzy=True)
+            fuzzy = self._query(lacking, None if starts else prefix, filters, fuzzy=forms)
             return [(tantivy.Occur.Must, fuzzy), (tantivy.Occur.MustNot, exact)]
 
         return within
@@ -525,7 +542,7 @@ class TantivyIndex:
         try:
             searcher = self._index.searcher()
             seen: set[tuple[int, int]] = set()
-            query = self._query(terms, prefix, filters, fuzzy=False)
+            query = self._query(terms, prefix, filters, fuzzy=None)
             hits = self._hits(searcher, query, limit, exact=True, seen=seen)
             room = limit - len(hits)
             if fuzzy_limit is not None:
@@ -533,7 +550,8 @@ class TantivyIndex:
             if room > 0 and any(fuzzy_distance(t) for t in terms):
                 # The typo query matches the exact files too: they are skipped by address,
                 # without reading them again.
-                query = self._query(terms, prefix, filters, fuzzy=True)
+                forms = _TypoForms(searcher, self._schema)
+                query = self._query(terms, prefix, filters, fuzzy=forms)
                 hits += self._hits(searcher, query, len(seen) + room, exact=False, seen=seen)[:room]
         except ValueError as exc:
             raise IndexUnusableError(f"search failed: {exc}") from exc
@@ -586,16 +604,20 @@ class TantivyIndex:
         return ranked[:limit]
 
     def _query(
-        self, terms: tuple[str, ...], prefix: str | None, filters: Filters, *, fuzzy: bool
+        self,
+        terms: tuple[str, ...],
+        prefix: str | None,
+        filters: Filters,
+        *,
+        fuzzy: _TypoForms | None,
     ) -> tantivy.Query:
+        """Files with every word of `terms` (with `fuzzy`, or one of its forms within its
+        edit distance), a term starting with `prefix`, and passing `filters`."""
         must = tantivy.Occur.Must
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         for term in dict.fromkeys(terms):
-            distance = fuzzy_distance(term) if fuzzy else 0
-            if distance:
-                query = tantivy.Query.fuzzy_term_query(
-                    self._schema, "terms", term, distance=distance, transposition_cost_one=True
-                )
+            if fuzzy is not None and fuzzy_distance(term):
+                query = fuzzy.query(term)
             else:
                 query = tantivy.Query.term_query(self._schema, "terms", term)
             clauses.append((must, query))
@@ -704,12 +726,28 @@ class TantivyIndex:
                 document.add_bytes("name", file.name.encode())
                 document.add_unsigned("size", max(0, file.size))
                 writer.add_document(document)
+            self._add_forms(writer, upserts)
             if not commit:
                 return
             writer.commit()
+            self._unseen_forms.clear()
             self._index.reload()
             self._watermark = max(self._watermark, watermark)
             self._write_state()
+
+    def _add_forms(self, writer: tantivy.IndexWriter, files: tuple[IndexedFile, ...]) -> None:
+        """A form document for each term of `files` that the index has none for yet, in the
+        same commit as the files: every name term the index holds has its form, whatever
+        stopped the process between two commits."""
+        searcher = self._index.searcher()
+        for term in dict.fromkeys(t for f in files for t in f.terms):
+            if term in self._unseen_forms or searcher.doc_freq("form", term):
+                continue
+            document = tantivy.Document()
+            document.add_text("form", term)
+            document.add_unsigned("is_form", 1)
+            writer.add_document(document)
+            self._unseen_forms.add(term)
 
     def _writer_(self) -> tantivy.IndexWriter:
         if self._writer is None:
@@ -729,6 +767,7 @@ class TantivyIndex:
     def _close(self) -> None:
         with self._lock:
             writer, self._writer = self._writer, None
+            self._unseen_forms.clear()  # what was not committed is gone with the writer
             if writer is not None:
                 with contextlib.suppress(ValueError):
                     writer.wait_merging_threads()
@@ -754,31 +793,81 @@ async def _in_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
         raise IndexUnusableError(f"{type(exc).__name__}: {detail}"[:300]) from exc
 
 
-def _typo_estimate(searcher: tantivy.Searcher, terms: Sequence[str], filters: Filters) -> float:
+def _files_in(searcher: tantivy.Searcher) -> int:
+    """The files in the index: its documents but the forms (never deleted: a rebuild starts a
+    new index, so the count of their `is_form` term is exact)."""
+    return int(searcher.num_docs) - int(searcher.doc_freq("is_form", 1))
+
+
+def _typo_estimate(forms: _TypoForms, terms: Sequence[str], filters: Filters) -> float:
     """About how many files a typo query of these words matches, as if they occurred apart: each
-    word's share of the files (a fuzzy word's own and its near forms that need no alphabet: one
-    letter left out, two neighbours swapped), times each filter's share. Real typos are mostly
-    such forms; one off by a letter elsewhere is missed, and the estimate is lower."""
-    files = searcher.num_docs or 1
+    word's share of the files (a typo word's: its forms'), times each filter's share."""
+    searcher = forms.searcher
+    files = _files_in(searcher) or 1
     share = 1.0
     for term in dict.fromkeys(terms):
-        found = searcher.doc_freq("terms", term)
-        if fuzzy_distance(term):
-            found += sum(searcher.doc_freq("terms", near) for near in _near_forms(term))
-        share *= found / files
+        found = forms.files(term) if fuzzy_distance(term) else searcher.doc_freq("terms", term)
+        share *= min(found, files) / files
     for name in ("kind", "year", "season", "episode", "resolution"):
         if (value := getattr(filters, name)) is not None:
             share *= searcher.doc_freq(name, value) / files
     return share * files
 
 
-def _near_forms(word: str) -> set[str]:
-    """The words one edit from `word` without a letter of its own: one left out, or two
-    neighbours swapped."""
-    forms = {word[:i] + word[i + 1 :] for i in range(len(word))}
-    forms |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
-    forms.discard(word)
-    return forms
+class _TypoForms:
+    """The terms of the index within each typo word's edit distance (its forms), looked up once
+    per search in the form documents. A typo query reads their postings as it reads an exact
+    word's (tantivy's fuzzy query decodes every posting of every form into a bit set, for each
+    query that names it: 1-2 ms for a common word at a million files, again for each group)."""
+
+    def __init__(self, searcher: tantivy.Searcher, schema: tantivy.Schema) -> None:
+        self.searcher = searcher
+        self._schema = schema
+        self._forms: dict[str, tuple[str, ...] | None] = {}
+
+    def of(self, word: str) -> tuple[str, ...] | None:
+        """`word`'s forms (itself among them when the index has it); None past `MAX_FORMS`."""
+        if word not in self._forms:
+            query = tantivy.Query.fuzzy_term_query(
+                self._schema,
+                "form",
+                word,
+                distance=fuzzy_distance(word),
+                transposition_cost_one=True,
+            )
+            hits = self.searcher.search(query, limit=MAX_FORMS + 1, count=False).hits
+            found: tuple[str, ...] | None = None
+            if len(hits) <= MAX_FORMS:
+                found = tuple(
+                    dict.fromkeys(str(self.searcher.doc(a).get_first("form")) for _, a in hits)
+                )
+            self._forms[word] = found
+        return self._forms[word]
+
+    def query(self, word: str) -> tantivy.Query:
+        """Files with a form of `word`."""
+        forms = self.of(word)
+        if forms is None:
+            return tantivy.Query.fuzzy_term_query(
+                self._schema,
+                "terms",
+                word,
+                distance=fuzzy_distance(word),
+                transposition_cost_one=True,
+            )
+        terms = [tantivy.Query.term_query(self._schema, "terms", form) for form in forms]
+        if not terms:
+            return tantivy.Query.empty_query()
+        if len(terms) == 1:
+            return terms[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in terms])
+
+    def files(self, word: str) -> int:
+        """At most how many files have a form of `word` (all of them past `MAX_FORMS`)."""
+        forms = self.of(word)
+        if forms is None:
+            return _files_in(self.searcher)
+        return sum(self.searcher.doc_freq("terms", form) for form in forms)
 
 
 def _either(queries: Sequence[tantivy.Query]) -> tantivy.Query:

@@ -11,8 +11,8 @@ a group's best files; groups are read best first until no later one can reach th
 cut are all read, and broken by key, so the result is exactly the exhaustive ranking.
 
 Few matches are ranked from their stored documents instead (up to `STORED_RANK_MAX` exact
-matches, `STORED_TYPO_MAX` typo matches, whose query would run its typo automaton again for
-each group): reading them costs less than a query per group. A first pass counts the matches
+matches, `STORED_TYPO_MAX` typo matches, whose query would read its typo forms' postings again
+for each group): reading them costs less than a query per group. A first pass counts the matches
 to choose, unless the query's rarest word is in more than `FIRST_PASS_MAX` files or the caller
 estimates a typo query's matches above `STORED_TYPO_MAX` (`many`): then they are many.
 Groups that no title can fill (a word no title has) are not asked. A query of more than
@@ -24,9 +24,9 @@ group whose titles have some of the query's words, the name has them too: the ca
 rewrites the query for the group without them (`TantivyIndex._rank`). A group whose titles have
 every word of one of the query's ways of writing it is read by its title words and the filters
 alone, without intersecting the name's postings again (about 1.5 of 3.3 ms for two common words
-at a million files); a typo query drops the typo automaton of each word the titles have (its
-postings, decoded in full for every query that names it), and asks no group whose titles have
-all its words (such files match exactly, so they are no typo matches).
+at a million files); a typo query drops the typo forms of each word the titles have, and asks
+no group whose titles have all its words (such files match exactly, so they are no typo
+matches).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 STORED_RANK_MAX = 64  # matches ranked from their stored documents (about 8 µs each)
-# Typo matches, up to this many: each group's query would run the typo automaton again
+# Typo matches, up to this many: each group's query would read the typo forms' postings again
 # (0.4-0.8 ms at a million files), more than reading these documents.
 STORED_TYPO_MAX = 400
 MAX_GROUP_WORDS = 6  # distinct words (and the prefix) up to which files are ranked by group

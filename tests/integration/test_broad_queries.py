@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from rapidfuzz.distance import OSA
 
-from core.search.fulltext import TYPO_MANY, Filters, IndexedFile, TantivyIndex
+from core.search.fulltext import MAX_FORMS, TYPO_MANY, Filters, IndexedFile, TantivyIndex
 from core.search.normalize import fuzzy_distance, index_terms, tokenize
 from core.search.query import ParsedQuery, parse_query
 from core.search.ranker import STORED_RANK_MAX, STORED_TYPO_MAX, TIED_READ
@@ -344,3 +345,70 @@ def test_the_crowd_is_estimated_many(crowd: list[IndexedFile]) -> None:
     assert many > STORED_TYPO_MAX
     assert _expected(crowd, both, 500, typos=True, below=10)[2] - exact > STORED_TYPO_MAX
     assert any(f.id == "c00010" and f.title == ("south",) for f in crowd)
+
+
+def _forms_library() -> list[IndexedFile]:
+    """78 words one edit from "bakr" (more forms than `MAX_FORMS`: matched by tantivy's fuzzy
+    query) and 20 one edit from "rvier" (matched by its forms' postings), each word in three
+    files."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    near_bakr = [f"bak{c}" for c in letters] + [f"ba{c}r" for c in letters]
+    near_bakr += [f"{c}akr" for c in letters]
+    near_rvier = ["river"] + [f"rvie{c}" for c in letters[:10]] + [f"r{c}ier" for c in letters[:9]]
+    files = []
+    for n, word in enumerate(w for w in dict.fromkeys(near_bakr + near_rvier) for _ in range(3)):
+        name = f"{word} night x{n % 7}"
+        files.append(
+            IndexedFile(
+                f"w{n:04d}",
+                tuple(index_terms(tokenize(name))),
+                "video",
+                title=(word, "night"),
+                at=1_700_000_000_000 + n,
+                name=name,
+            )
+        )
+    return files
+
+
+@pytest.mark.parametrize("text", ["bakr", "bakr night", "rvier", "rvier night"])
+async def test_typo_forms_past_deletes_and_past_max_forms(tmp_path: Path, text: str) -> None:
+    """A typo word's forms come from the index's form documents, written with the files; a
+    deleted file's terms keep their forms (they match nothing), and a word with more than
+    `MAX_FORMS` forms is matched by tantivy's fuzzy query: the ranking is the exhaustive one."""
+    files = _forms_library()
+    forms = {t for f in files for t in f.terms}
+    assert sum(OSA.distance("bakr", t) <= 1 for t in forms) > MAX_FORMS
+    assert 1 < sum(OSA.distance("rvier", t) <= 1 for t in forms) <= MAX_FORMS
+    index = await TantivyIndex.open(tmp_path / "search")
+    await index.apply(files, [], watermark=1)
+    gone = [f.id for f in files if f.terms[0] in ("bakr", "river", "bakn", "rviea")]
+    await index.apply([], gone, watermark=2)
+    left = [f for f in files if f.id not in gone]
+    query = parse_query(text)
+    for limit in (500, 37, 1):
+        got = await index.rank(
+            query.variants()[:3], words=query.terms, limit=limit, typos_while_below=10
+        )
+        keys, kinds, total = _expected(left, query, limit, typos=True, below=10)
+        assert (list(got.keys), list(got.kinds), got.total) == (keys, kinds, total)
+    await index.close()
+
+
+async def test_forms_of_a_batch_never_committed_are_written_with_it_again(
+    tmp_path: Path,
+) -> None:
+    """A batch left uncommitted when the writer closes is gone, its form documents with it: the
+    same batch applied again writes them again (its typos find it)."""
+    files = _forms_library()[:9]
+    index = await TantivyIndex.open(tmp_path / "search")
+    await index.apply(files, [], watermark=1, commit=False)
+    await index.close()
+    await index.apply(files, [], watermark=1)
+    query = parse_query(f"{files[0].terms[0][:-2]}{files[0].terms[0][-1]}{files[0].terms[0][-2]}")
+    got = await index.rank(query.variants()[:3], words=query.terms, limit=10)
+    keys, _, total = _expected(files, query, 10, typos=True, below=0)
+    assert total > 0
+    assert (list(got.keys), got.total) == (keys, total)
+    assert await index.documents() == len(files)
+    await index.close()
