@@ -30,6 +30,12 @@ KINDS = ["video", "video", "video", "audio", "document", "photo"]  # "photo": no
 SEED = 45
 
 
+def _file(file_id: str, name: str, title: tuple[str, ...], at: int) -> IndexedFile:
+    """A video file indexed as the bot indexes its name."""
+    terms = tuple(index_terms(tokenize(name)))
+    return IndexedFile(file_id, terms, "video", title=title, at=at, name=name)
+
+
 def _library(size: int = 3_000) -> list[IndexedFile]:
     rng = random.Random(SEED)
     files = []
@@ -80,30 +86,12 @@ def _library(size: int = 3_000) -> list[IndexedFile]:
     # words apart found fewer than ten files ("drak citty" finds hundreds: not then);
     # "moonriver" (beside two "moon river" files) when they did not ("mono rivre").
     for n, name in enumerate(["darkcity"] * 5 + ["moonriver"] * 3 + ["moon river"] * 2):
-        files.append(
-            IndexedFile(
-                f"joined{n}",
-                tuple(index_terms(tokenize(name))),
-                "video",
-                title=tuple(name.split()),
-                at=1_700_002_000_000 + n,
-                name=name,
-            )
-        )
+        files.append(_file(f"joined{n}", name, tuple(name.split()), 1_700_002_000_000 + n))
     # Titles with a word the name lacks: "city" in these titles, not in their short names (they
     # would top a search for "city" if their title's "city" were held).
     for n in range(30):
         name = f"dark {rng.choice(EXTRA)}"
-        files.append(
-            IndexedFile(
-                f"elsewhere{n:02d}",
-                tuple(index_terms(tokenize(name))),
-                "video",
-                title=("dark", "city"),
-                at=1_700_003_000_000 + n,
-                name=name,
-            )
-        )
+        files.append(_file(f"elsewhere{n:02d}", name, ("dark", "city"), 1_700_003_000_000 + n))
     return files
 
 
@@ -248,14 +236,7 @@ async def test_more_files_tied_at_the_cut_than_one_read_takes(tmp_path: Path, li
     a group's cut: all of them are read (past `TIED_READ`, by a second query) and the keys
     decide, as in the exhaustive ranking."""
     batch = [
-        IndexedFile(
-            f"tied{n:05d}",
-            tuple(index_terms(tokenize(f"tied x{n}"))),
-            "video",
-            title=("tied",),
-            at=1_700_000_000_000,
-            name=f"tied x{n}",
-        )
+        _file(f"tied{n:05d}", f"tied x{n}", ("tied",), 1_700_000_000_000)
         for n in range(TIED_READ + 200)
     ]
     index = await TantivyIndex.open(tmp_path / "search")
@@ -281,24 +262,13 @@ def crowd() -> list[IndexedFile]:
         if n in (10, 20, 30):
             words.append("north" if words[0] == "south" else "south")
         title = tuple(words[: 1 + n % 2])
-        files.append(
-            IndexedFile(
-                f"c{n:05d}",
-                tuple(index_terms(tokenize(" ".join(words)))),
-                "video",
-                title=title,
-                at=1_700_000_000_000 + n // 100,
-                name=" ".join(words),
-            )
-        )
+        files.append(_file(f"c{n:05d}", " ".join(words), title, 1_700_000_000_000 + n // 100))
     files.extend(
-        IndexedFile(
+        _file(
             f"n{n:03d}",
-            ("nort", "south", f"y{n % 89}"),
-            "video",
-            title=("nort", "south")[: 1 + n % 2],
-            at=1_700_000_000_000 + n // 50,
-            name=f"nort south y{n % 89}",
+            f"nort south y{n % 89}",
+            ("nort", "south")[: 1 + n % 2],
+            1_700_000_000_000 + n // 50,
         )
         for n in range(600)
     )
@@ -358,16 +328,7 @@ def _forms_library() -> list[IndexedFile]:
     files = []
     for n, word in enumerate(w for w in dict.fromkeys(near_bakr + near_rvier) for _ in range(3)):
         name = f"{word} night x{n % 7}"
-        files.append(
-            IndexedFile(
-                f"w{n:04d}",
-                tuple(index_terms(tokenize(name))),
-                "video",
-                title=(word, "night"),
-                at=1_700_000_000_000 + n,
-                name=name,
-            )
-        )
+        files.append(_file(f"w{n:04d}", name, (word, "night"), 1_700_000_000_000 + n))
     return files
 
 
