@@ -60,7 +60,8 @@ __all__ = [
 
 # v4: `key`, `order`, `kind_code`, `title_key`: ranking from fast fields; v5: a title holds only
 # words of the name's terms (`title_words`: the ranker reads a group by its title words alone);
-# v6: a document per name term (`form`: a typo's forms found without decoding their postings).
+# v6: the forms index beside it (`forms/`, a document per name term: a typo's forms found
+# without decoding their postings).
 SCHEMA_VERSION = 6
 _STATE = "state.json"
 _WRITER_HEAP = 15_000_000  # bytes; tantivy needs at least 3 MB per writer thread
@@ -69,6 +70,7 @@ _WRITER_HEAP = 15_000_000  # bytes; tantivy needs at least 3 MB per writer threa
 # (1.07 → 0.58 ms p50 at a million). Peak RSS of `bot.py reindex` at a million: 219 → 294 MB.
 REBUILD_HEAP = 120_000_000
 _MAX_HITS = 1_000
+_FORMS = "forms"  # the forms index: a directory inside the index's
 # A typo query whose matches are estimated above this (`_typo_estimate`) goes to the groups at
 # once: a first pass that counts them would intersect the same postings (3-4 ms for two
 # common words at a million files) only to find more than `STORED_TYPO_MAX`. An estimate, not a
@@ -237,23 +239,32 @@ def _schema() -> tantivy.Schema:
     # What a results page lists, stored only (bytes: no terms indexed for it).
     builder.add_bytes_field("name", stored=True)
     builder.add_unsigned_field("size", stored=True)
-    # One more document per name term the index has held (`_TypoForms`): the term in `form`,
-    # and `is_form` to count them. No file field is set on them, so no file query finds them.
+    return builder.build()
+
+
+def _forms_schema() -> tantivy.Schema:
+    """The forms index (`_TypoForms`): a document per name term the index has held. Apart from
+    the files: documents of another shape among theirs slow every read of a fast field (ranking
+    one common word at a million files: 2.4 → 3.8 ms)."""
+    builder = tantivy.SchemaBuilder()
     builder.add_text_field("form", stored=True, tokenizer_name="raw", index_option="basic")
-    builder.add_unsigned_field("is_form", indexed=True)
     return builder.build()
 
 
 class TantivyIndex:
     """A tantivy index in one directory (`DATA_DIR/search` in the app)."""
 
-    def __init__(self, directory: Path, index: tantivy.Index, watermark: int) -> None:
+    def __init__(
+        self, directory: Path, index: tantivy.Index, forms: tantivy.Index, watermark: int
+    ) -> None:
         self.directory = directory
         self._index = index
         self._schema = index.schema
+        self._forms = forms
         self._watermark = watermark
         self._writer: tantivy.IndexWriter | None = None
-        self._unseen_forms: set[str] = set()  # form documents added since the last commit
+        self._forms_writer: tantivy.IndexWriter | None = None
+        self._unseen_forms: set[str] = set()  # forms added since the forms' last commit
         self._heap = _WRITER_HEAP
         self._lock = threading.Lock()  # one writer; searches may run beside it
 
@@ -296,22 +307,27 @@ class TantivyIndex:
             raise IndexUnusableError(f"unreadable {_STATE}: {exc}") from exc
         if schema != SCHEMA_VERSION:
             raise IndexUnusableError(f"index schema v{schema}, this bot uses v{SCHEMA_VERSION}")
+        if not (directory / _FORMS).is_dir():
+            raise IndexUnusableError(f"no {_FORMS} index in {directory}")
         try:
             index = tantivy.Index(_schema(), path=str(directory), reuse=True)
-            index.reload()
-            searcher = index.searcher()
-            searcher.search(tantivy.Query.all_query(), limit=1)  # touches every segment's meta
+            forms = tantivy.Index(_forms_schema(), path=str(directory / _FORMS), reuse=True)
+            for opened in (index, forms):
+                opened.reload()
+                # touches every segment's meta
+                opened.searcher().search(tantivy.Query.all_query(), limit=1)
         except (ValueError, OSError) as exc:
             raise IndexUnusableError(f"corrupt index: {exc}") from exc
-        return cls(directory, index, watermark)
+        return cls(directory, index, forms, watermark)
 
     @classmethod
     def _create(cls, directory: Path) -> TantivyIndex:
         if directory.exists():
             shutil.rmtree(directory)
-        directory.mkdir(parents=True)
+        (directory / _FORMS).mkdir(parents=True)
         index = tantivy.Index(_schema(), path=str(directory), reuse=False)
-        created = cls(directory, index, 0)
+        forms = tantivy.Index(_forms_schema(), path=str(directory / _FORMS), reuse=False)
+        created = cls(directory, index, forms, 0)
         created._write_state()
         return created
 
@@ -326,7 +342,7 @@ class TantivyIndex:
         return await _in_thread(self._documents)
 
     def _documents(self) -> int:
-        return _files_in(self._index.searcher())
+        return int(self._index.searcher().num_docs)
 
     async def census(self) -> Census:
         return await _in_thread(self._census)
@@ -414,7 +430,7 @@ class TantivyIndex:
             )
             if typos and total <= limit:  # beyond: typo matches would rank below the page
                 near_total, near_best = self._typo_ranking(
-                    _TypoForms(searcher, self._schema),
+                    _TypoForms(searcher, self._schema, self._forms),
                     ranker,
                     variants,
                     exact_parts,
@@ -550,7 +566,7 @@ class TantivyIndex:
             if room > 0 and any(fuzzy_distance(t) for t in terms):
                 # The typo query matches the exact files too: they are skipped by address,
                 # without reading them again.
-                forms = _TypoForms(searcher, self._schema)
+                forms = _TypoForms(searcher, self._schema, self._forms)
                 query = self._query(terms, prefix, filters, fuzzy=forms)
                 hits += self._hits(searcher, query, len(seen) + room, exact=False, seen=seen)[:room]
         except ValueError as exc:
@@ -726,28 +742,35 @@ class TantivyIndex:
                 document.add_bytes("name", file.name.encode())
                 document.add_unsigned("size", max(0, file.size))
                 writer.add_document(document)
-            self._add_forms(writer, upserts)
+            self._add_forms(upserts)
             if not commit:
                 return
+            if self._unseen_forms:  # first: a file committed has its terms' forms
+                self._forms_writer_().commit()
+                self._unseen_forms.clear()
+                self._forms.reload()
             writer.commit()
-            self._unseen_forms.clear()
             self._index.reload()
             self._watermark = max(self._watermark, watermark)
             self._write_state()
 
-    def _add_forms(self, writer: tantivy.IndexWriter, files: tuple[IndexedFile, ...]) -> None:
-        """A form document for each term of `files` that the index has none for yet, in the
-        same commit as the files: every name term the index holds has its form, whatever
-        stopped the process between two commits."""
-        searcher = self._index.searcher()
+    def _add_forms(self, files: tuple[IndexedFile, ...]) -> None:
+        """A form for each term of `files` that the forms index has none for yet, committed
+        before the files (`_apply`): whatever stops the process between two commits, every
+        term of a committed file has its form."""
+        searcher = self._forms.searcher()
         for term in dict.fromkeys(t for f in files for t in f.terms):
             if term in self._unseen_forms or searcher.doc_freq("form", term):
                 continue
             document = tantivy.Document()
             document.add_text("form", term)
-            document.add_unsigned("is_form", 1)
-            writer.add_document(document)
+            self._forms_writer_().add_document(document)
             self._unseen_forms.add(term)
+
+    def _forms_writer_(self) -> tantivy.IndexWriter:
+        if self._forms_writer is None:
+            self._forms_writer = self._forms.writer(heap_size=_WRITER_HEAP, num_threads=1)
+        return self._forms_writer
 
     def _writer_(self) -> tantivy.IndexWriter:
         if self._writer is None:
@@ -766,11 +789,13 @@ class TantivyIndex:
 
     def _close(self) -> None:
         with self._lock:
-            writer, self._writer = self._writer, None
-            self._unseen_forms.clear()  # what was not committed is gone with the writer
-            if writer is not None:
-                with contextlib.suppress(ValueError):
-                    writer.wait_merging_threads()
+            writers = (self._writer, self._forms_writer)
+            self._writer = self._forms_writer = None
+            self._unseen_forms.clear()  # what was not committed is gone with the writers
+            for writer in writers:
+                if writer is not None:
+                    with contextlib.suppress(ValueError):
+                        writer.wait_merging_threads()
 
 
 async def _in_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -793,17 +818,11 @@ async def _in_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
         raise IndexUnusableError(f"{type(exc).__name__}: {detail}"[:300]) from exc
 
 
-def _files_in(searcher: tantivy.Searcher) -> int:
-    """The files in the index: its documents but the forms (never deleted: a rebuild starts a
-    new index, so the count of their `is_form` term is exact)."""
-    return int(searcher.num_docs) - int(searcher.doc_freq("is_form", 1))
-
-
 def _typo_estimate(forms: _TypoForms, terms: Sequence[str], filters: Filters) -> float:
     """About how many files a typo query of these words matches, as if they occurred apart: each
     word's share of the files (a typo word's: its forms'), times each filter's share."""
     searcher = forms.searcher
-    files = _files_in(searcher) or 1
+    files = searcher.num_docs or 1
     share = 1.0
     for term in dict.fromkeys(terms):
         found = forms.files(term) if fuzzy_distance(term) else searcher.doc_freq("terms", term)
@@ -816,30 +835,34 @@ def _typo_estimate(forms: _TypoForms, terms: Sequence[str], filters: Filters) ->
 
 class _TypoForms:
     """The terms of the index within each typo word's edit distance (its forms), looked up once
-    per search in the form documents. A typo query reads their postings as it reads an exact
+    per search in the forms index. A typo query reads their postings as it reads an exact
     word's (tantivy's fuzzy query decodes every posting of every form into a bit set, for each
     query that names it: 1-2 ms for a common word at a million files, again for each group)."""
 
-    def __init__(self, searcher: tantivy.Searcher, schema: tantivy.Schema) -> None:
-        self.searcher = searcher
+    def __init__(
+        self, searcher: tantivy.Searcher, schema: tantivy.Schema, forms: tantivy.Index
+    ) -> None:
+        self.searcher = searcher  # the files'
         self._schema = schema
+        self._in = forms.searcher()
+        self._forms_schema = forms.schema
         self._forms: dict[str, tuple[str, ...] | None] = {}
 
     def of(self, word: str) -> tuple[str, ...] | None:
         """`word`'s forms (itself among them when the index has it); None past `MAX_FORMS`."""
         if word not in self._forms:
             query = tantivy.Query.fuzzy_term_query(
-                self._schema,
+                self._forms_schema,
                 "form",
                 word,
                 distance=fuzzy_distance(word),
                 transposition_cost_one=True,
             )
-            hits = self.searcher.search(query, limit=MAX_FORMS + 1, count=False).hits
+            hits = self._in.search(query, limit=MAX_FORMS + 1, count=False).hits
             found: tuple[str, ...] | None = None
             if len(hits) <= MAX_FORMS:
                 found = tuple(
-                    dict.fromkeys(str(self.searcher.doc(a).get_first("form")) for _, a in hits)
+                    dict.fromkeys(str(self._in.doc(a).get_first("form")) for _, a in hits)
                 )
             self._forms[word] = found
         return self._forms[word]
@@ -866,7 +889,7 @@ class _TypoForms:
         """At most how many files have a form of `word` (all of them past `MAX_FORMS`)."""
         forms = self.of(word)
         if forms is None:
-            return _files_in(self.searcher)
+            return int(self.searcher.num_docs)
         return sum(self.searcher.doc_freq("terms", form) for form in forms)
 
 

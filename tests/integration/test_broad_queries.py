@@ -334,7 +334,7 @@ def _forms_library() -> list[IndexedFile]:
 
 @pytest.mark.parametrize("text", ["bakr", "bakr night", "rvier", "rvier night"])
 async def test_typo_forms_past_deletes_and_past_max_forms(tmp_path: Path, text: str) -> None:
-    """A typo word's forms come from the index's form documents, written with the files; a
+    """A typo word's forms come from the forms index, written before the files; a
     deleted file's terms keep their forms (they match nothing), and a word with more than
     `MAX_FORMS` forms is matched by tantivy's fuzzy query: the ranking is the exhaustive one."""
     files = _forms_library()
@@ -359,7 +359,7 @@ async def test_typo_forms_past_deletes_and_past_max_forms(tmp_path: Path, text: 
 async def test_forms_of_a_batch_never_committed_are_written_with_it_again(
     tmp_path: Path,
 ) -> None:
-    """A batch left uncommitted when the writer closes is gone, its form documents with it: the
+    """A batch left uncommitted when the writers close is gone, its forms with it: the
     same batch applied again writes them again (its typos find it)."""
     files = _forms_library()[:9]
     index = await TantivyIndex.open(tmp_path / "search")

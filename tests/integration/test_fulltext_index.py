@@ -3,6 +3,7 @@ file id, the watermark across reopen, and what happens to an index that cannot b
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,21 @@ async def test_a_corrupt_index_is_unusable_and_can_be_recreated(
     assert await rebuilt.documents() == 0
     await rebuilt.apply(LIBRARY, [], watermark=5)
     assert await ids(rebuilt, "knight") == [("d", True)]
+
+
+async def test_an_index_without_its_forms_is_unusable_and_can_be_recreated(
+    index: TantivyIndex, tmp_path: Path
+) -> None:
+    """The forms index (a typo's forms, `forms/` inside the index) is part of the index: without
+    it, typo matches would be lost, so the index is rebuilt."""
+    await index.close()
+    directory = tmp_path / "search"
+    shutil.rmtree(directory / "forms")
+    with pytest.raises(IndexUnusableError, match="no forms index"):
+        await TantivyIndex.open(directory)
+    rebuilt = await TantivyIndex.create(directory)
+    await rebuilt.apply(LIBRARY, [], watermark=5)
+    assert await ids(rebuilt, "dark", "ctiy") == [("e", False), ("c", False)]
 
 
 async def test_files_without_state_are_not_mistaken_for_an_index(tmp_path: Path) -> None:
