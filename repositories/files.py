@@ -451,9 +451,14 @@ class MongoFileRepository:
         """Set this file's own gate ("free" or "premium"), or None to follow the global one."""
         if gate not in {None, "free", "premium"}:
             raise ValueError(f"unknown gate {gate!r}")
-        change = {"$set": {"premium": gate}} if gate else {"$unset": {"premium": ""}}
-        with storage_errors("files.set_premium"):
-            result = await self._files.update_one({"_id": file_id}, change)
+        async with self._numbering(1) as number:  # a change: readers of the feed see it
+            change: dict[str, Any] = {"$set": {"seq": number}}
+            if gate:
+                change["$set"]["premium"] = gate
+            else:
+                change["$unset"] = {"premium": ""}
+            with storage_errors("files.set_premium"):
+                result = await self._files.update_one({"_id": file_id}, change)
         return bool(result.matched_count)
 
     async def at_message(self, chat_id: int, message_id: int) -> FileRecord | None:

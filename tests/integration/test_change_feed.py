@@ -74,6 +74,21 @@ async def test_the_same_post_again_is_not_a_change(
     assert [(f.id, f.caption) for f in changes.upserts] == [("u1", "Director's cut")]
 
 
+async def test_a_files_own_gate_is_a_change(
+    parts: tuple[MongoFileRepository, IndexingService],
+) -> None:
+    files, indexing = parts
+    await indexing.index([incoming("Heat.1995.mkv", 1), incoming("Ronin.1998.mkv", 2)])
+    assert await files.set_premium("u1", "premium")
+    changes = await files.changes_since(2, 100)
+    assert [(f.id, f.premium) for f in changes.upserts] == [("u1", "premium")]
+    assert await files.set_premium("u1", None)
+    changes = await files.changes_since(changes.last, 100)
+    assert [(f.id, f.premium) for f in changes.upserts] == [("u1", None)]
+    assert not await files.set_premium("gone", "free")  # no such file: no change to read
+    assert (await files.changes_since(changes.last, 100)).upserts == ()
+
+
 async def test_deletes_leave_tombstones_and_the_newest_change_wins(
     parts: tuple[MongoFileRepository, IndexingService],
 ) -> None:
