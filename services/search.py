@@ -47,6 +47,7 @@ RESULT_CAP = 500  # totals are exact up to here, "500+" beyond
 MAX_VARIANTS = 3  # the query, and up to two with adjacent words joined
 TYPO_VARIANTS_BELOW = 10  # files found: below it, the joined variants get a typo pass too
 MAX_TARGETED_EVICTION = 50  # changed files above which the whole result cache is dropped
+RECORD_CACHE_SIZE = 5_000  # stored files of inline answers kept (100 pages of 50)
 log = get_logger(__name__)
 
 
@@ -96,20 +97,50 @@ class ShownSearch:
 
 
 class SearchResults:
-    """The ranked results of recent queries, kept until the index changes what they contain.
-    The index tells it what it applied (`evict`) and when it was rebuilt (`clear`); the search
-    service reads through it."""
+    """The ranked results of recent queries, kept until the index changes what they contain,
+    and the stored files of recent inline answers (`records`), kept until the index applies a
+    change to them. The index tells it what it applied (`evict`) and when it was rebuilt
+    (`clear`); the search service reads through it."""
 
     def __init__(
-        self, timer: Callable[[], float], *, seconds: float = 300.0, size: int = 2_000
+        self,
+        timer: Callable[[], float],
+        *,
+        seconds: float = 300.0,
+        size: int = 2_000,
+        records: int = RECORD_CACHE_SIZE,
     ) -> None:
         self._cache: EnhancedCache[str, _Ranked] = EnhancedCache(
             "search_results", maxsize=size, ttl=seconds, timer=timer
         )
+        self._records: EnhancedCache[str, FileRecord] = EnhancedCache(
+            "search_records", maxsize=records, ttl=seconds, timer=timer
+        )
+        # Bumped by every change applied: a database read begun before one is not kept.
+        self.generation = 0
 
     def clear(self) -> None:
         """The index was rebuilt (or is being): every cached result is stale."""
+        self.generation += 1
         self._cache.clear()
+        self._records.clear()
+
+    def records(self, file_ids: Sequence[str]) -> dict[str, FileRecord]:
+        """The cached stored files among `file_ids`."""
+        found = {}
+        for file_id in file_ids:
+            record = self._records.get(file_id)
+            if record is not None:
+                found[file_id] = record
+        return found
+
+    def keep_records(self, records: Sequence[FileRecord], generation: int) -> None:
+        """Cache files read from the database when `generation` was current; a read that a
+        change overtook is not kept (it may hold what the change replaced)."""
+        if generation != self.generation:
+            return
+        for record in records:
+            self._records.set(record.id, record)
 
     def stats(self) -> CacheStats:
         return self._cache.stats()
@@ -121,7 +152,11 @@ class SearchResults:
         """Drop only the cached results that a change makes stale: those that contain a changed
         or deleted file, and those whose query the new version of a file could match (typos
         included). A busy channel then keeps the other queries' results warm. A large batch
-        (history indexing) clears everything: checking each query would cost more."""
+        (history indexing) clears everything: checking each query would cost more. Cached
+        stored files are dropped by id, however many."""
+        self.generation += 1
+        for file_id in (*(r.id for r in upserts), *deletes):
+            self._records.delete(file_id)
         if len(upserts) > MAX_TARGETED_EVICTION:
             self.clear()
             return
@@ -248,8 +283,19 @@ class SearchService:
 
     async def records(self, listed: Sequence[FileListing]) -> list[FileRecord]:
         """The stored files of a page's listings, in their order (inline answers hand the
-        files themselves out); files deleted meanwhile are left out."""
-        return await self._files.get_many([f.id for f in listed])
+        files themselves out); files deleted meanwhile are left out. Read through a cache that
+        the index's change feed keeps in step (`SearchResults.evict`): a file changed or
+        deleted here is dropped at once, one changed by another instance within a catch-up
+        (5 s), as the index's listings are."""
+        ids = [f.id for f in listed]
+        found = self._results.records(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            generation = self._results.generation
+            read = await self._files.get_many(missing)
+            self._results.keep_records(read, generation)
+            found.update((r.id, r) for r in read)
+        return [found[i] for i in ids if i in found]
 
     async def remember(self, query: ParsedQuery, text: str | None = None) -> str:
         """A short durable token for the query as typed (8 url-safe characters): `text` is how

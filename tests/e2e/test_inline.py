@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+from repositories.files import MongoFileRepository
 from testkit import BotHarness
-from tests.e2e.worlds import dark_city_in_three_types, strict_rate_limit
+from tests.e2e.worlds import (
+    captions_with_the_posts_text,
+    dark_city_in_three_types,
+    strict_rate_limit,
+)
 
 
 async def test_inline_results_are_the_files_themselves(bot: BotHarness) -> None:
@@ -95,3 +101,67 @@ async def test_a_flood_across_surfaces_shares_one_budget(mongo_uri: str) -> None
         assert (await bot.user(1002, "Bob").inline("heat")).results  # others are served
         await bot.advance(10)
         assert (await alice.inline("heat")).results
+
+
+async def test_a_repeated_inline_answer_reads_its_files_once(bot: BotHarness) -> None:
+    """The files an inline answer hands out are kept (`search_records`): the same answer again
+    reads none of them from the database."""
+    await dark_city_in_three_types(bot)
+    alice, bob = bot.user(1001, "Alice"), bot.user(1002, "Bob")
+    first = await alice.inline("dark city")
+    bot.database.counting = True
+    again = await bob.inline("dark city")
+    bot.database.counting = False
+    assert [r.id for r in again.results] == [r.id for r in first.results]
+    assert len(again.results) == 3
+    assert bot.database.commands[("find", "files")] == 0
+
+
+async def test_inline_answers_follow_an_edited_caption_and_a_deleted_post(mongo_uri: str) -> None:
+    """A kept file is dropped when the index applies a change to it: an edited caption is
+    handed out at once, a deleted post is no longer offered."""
+    async with captions_with_the_posts_text(mongo_uri) as bot:
+        await _edit_and_delete_inline(bot)
+
+
+async def _edit_and_delete_inline(bot: BotHarness) -> None:
+    movies = bot.channel("Movies")
+    post = await movies.post_video("Ronin.1998.mkv", caption="old words")
+    await movies.post_video("Ronin.1998.Trailer.mkv")
+    alice = bot.user(1001, "Alice")
+    before = await alice.inline("ronin")
+    assert any("old words" in (r.caption or "") for r in before.results)
+    await movies.edit_post(post, "Directed by John Frankenheimer")
+    edited = await alice.inline("ronin")
+    captions = [r.caption or "" for r in edited.results]
+    assert any("Frankenheimer" in c for c in captions)
+    assert not any("old words" in c for c in captions)
+    await movies.delete_posts(post)
+    after = await alice.inline("ronin")
+    assert [r.file.file_name for r in after.results if r.file] == ["Ronin.1998.Trailer.mkv"]
+
+
+async def test_files_read_while_a_change_was_applied_are_not_kept(bot: BotHarness) -> None:
+    """An inline answer whose read of its files a change overtook (a gate set by another
+    instance, applied by the catch-up while the read waited) hands out what it read but keeps
+    none of it: the next answer reads the files again, and leaves the now-premium file out."""
+    movies = bot.channel("Movies")
+    await movies.post_video("Heat.1995.mkv")
+    await movies.post_video("Heat.Trailer.mkv")
+    alice = bot.user(1001, "Alice")
+    assert bot.database is not None
+    held = bot.database.hold("find", collection="files")  # the answer's read of its files
+    answering = asyncio.create_task(alice.inline("heat"))
+    await asyncio.wait_for(held.reached(), 60)
+    files = MongoFileRepository(bot.app.database)
+    posted = await files.in_posts(movies.id, 0, 10, 10)
+    (full,) = [f for f in posted if "Trailer" not in f.file_name]
+    assert await files.set_premium(full.id, "premium")
+    await bot.running.services.search.index.catch_up()  # the periodic one, at this moment
+    held.release()
+    assert (await answering).answered
+    bot.database.counting = True
+    after = await alice.inline("heat")
+    bot.database.counting = False
+    assert [r.file.file_name for r in after.results if r.file] == ["Heat.Trailer.mkv"]
+    assert bot.database.commands[("find", "files")] == 1  # read again, not kept

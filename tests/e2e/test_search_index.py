@@ -8,6 +8,7 @@ import re
 import shutil
 
 from testkit import BotHarness
+from tests.e2e.worlds import captions_with_the_posts_text
 from tests.fakes import capture_events
 
 LOG_ID = -1002299999999
@@ -129,9 +130,7 @@ async def test_new_files_keep_unrelated_cached_results_and_refresh_related_ones(
 
 
 async def test_an_edited_caption_and_a_deleted_post_are_reflected(mongo_uri: str) -> None:
-    async with BotHarness(
-        database_uri=mongo_uri, CUSTOM_FILE_CAPTION="{file_name}\n{caption}"
-    ) as bot:
+    async with captions_with_the_posts_text(mongo_uri) as bot:
         await edit_and_delete(bot)
 
 

@@ -27,3 +27,12 @@ async def strict_rate_limit(
         await bot.channel("Movies").post_video("Heat.1995.mkv")
         alice = bot.user(1001, "Alice")
         yield bot, alice, bot.group("Club", members=[alice])
+
+
+@asynccontextmanager
+async def captions_with_the_posts_text(mongo_uri: str) -> AsyncIterator[BotHarness]:
+    """A bot whose caption template shows the post's own caption under the file name."""
+    async with BotHarness(
+        database_uri=mongo_uri, CUSTOM_FILE_CAPTION="{file_name}\n{caption}"
+    ) as bot:
+        yield bot
