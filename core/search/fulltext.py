@@ -71,6 +71,7 @@ _WRITER_HEAP = 15_000_000  # bytes; tantivy needs at least 3 MB per writer threa
 REBUILD_HEAP = 120_000_000
 _MAX_HITS = 1_000
 _FORMS = "forms"  # the forms index: a directory inside the index's
+_FILTER_FIELDS = ("kind", "year", "season", "episode", "resolution")  # `Filters`' fields
 # A typo query whose matches are estimated above this (`_typo_estimate`) goes to the groups at
 # once: a first pass that counts them would intersect the same postings (3-4 ms for two
 # common words at a million files) only to find more than `STORED_TYPO_MAX`. An estimate, not a
@@ -644,7 +645,7 @@ class TantivyIndex:
     def _filter_clauses(self, filters: Filters) -> list[tuple[tantivy.Occur, tantivy.Query]]:
         return [
             (tantivy.Occur.Must, tantivy.Query.term_query(self._schema, name, value))
-            for name in ("kind", "year", "season", "episode", "resolution")
+            for name in _FILTER_FIELDS
             if (value := getattr(filters, name)) is not None
         ]
 
@@ -818,6 +819,13 @@ async def _in_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
         raise IndexUnusableError(f"{type(exc).__name__}: {detail}"[:300]) from exc
 
 
+def _within_distance(schema: tantivy.Schema, field: str, word: str) -> tantivy.Query:
+    """Terms of `field` within `word`'s edit distance (a swap of two letters is one edit)."""
+    return tantivy.Query.fuzzy_term_query(
+        schema, field, word, distance=fuzzy_distance(word), transposition_cost_one=True
+    )
+
+
 def _typo_estimate(forms: _TypoForms, terms: Sequence[str], filters: Filters) -> float:
     """About how many files a typo query of these words matches, as if they occurred apart: each
     word's share of the files (a typo word's: its forms'), times each filter's share."""
@@ -827,7 +835,7 @@ def _typo_estimate(forms: _TypoForms, terms: Sequence[str], filters: Filters) ->
     for term in dict.fromkeys(terms):
         found = forms.files(term) if fuzzy_distance(term) else searcher.doc_freq("terms", term)
         share *= min(found, files) / files
-    for name in ("kind", "year", "season", "episode", "resolution"):
+    for name in _FILTER_FIELDS:
         if (value := getattr(filters, name)) is not None:
             share *= searcher.doc_freq(name, value) / files
     return share * files
@@ -851,13 +859,7 @@ class _TypoForms:
     def of(self, word: str) -> tuple[str, ...] | None:
         """`word`'s forms (itself among them when the index has it); None past `MAX_FORMS`."""
         if word not in self._forms:
-            query = tantivy.Query.fuzzy_term_query(
-                self._forms_schema,
-                "form",
-                word,
-                distance=fuzzy_distance(word),
-                transposition_cost_one=True,
-            )
+            query = _within_distance(self._forms_schema, "form", word)
             hits = self._in.search(query, limit=MAX_FORMS + 1, count=False).hits
             found: tuple[str, ...] | None = None
             if len(hits) <= MAX_FORMS:
@@ -871,13 +873,7 @@ class _TypoForms:
         """Files with a form of `word`."""
         forms = self.of(word)
         if forms is None:
-            return tantivy.Query.fuzzy_term_query(
-                self._schema,
-                "terms",
-                word,
-                distance=fuzzy_distance(word),
-                transposition_cost_one=True,
-            )
+            return _within_distance(self._schema, "terms", word)
         terms = [tantivy.Query.term_query(self._schema, "terms", form) for form in forms]
         if not terms:
             return tantivy.Query.empty_query()

@@ -298,8 +298,7 @@ class Ranker:
         distinct = tuple(dict.fromkeys(self._words))
         prefix = self._prefix
         schema, searcher = self._schema, self._searcher
-        whole: dict[int, list[tantivy.Query]] = {}
-        whole_titles: dict[int, list[frozenset[str]]] = {}
+        whole: dict[int, list[tuple[tantivy.Query, frozenset[str]]]] = {}  # (term, its words)
         typed = _typed(self._words, prefix)
         for size in range(1, len(typed) + 1):
             for title in combinations(typed, size):
@@ -307,12 +306,12 @@ class Ranker:
                 if not searcher.doc_freq("title_key", key):
                     continue  # no file has exactly this title: a group the query need not ask
                 term = tantivy.Query.term_query(schema, "title_key", key)
-                title_points = points(title, self._words, prefix)
-                whole.setdefault(title_points, []).append(term)
-                whole_titles.setdefault(title_points, []).append(frozenset(title))
+                whole.setdefault(points(title, self._words, prefix), []).append(
+                    (term, frozenset(title))
+                )
         not_whole: list[Clause] = []
         if whole:
-            not_whole = [(_MUST_NOT, _any([q for qs in whole.values() for q in qs]))]
+            not_whole = [(_MUST_NOT, _any([q for titles in whole.values() for q, _ in titles]))]
         times = Counter(self._words)
         titled = {w for w in distinct if searcher.doc_freq("title", w)}  # some title has it
         in_title = {w: tantivy.Query.term_query(schema, "title", w) for w in titled}
@@ -330,11 +329,11 @@ class Ranker:
         groups = [
             _Group(
                 p,
-                [(_MUST, _any(queries))],
-                frozenset.intersection(*whole_titles[p]),  # a whole title has its words
-                prefix is not None and all(prefix in title for title in whole_titles[p]),
+                [(_MUST, _any([q for q, _ in titles]))],
+                frozenset.intersection(*(words for _, words in titles)),  # a whole title's words
+                prefix is not None and all(prefix in words for _, words in titles),
             )
-            for p, queries in whole.items()
+            for p, titles in whole.items()
         ]
         for p, combos in rest.items():
             # What every file of the group has in its title: what each combination has.
