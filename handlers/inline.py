@@ -13,11 +13,17 @@ cached briefly.
 
 With PROTECT_CONTENT=true a posted file could be forwarded freely, so results are then cards with
 a button that delivers the protected file in private chat instead.
+
+Each result is written in Telegram's wire form once (its caption's HTML parsed into entities, its
+file id decoded) and kept, by everything it shows (the stored file, the caption template, the
+protection, the bot's name), in the `inline_results` cache: popular files are answered again and
+again, and writing 50 results was the largest part of an inline answer's cost. An edited file is
+a different key, so a kept result never shows what the file no longer is.
 """
 
 from __future__ import annotations
 
-from pyrogram import Client
+from pyrogram import Client, raw
 from pyrogram.file_id import FileId, FileType
 from pyrogram.types import (
     InlineKeyboardButton,
@@ -31,6 +37,7 @@ from pyrogram.types import (
     InputTextMessageContent,
 )
 
+from core.cache.enhanced_cache import EnhancedCache
 from core.models import FileRecord
 from core.utils.errors import SubscriptionRequiredError
 from core.utils.guards import Reason
@@ -44,11 +51,20 @@ from services.search import SearchService
 from services.subscription import SubscriptionService
 from services.users import UserService
 
-__all__ = ["PAGE_SIZE", "PERSONAL_CACHE_SECONDS", "SHARED_CACHE_SECONDS", "make_on_inline"]
+__all__ = [
+    "PAGE_SIZE",
+    "PERSONAL_CACHE_SECONDS",
+    "SHARED_CACHE_SECONDS",
+    "WRITTEN_RESULTS",
+    "make_on_inline",
+]
 
 PAGE_SIZE = 50  # Telegram's limit per answer
 SHARED_CACHE_SECONDS = 300
 PERSONAL_CACHE_SECONDS = 10
+WRITTEN_RESULTS = 5_000  # results kept written (`inline_results`), ~1 KB each
+
+_Shown = tuple[FileRecord, str, bool, str]  # the file, caption template, protection, bot's name
 
 
 def make_on_inline(
@@ -59,6 +75,20 @@ def make_on_inline(
     subscription: SubscriptionService,
     users: UserService,
 ) -> Callback:
+    written: EnhancedCache[_Shown, raw.base.InputBotInlineResult] = EnhancedCache(
+        "inline_results", maxsize=WRITTEN_RESULTS
+    )
+
+    async def write(client: Client, record: FileRecord) -> InlineQueryResult:
+        shown = delivery.delivery_of(record)
+        username = bot_username(client)
+        key = (record, shown.caption_template, shown.protect_content, username)
+        result = written.get(key)
+        if result is None:
+            result = await _result(delivery, record, username).write(client)
+            written.set(key, result)
+        return _Written(result)
+
     async def on_inline(client: Client, query: InlineQuery) -> None:
         user_id = query.from_user.id
         access = await delivery.decide(user_id)
@@ -91,7 +121,7 @@ def make_on_inline(
         personal = delivery.gated or any(r.premium for r in stored) or await users.any_banned()
         premium_hint = premium_refused or len(records) < len(stored)
         await query.answer(
-            [_result(delivery, r, bot_username(client)) for r in records],
+            [await write(client, r) for r in records],
             cache_time=PERSONAL_CACHE_SECONDS if personal else SHARED_CACHE_SECONDS,
             is_personal=personal,
             next_offset=str(number + 1) if number < page.pages else "",
@@ -100,6 +130,17 @@ def make_on_inline(
         )
 
     return on_inline
+
+
+class _Written(InlineQueryResult):
+    """A result already in Telegram's wire form (see the module's docstring)."""
+
+    def __init__(self, written: raw.base.InputBotInlineResult) -> None:
+        super().__init__("", written.id, None, None)  # type: ignore[arg-type]  # not sent
+        self._written = written
+
+    async def write(self, client: Client) -> raw.base.InputBotInlineResult:
+        return self._written
 
 
 def _result(delivery: DeliveryService, record: FileRecord, username: str) -> InlineQueryResult:

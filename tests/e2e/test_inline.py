@@ -117,6 +117,22 @@ async def test_a_repeated_inline_answer_reads_its_files_once(bot: BotHarness) ->
     assert bot.database.commands[("find", "files")] == 0
 
 
+async def test_a_repeated_inline_answer_is_written_once(bot: BotHarness) -> None:
+    """Each result is kept in Telegram's wire form (`inline_results`): the same answer again,
+    to anyone, is served from it, identical, and the admin's /cache shows the hits."""
+    await dark_city_in_three_types(bot)
+    alice, bob = bot.user(1001, "Alice"), bot.user(1002, "Bob")
+
+    first = await alice.inline("dark city")
+    again = await bob.inline("dark city")
+    assert len(first.results) == 3
+    assert again.results == first.results
+    (cache,) = await bot.user(1, "Admin").send("/cache")
+    row = re.search(r"inline_results +(\d+)/5000 +\S+ +(\d+) +(\d+)", cache.text)
+    assert row is not None, cache.text
+    assert row.groups() == ("3", "3", "3")  # kept, hits, misses
+
+
 async def test_inline_answers_follow_an_edited_caption_and_a_deleted_post(mongo_uri: str) -> None:
     """A kept file is dropped when the index applies a change to it: an edited caption is
     handed out at once, a deleted post is no longer offered."""
