@@ -13,7 +13,14 @@ from core.clock import Clock
 from core.models import User, UserTally
 from services.ports import DailyCounterRepository, UserRepository
 
-__all__ = ["ACTIVITY_FLUSH_SECONDS", "FOREVER", "REMIND_BEFORE", "PlanChange", "UserService"]
+__all__ = [
+    "ACTIVITY_FLUSH_SECONDS",
+    "ANY_BANNED_SECONDS",
+    "FOREVER",
+    "REMIND_BEFORE",
+    "PlanChange",
+    "UserService",
+]
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 """The end of a plan granted "forever"."""
@@ -21,6 +28,10 @@ ACTIVE_DAYS = 7
 ACTIVITY_FLUSH_SECONDS = 5.0
 """How often the searches and downloads counted in memory are written (at most this much of
 them is lost when the process is killed)."""
+ANY_BANNED_SECONDS = 5.0
+"""How long the answer to "is anyone banned?" is kept (inline answers are personal while anyone
+is): a ban or unban through this service is seen at once, one made on another instance within
+this long, as another instance's change to a file is (the search index's catch-up)."""
 REMIND_BEFORE = timedelta(days=1)
 """A plan's holder is reminded this long before it ends."""
 LIST_LIMIT = 50
@@ -55,6 +66,7 @@ class UserService:
         )
         self._activity: dict[int, Counter[str]] = {}  # user → searches/downloads not written
         self._daily_counts: dict[str, tuple[datetime, Counter[str]]] = {}  # day → (when, counts)
+        self._any_banned: tuple[bool, float] | None = None  # (the answer, read at: monotonic)
 
     async def interacted(self, user_id: int, first_name: str, username: str | None) -> None:
         """Called for every update that has a user: upserts the user unless that was done
@@ -98,7 +110,14 @@ class UserService:
         return await self._users.by_username(text) if text.startswith("@") else None
 
     async def any_banned(self) -> bool:
-        return await self._users.any_banned()
+        """Whether anyone is banned, read at most every `ANY_BANNED_SECONDS`."""
+        now = self._clock.monotonic()
+        kept = self._any_banned
+        if kept is not None and now - kept[1] < ANY_BANNED_SECONDS:
+            return kept[0]
+        answer = await self._users.any_banned()
+        self._any_banned = (answer, now)
+        return answer
 
     async def count(self) -> int:
         return await self._users.count()
@@ -158,10 +177,14 @@ class UserService:
         before = await self._users.get(user_id)
         if before is not None and before.banned is not None:
             return before, False
-        return await self._users.ban(user_id, reason, by, self._clock.now()), True
+        banned = await self._users.ban(user_id, reason, by, self._clock.now())
+        self._any_banned = None
+        return banned, True
 
     async def unban(self, user_id: int) -> bool:
-        return await self._users.unban(user_id)
+        unbanned = await self._users.unban(user_id)
+        self._any_banned = None
+        return unbanned
 
     async def banned(self) -> list[User]:
         return await self._users.banned(LIST_LIMIT)

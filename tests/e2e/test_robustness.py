@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 
+from services.users import ANY_BANNED_SECONDS
 from testkit import BotHarness, BotMessage, HarnessUser
 from tests.fakes import capture_events
 
@@ -173,11 +174,19 @@ async def test_inline_answers_are_personal_while_anyone_is_banned(bot: BotHarnes
     shared = await alice.inline("dark city")
     assert shared.results
     assert not shared.is_personal
-    await bot.running.users.ban(1002, "spam", 1, bot.clock.now())
+    admin = bot.user(1, "Admin")
+    await admin.send("/ban 1002 spam")  # on this instance: seen at once
     personal = await alice.inline("dark city")
     assert personal.results
     assert personal.is_personal
-    await bot.running.users.unban(1002)
+    await admin.send("/unban 1002")
+    assert not (await alice.inline("dark city")).is_personal
+    # Made on another instance (written behind this one's back): seen within 5 s.
+    await bot.running.users.ban(1003, "spam", 1, bot.clock.now())
+    await bot.advance(ANY_BANNED_SECONDS)
+    assert (await alice.inline("dark city")).is_personal
+    await bot.running.users.unban(1003)
+    await bot.advance(ANY_BANNED_SECONDS)
     assert not (await alice.inline("dark city")).is_personal
 
 

@@ -102,3 +102,14 @@ async def test_an_inline_query_reads_the_user_once(bot: BotHarness) -> None:
     answer = await alice.inline("heat")
     assert len(answer.results) == 5
     assert _db_calls(bot).count("users.get") == 1
+
+
+async def test_a_repeated_inline_query_reads_only_the_user(bot: BotHarness) -> None:
+    """Its files are kept (`search_records`) and whether anyone is banned is read at most every
+    5 s (`ANY_BANNED_SECONDS`): the user's read is the repeated answer's one operation."""
+    alice = await _alice_and_heat(bot, 5)
+    first = await alice.inline("heat")
+    assert "users.any_banned" in _db_calls(bot)
+    again = await alice.inline("heat")
+    assert again.results == first.results
+    assert _db_calls(bot) == ["users.get"]
