@@ -55,7 +55,8 @@ async def build(size: int, directory: Path) -> tuple[TantivyIndex, list[tuple[st
     files, title_of = corpus(size)
     index = await TantivyIndex.create(directory, bulk=True)
     start = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
-    for first in range(0, size, 50_000):
+    # Newest first, as the bot's rebuild writes them (`FileRepository.scan(newest_first=True)`).
+    for first in reversed(range(0, size, 50_000)):
         chunk = files[first : first + 50_000]
         records = [
             build_record(
@@ -63,8 +64,8 @@ async def build(size: int, directory: Path) -> tuple[TantivyIndex, list[tuple[st
             )
             for i, f in enumerate(chunk)
         ]
-        indexed = [indexed_file(r) for r in records if r is not None]
-        await index.apply(indexed, [], watermark=first + len(chunk), fresh=True)
+        indexed = [indexed_file(r) for r in reversed(records) if r is not None]
+        await index.apply(indexed, [], watermark=size - first, fresh=True)
     await index.end_bulk()
     return index, queries(files, title_of)
 

@@ -346,18 +346,23 @@ class MongoFileRepository:
             more=end < newest_number,
         )
 
-    async def scan(self, batch: int) -> AsyncIterator[list[FileRecord]]:
+    async def scan(
+        self, batch: int, *, newest_first: bool = False
+    ) -> AsyncIterator[list[FileRecord]]:
         """Every file, by windows of `batch` change numbers (what a rebuild of the index
         reads): each window is one bounded read, so no single operation outlasts
         DATABASE_TIMEOUT however large the library. A file written meanwhile gets a number
-        above the last one at the start, which the caller catches up with afterwards."""
+        above the last one at the start, which the caller catches up with afterwards.
+        `newest_first`: the windows from the last number down, each one's files by number
+        from the highest."""
         last = await self.last_sequence()
-        low = 0
-        while low < last:
+        lows = range(0, last, batch)
+        for low in reversed(lows) if newest_first else lows:
             window = {"seq": {"$gt": low, "$lte": low + batch}}
             with storage_errors("files.scan"):
                 docs = await self._files.find(window).to_list(None)
-            low += batch
+            if newest_first:
+                docs.sort(key=lambda d: int(d["seq"]), reverse=True)
             if docs:
                 yield [_from_doc(d) for d in docs]
 

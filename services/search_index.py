@@ -360,7 +360,10 @@ class SearchIndexService:
             index = await TantivyIndex.create(self.directory, bulk=True)
             done = 0
             self._rebuilt_files = 0
-            pages = self._files.scan(REBUILD_BATCH)
+            # Newest first: within a segment the index keeps files in the order written, and
+            # a read of a group's best files by `order` (newer is better) costs least when
+            # the best come first (docs/PERFORMANCE.md, "Broad queries").
+            pages = self._files.scan(REBUILD_BATCH, newest_first=True)
             upcoming = asyncio.ensure_future(anext(pages, None))
             while (page := await upcoming) is not None:
                 # The next page is read while this one is written (one commit at the end).

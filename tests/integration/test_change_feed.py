@@ -123,3 +123,17 @@ async def test_a_post_edited_to_carry_another_file_replaces_it(
     assert found.id == "u9"
     changes = await files.changes_since(0, 100)
     assert changes.deletes == ("u1",)
+
+
+async def test_a_scan_reads_every_file_by_windows_oldest_or_newest_first(
+    parts: tuple[MongoFileRepository, IndexingService],
+) -> None:
+    """What a rebuild reads: every file once, by windows of change numbers; newest first (as
+    the index is rebuilt), each window's files from the highest number."""
+    files, indexing = parts
+    await indexing.index([incoming(f"Part.{n:02d}.mkv", n) for n in range(1, 8)])
+    await indexing.delete(["u4"])  # a gap: a tombstone, no file
+    oldest = [[f.id for f in page] async for page in files.scan(3)]
+    assert oldest == [["u1", "u2", "u3"], ["u5", "u6"], ["u7"]]
+    newest = [[f.id for f in page] async for page in files.scan(3, newest_first=True)]
+    assert newest == [["u7"], ["u6", "u5"], ["u3", "u2", "u1"]]
