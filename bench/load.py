@@ -293,10 +293,11 @@ async def main_async(sizes: list[int], searches: int, rate: float, *, parse: boo
                 name = f"bench_load_{size}"
                 titles = await build_library(uri, name, size, Path(tmp))
                 rows = []
-                # The closed loop for each mode and cache, then private searches with the cache
-                # at the rate offered.
+                # The closed loop for each mode and cache, then each mode with the cache at the
+                # rate offered.
                 plan = [(m, c, None) for m in ("private", "inline") for c in (True, False)]
-                for mode, cache, offered in [*plan, ("private", True, rate)]:
+                offered_plan = [("private", True, rate), ("inline", True, rate)]
+                for mode, cache, offered in [*plan, *offered_plan]:
                     row = await run(
                         uri,
                         name,
