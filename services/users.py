@@ -67,6 +67,7 @@ class UserService:
         self._activity: dict[int, Counter[str]] = {}  # user → searches/downloads not written
         self._daily_counts: dict[str, tuple[datetime, Counter[str]]] = {}  # day → (when, counts)
         self._any_banned: tuple[bool, float] | None = None  # (the answer, read at: monotonic)
+        self._bans_changed = 0  # bans and unbans here: a read they overtook is not kept
 
     async def interacted(self, user_id: int, first_name: str, username: str | None) -> None:
         """Called for every update that has a user: upserts the user unless that was done
@@ -115,8 +116,10 @@ class UserService:
         kept = self._any_banned
         if kept is not None and now - kept[1] < ANY_BANNED_SECONDS:
             return kept[0]
+        changes = self._bans_changed
         answer = await self._users.any_banned()
-        self._any_banned = (answer, now)
+        if changes == self._bans_changed:
+            self._any_banned = (answer, now)
         return answer
 
     async def count(self) -> int:
@@ -178,11 +181,13 @@ class UserService:
         if before is not None and before.banned is not None:
             return before, False
         banned = await self._users.ban(user_id, reason, by, self._clock.now())
+        self._bans_changed += 1
         self._any_banned = None
         return banned, True
 
     async def unban(self, user_id: int) -> bool:
         unbanned = await self._users.unban(user_id)
+        self._bans_changed += 1
         self._any_banned = None
         return unbanned
 

@@ -3,6 +3,7 @@ user or operator meets it. Numbers refer to the items of issue #11."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -188,6 +189,26 @@ async def test_inline_answers_are_personal_while_anyone_is_banned(bot: BotHarnes
     await bot.running.users.unban(1003)
     await bot.advance(ANY_BANNED_SECONDS)
     assert not (await alice.inline("dark city")).is_personal
+
+
+async def test_a_read_of_whether_anyone_is_banned_overtaken_by_a_ban_is_not_kept(
+    bot: BotHarness,
+) -> None:
+    """A read of "is anyone banned?" that a ban on this instance overtook is handed to its
+    inline answer but not kept (its answer may predate the ban): the next answer asks again."""
+    await mixed_library(bot)
+    alice = bot.user(1001, "Alice")
+    assert bot.database is not None
+    held = bot.database.hold("find", collection="users", after=1)  # after the user's read
+    answering = asyncio.create_task(alice.inline("dark city"))
+    await asyncio.wait_for(held.reached(), 60)
+    await bot.running.services.users.ban(1002, "spam", by=1)  # what /ban does
+    held.release()
+    assert (await answering).answered
+    again = await alice.inline("dark city")
+    assert again.is_personal
+    (trace,) = bot.running.ops.traces.last(1)
+    assert "users.any_banned" in [call.name for call in trace.calls if call.kind == "db"]
 
 
 # 12. A failed auto-delete notice does not turn a delivery into an error.
