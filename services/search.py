@@ -116,12 +116,14 @@ class SearchResults:
         self._records: EnhancedCache[str, FileRecord] = EnhancedCache(
             "search_records", maxsize=records, ttl=seconds, timer=timer
         )
-        # Bumped by every change applied: a database read begun before one is not kept.
-        self.generation = 0
+
+    @property
+    def generation(self) -> int:
+        """Changes applied to the cached files so far: a read begun before one is not kept."""
+        return self._records.changes
 
     def clear(self) -> None:
         """The index was rebuilt (or is being): every cached result is stale."""
-        self.generation += 1
         self._cache.clear()
         self._records.clear()
 
@@ -137,10 +139,8 @@ class SearchResults:
     def keep_records(self, records: Sequence[FileRecord], generation: int) -> None:
         """Cache files read from the database when `generation` was current; a read that a
         change overtook is not kept (it may hold what the change replaced)."""
-        if generation != self.generation:
-            return
         for record in records:
-            self._records.set(record.id, record)
+            self._records.set(record.id, record, unless_changed_since=generation)
 
     def stats(self) -> CacheStats:
         return self._cache.stats()
@@ -154,7 +154,6 @@ class SearchResults:
         included). A busy channel then keeps the other queries' results warm. A large batch
         (history indexing) clears everything: checking each query would cost more. Cached
         stored files are dropped by id, however many."""
-        self.generation += 1
         for file_id in (*(r.id for r in upserts), *deletes):
             self._records.delete(file_id)
         if len(upserts) > MAX_TARGETED_EVICTION:

@@ -66,8 +66,9 @@ class UserService:
         )
         self._activity: dict[int, Counter[str]] = {}  # user → searches/downloads not written
         self._daily_counts: dict[str, tuple[datetime, Counter[str]]] = {}  # day → (when, counts)
-        self._any_banned: tuple[bool, float] | None = None  # (the answer, read at: monotonic)
-        self._bans_changed = 0  # bans and unbans here: a read they overtook is not kept
+        self._anyone_banned: EnhancedCache[str, bool] = EnhancedCache(
+            "anyone_banned", maxsize=1, ttl=ANY_BANNED_SECONDS, timer=clock.monotonic
+        )
 
     async def interacted(self, user_id: int, first_name: str, username: str | None) -> None:
         """Called for every update that has a user: upserts the user unless that was done
@@ -112,14 +113,12 @@ class UserService:
 
     async def any_banned(self) -> bool:
         """Whether anyone is banned, read at most every `ANY_BANNED_SECONDS`."""
-        now = self._clock.monotonic()
-        kept = self._any_banned
-        if kept is not None and now - kept[1] < ANY_BANNED_SECONDS:
-            return kept[0]
-        changes = self._bans_changed
+        kept = self._anyone_banned.get("anyone")
+        if kept is not None:
+            return kept
+        since = self._anyone_banned.changes  # a ban here meanwhile: this read is not kept
         answer = await self._users.any_banned()
-        if changes == self._bans_changed:
-            self._any_banned = (answer, now)
+        self._anyone_banned.set("anyone", answer, unless_changed_since=since)
         return answer
 
     async def count(self) -> int:
@@ -181,14 +180,12 @@ class UserService:
         if before is not None and before.banned is not None:
             return before, False
         banned = await self._users.ban(user_id, reason, by, self._clock.now())
-        self._bans_changed += 1
-        self._any_banned = None
+        self._anyone_banned.clear()
         return banned, True
 
     async def unban(self, user_id: int) -> bool:
         unbanned = await self._users.unban(user_id)
-        self._bans_changed += 1
-        self._any_banned = None
+        self._anyone_banned.clear()
         return unbanned
 
     async def banned(self) -> list[User]:

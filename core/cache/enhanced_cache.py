@@ -117,7 +117,15 @@ class EnhancedCache(Generic[K, V]):
         else:
             self._data = _CountingTTL(maxsize, ttl, timer, self._counters)
         self._inflight: dict[K, asyncio.Future[V]] = {}
+        self._changes = 0  # entries dropped on purpose: `delete`, `clear`, `invalidate*`
         _registry[name] = self
+
+    @property
+    def changes(self) -> int:
+        """How many times entries were dropped on purpose so far. A value read from its source
+        while this was `n`, stored with `set(..., unless_changed_since=n)`, is not kept if an
+        entry was dropped meanwhile (the read may hold what that drop made stale)."""
+        return self._changes
 
     def __len__(self) -> int:
         return len(self._data)
@@ -140,13 +148,17 @@ class EnhancedCache(Generic[K, V]):
         self._counters.hits += 1
         return value
 
-    def set(self, key: K, value: V) -> None:
+    def set(self, key: K, value: V, *, unless_changed_since: int | None = None) -> None:
+        if unless_changed_since is not None and unless_changed_since != self._changes:
+            return
         self._data[key] = value
 
     def delete(self, key: K) -> bool:
+        self._changes += 1  # even when absent: a read in flight may be about to store it
         return self._data.pop(key, _MISSING) is not _MISSING
 
     def clear(self) -> None:
+        self._changes += 1
         self._data.clear()
 
     def invalidate(self, match: str | Callable[[K], bool]) -> int:
@@ -158,6 +170,7 @@ class EnhancedCache(Generic[K, V]):
         else:
             predicate = match
         doomed = [key for key in list(self._data.keys()) if predicate(key)]
+        self._changes += 1
         for key in doomed:
             self._data.pop(key, None)
         return len(doomed)
@@ -170,6 +183,7 @@ class EnhancedCache(Generic[K, V]):
             for key in list(self._data.keys())
             if predicate(key, cast("V", Cache.__getitem__(self._data, key)))
         ]
+        self._changes += 1
         for key in doomed:
             self._data.pop(key, None)
         return len(doomed)

@@ -289,3 +289,25 @@ class CacheModel(RuleBasedStateMachine):
 
 TestCacheModel = CacheModel.TestCase
 TestCacheModel.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+
+
+def test_a_value_read_before_a_drop_is_not_kept() -> None:
+    """`set(..., unless_changed_since=n)`: a value read from its source while `changes` was `n`
+    is kept only if nothing was dropped meanwhile (delete, even of an absent key; clear;
+    invalidate)."""
+    cache: EnhancedCache[str, int] = EnhancedCache("changes-demo", maxsize=10)
+    since = cache.changes
+    cache.set("a", 1, unless_changed_since=since)
+    assert cache.get("a") == 1
+    for drop in (
+        lambda: cache.delete("absent"),
+        cache.clear,
+        lambda: cache.invalidate("x"),
+        lambda: cache.invalidate_where(lambda _k, _v: False),
+    ):
+        since = cache.changes
+        drop()
+        cache.set("b", 2, unless_changed_since=since)
+        assert cache.get("b") is None
+    cache.set("b", 2)  # without the guard: kept
+    assert cache.get("b") == 2
